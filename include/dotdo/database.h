@@ -1,0 +1,100 @@
+// Database: one namespace = one SQLite file (`<data-dir>/<ns>.sqlite`), the unit every dotdo store
+// and processing primitive is bound to. It owns the connection (WAL, busy timeout, prepared-statement
+// cache), runs transactions (nested calls become savepoints), carries the injected clock and the id
+// generator, and counts rows read and written (the per-row billing model).
+//
+// Thread-safety: a Database may be shared between threads; calls serialize on an internal mutex
+// (a namespace is single-writer, like a Durable Object). A Transaction holds that mutex for its
+// whole duration. Ownership: stores bound to a Database hold a reference; the Database must outlive
+// them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dotdo/clock.h"
+#include "dotdo/export.h"
+#include "dotdo/status.h"
+
+namespace dotdo {
+
+using Json = nlohmann::json;
+
+namespace internal {
+struct DatabaseInternals;
+}
+
+struct DatabaseOptions {
+  // Time source for timestamps, ids, history and retention. Default: SystemClock::Default().
+  // REQUIRES: outlives the Database.
+  Clock* clock = nullptr;
+  // How long a writer waits for a lock held by another connection before kUnavailable. Default 5000.
+  int busy_timeout_ms = 5000;
+  // Prepared statements kept per connection. Default 256.
+  size_t statement_cache_capacity = 256;
+  // Create the file when it does not exist. Default true; when false a missing namespace is kNotFound.
+  bool create_if_missing = true;
+  // Open without write access (for inspection tools and second-process readers). Default false.
+  bool read_only = false;
+};
+
+// Rows read (visited by query plans) and rows written (changed) since open or the last reset.
+struct DatabaseStats {
+  int64_t rows_read = 0;
+  int64_t rows_written = 0;
+};
+
+class DOTDO_EXPORT Database {
+ public:
+  // Opens (creating when allowed) the namespace `ns` under `data_dir`.
+  // Namespace names match [A-Za-z0-9._-]{1,128} without a leading dot; others are kInvalidArgument,
+  // so a name can never escape the data directory.
+  static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& data_dir, std::string_view ns,
+                                                DatabaseOptions options = {});
+  // A private in-memory namespace, for tests and scratch work.
+  static Result<std::unique_ptr<Database>> OpenInMemory(std::string_view ns = "memory",
+                                                        DatabaseOptions options = {});
+  // Names of the namespaces present in data_dir, sorted.
+  static Result<std::vector<std::string>> ListNamespaces(const std::filesystem::path& data_dir);
+  static Status ValidateNamespace(std::string_view ns);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs fn in one SQLite transaction (a savepoint when already inside one). A non-OK status from fn,
+  // or an exception escaping it, rolls back everything fn did and is returned. Change events written
+  // inside reach subscribers only after the outermost commit.
+  Status Transaction(const std::function<Status()>& fn);
+  bool InTransaction() const;
+
+  // Runs one read-only SQL statement (SELECT, read-only PRAGMA, EXPLAIN) and returns its rows as an
+  // array of objects. Writes are refused with kInvalidArgument. Parameters bind to ?1..?n.
+  Result<Json> QueryReadOnly(std::string_view sql, const std::vector<Json>& params = {});
+
+  DatabaseStats stats() const;
+  void ResetStats();
+
+  const std::string& ns() const;
+  // Empty for in-memory databases.
+  const std::filesystem::path& path() const;
+  Clock& clock();
+  int64_t NowMillis();
+  // A new ULID, strictly increasing within this Database.
+  std::string NewId();
+
+ private:
+  friend struct internal::DatabaseInternals;
+  class Impl;
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dotdo

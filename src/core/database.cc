@@ -1,0 +1,299 @@
+// Database: open/validate namespaces, transactions with savepoints, stats, read-only SQL, schema
+// versions in `meta`, and extension slots for upper layers.
+//
+// Invariants:
+//   1. depth_ == 0 iff the connection is in autocommit mode (no transaction of ours is open).
+//   2. Observers hear OnBegin/OnRelease/OnRollback for every level and OnCommit only after a
+//      successful COMMIT of depth 1.
+#include "dotdo/database.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <system_error>
+#include <unordered_map>
+
+#include "core/database_internals.h"
+#include "dotdo/ulid.h"
+
+namespace dotdo {
+
+class Database::Impl {
+ public:
+  std::string ns;
+  std::filesystem::path path;
+  Clock* clock;
+  std::unique_ptr<internal::Connection> conn;
+  UlidGenerator ulids;
+  int depth = 0;  // GUARDED_BY(conn->mu_)
+  std::vector<internal::TransactionObserver*> observers;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> extensions;
+  std::set<std::string, std::less<>> ensured_schemas;
+  int64_t stats_read_base = 0;
+  int64_t stats_written_base = 0;
+
+  Impl(std::string ns_in, std::filesystem::path path_in, Clock* clock_in, std::unique_ptr<internal::Connection> c)
+      : ns(std::move(ns_in)), path(std::move(path_in)), clock(clock_in), conn(std::move(c)), ulids(clock) {}
+};
+
+namespace {
+
+constexpr std::string_view kMetaDdl =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT";
+
+Result<std::unique_ptr<internal::Connection>> OpenConnection(const std::string& file, const DatabaseOptions& o) {
+  internal::ConnectionOptions co;
+  co.read_only = o.read_only;
+  co.create = o.create_if_missing;
+  co.busy_timeout_ms = o.busy_timeout_ms;
+  co.statement_cache_capacity = o.statement_cache_capacity;
+  DOTDO_ASSIGN_OR_RETURN(auto conn, internal::Connection::Open(file, co));
+  if (!o.read_only) DOTDO_RETURN_IF_ERROR(conn->Exec(kMetaDdl));
+  return conn;
+}
+
+}  // namespace
+
+Status Database::ValidateNamespace(std::string_view ns) {
+  if (ns.empty()) return InvalidArgumentError("namespace name is empty");
+  if (ns.size() > 128) return InvalidArgumentError("namespace name is longer than 128 characters");
+  if (ns[0] == '.') return InvalidArgumentError("namespace name '" + std::string(ns) + "' starts with a dot");
+  for (char c : ns) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
+    if (!ok) {
+      std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\x" + std::to_string(static_cast<unsigned char>(c));
+      return InvalidArgumentError("namespace name contains '" + shown +
+                                  "': use only letters, digits, '.', '_' and '-'");
+    }
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& data_dir, std::string_view ns,
+                                                 DatabaseOptions options) {
+  DOTDO_RETURN_IF_ERROR(ValidateNamespace(ns));
+  if (data_dir.empty()) return InvalidArgumentError("data directory is empty");
+  std::error_code ec;
+  if (!std::filesystem::exists(data_dir, ec)) {
+    if (!options.create_if_missing || options.read_only)
+      return NotFoundError("data directory '" + data_dir.string() + "' does not exist");
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) return PermissionDeniedError("cannot create data directory '" + data_dir.string() + "': " + ec.message());
+  } else if (!std::filesystem::is_directory(data_dir, ec)) {
+    return InvalidArgumentError("data path '" + data_dir.string() + "' is not a directory");
+  }
+  std::filesystem::path file = data_dir / (std::string(ns) + ".sqlite");
+  if (!options.create_if_missing && !std::filesystem::exists(file, ec))
+    return NotFoundError("namespace '" + std::string(ns) + "' does not exist in '" + data_dir.string() + "'");
+  Clock* clock = options.clock ? options.clock : SystemClock::Default();
+  DOTDO_ASSIGN_OR_RETURN(auto conn, OpenConnection(file.string(), options));
+  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), file, clock, std::move(conn))));
+}
+
+Result<std::unique_ptr<Database>> Database::OpenInMemory(std::string_view ns, DatabaseOptions options) {
+  DOTDO_RETURN_IF_ERROR(ValidateNamespace(ns));
+  Clock* clock = options.clock ? options.clock : SystemClock::Default();
+  options.read_only = false;
+  DOTDO_ASSIGN_OR_RETURN(auto conn, OpenConnection(":memory:", options));
+  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), std::filesystem::path(), clock, std::move(conn))));
+}
+
+Result<std::vector<std::string>> Database::ListNamespaces(const std::filesystem::path& data_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(data_dir, ec)) return out;
+  for (auto it = std::filesystem::directory_iterator(data_dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string name = it->path().filename().string();
+    constexpr std::string_view kExt = ".sqlite";
+    if (name.size() <= kExt.size() || name.compare(name.size() - kExt.size(), kExt.size(), kExt) != 0) continue;
+    std::string ns = name.substr(0, name.size() - kExt.size());
+    if (ValidateNamespace(ns).ok()) out.push_back(std::move(ns));
+  }
+  if (ec) return UnavailableError("cannot list '" + data_dir.string() + "': " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Database::~Database() {
+  // Drop extensions (which may hold statements or observers) before the connection closes.
+  auto lock = impl_->conn->Lock();
+  impl_->extensions.clear();
+}
+
+Status Database::Transaction(const std::function<Status()>& fn) {
+  auto lock = impl_->conn->Lock();
+  Impl& im = *impl_;
+  const int depth = im.depth + 1;
+  const std::string savepoint = "dotdo_sp" + std::to_string(depth);
+  if (depth == 1) {
+    DOTDO_RETURN_IF_ERROR(im.conn->Exec("BEGIN IMMEDIATE"));
+  } else {
+    DOTDO_RETURN_IF_ERROR(im.conn->Exec("SAVEPOINT " + savepoint));
+  }
+  im.depth = depth;
+  for (auto* o : im.observers) o->OnBegin(depth);
+
+  Status st;
+  try {
+    st = fn();
+  } catch (const std::exception& e) {
+    st = InternalError(std::string("exception escaped the transaction body: ") + e.what());
+  } catch (...) {
+    st = InternalError("unknown exception escaped the transaction body");
+  }
+
+  auto rollback = [&](Status why) {
+    if (depth == 1) {
+      im.conn->Exec("ROLLBACK").IgnoreError();
+    } else {
+      im.conn->Exec("ROLLBACK TO " + savepoint).IgnoreError();
+      im.conn->Exec("RELEASE " + savepoint).IgnoreError();
+    }
+    im.depth = depth - 1;
+    for (auto* o : im.observers) o->OnRollback(depth);
+    return why;
+  };
+
+  if (!st.ok()) return rollback(st);
+  if (depth == 1) {
+    Status c = im.conn->Exec("COMMIT");
+    if (!c.ok()) return rollback(c.WithContext("commit failed"));
+    im.depth = 0;
+    for (auto* o : im.observers) o->OnCommit();
+  } else {
+    Status r = im.conn->Exec("RELEASE " + savepoint);
+    if (!r.ok()) return rollback(r);
+    im.depth = depth - 1;
+    for (auto* o : im.observers) o->OnRelease(depth);
+  }
+  return OkStatus();
+}
+
+bool Database::InTransaction() const {
+  auto lock = impl_->conn->Lock();
+  return impl_->depth > 0;
+}
+
+namespace {
+Json ColumnToJson(const internal::Statement& st, int i) {
+  switch (st.GetColumnType(i)) {
+    case internal::ColumnType::kInteger: return st.ColumnInt64(i);
+    case internal::ColumnType::kFloat: return st.ColumnDouble(i);
+    case internal::ColumnType::kText: return std::string(st.ColumnText(i));
+    case internal::ColumnType::kBlob: {
+      // JSONB blobs are shown as JSON; other blobs as {"$blob": <byte length>}.
+      return Json{{"$blob", st.ColumnBlob(i).size()}};
+    }
+    case internal::ColumnType::kNull: break;
+  }
+  return nullptr;
+}
+
+Status BindJson(internal::Statement& st, int idx, const Json& v) {
+  if (v.is_null()) st.BindNull(idx);
+  else if (v.is_boolean()) st.Bind(idx, static_cast<int64_t>(v.get<bool>()));
+  else if (v.is_number_integer()) st.Bind(idx, v.get<int64_t>());
+  else if (v.is_number()) st.Bind(idx, v.get<double>());
+  else if (v.is_string()) st.Bind(idx, v.get_ref<const std::string&>());
+  else st.Bind(idx, v.dump());
+  return OkStatus();
+}
+}  // namespace
+
+Result<Json> Database::QueryReadOnly(std::string_view sql, const std::vector<Json>& params) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, impl_->conn->PrepareUncached(sql));
+  if (!st.ReadOnly()) return InvalidArgumentError("only read-only statements are allowed here (SELECT, EXPLAIN, read-only PRAGMA)");
+  for (size_t i = 0; i < params.size(); ++i) DOTDO_RETURN_IF_ERROR(BindJson(st, static_cast<int>(i + 1), params[i]));
+  Json rows = Json::array();
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Json obj = Json::object();
+    for (int i = 0; i < st.ColumnCount(); ++i) obj[std::string(st.ColumnName(i))] = ColumnToJson(st, i);
+    rows.push_back(std::move(obj));
+  }
+  return rows;
+}
+
+DatabaseStats Database::stats() const {
+  auto& c = impl_->conn->counters();
+  return {c.rows_read.load() - impl_->stats_read_base, c.rows_written.load() - impl_->stats_written_base};
+}
+
+void Database::ResetStats() {
+  auto lock = impl_->conn->Lock();
+  impl_->stats_read_base = impl_->conn->counters().rows_read.load();
+  impl_->stats_written_base = impl_->conn->counters().rows_written.load();
+}
+
+const std::string& Database::ns() const { return impl_->ns; }
+const std::filesystem::path& Database::path() const { return impl_->path; }
+Clock& Database::clock() { return *impl_->clock; }
+int64_t Database::NowMillis() { return impl_->clock->NowMillis(); }
+std::string Database::NewId() { return impl_->ulids.Next(); }
+
+namespace internal {
+
+Connection& DatabaseInternals::Conn(Database& db) { return *db.impl_->conn; }
+
+void DatabaseInternals::AddObserver(Database& db, TransactionObserver* observer) {
+  auto lock = db.impl_->conn->Lock();
+  db.impl_->observers.push_back(observer);
+}
+
+void DatabaseInternals::RemoveObserver(Database& db, TransactionObserver* observer) {
+  auto lock = db.impl_->conn->Lock();
+  auto& v = db.impl_->observers;
+  v.erase(std::remove(v.begin(), v.end(), observer), v.end());
+}
+
+std::shared_ptr<void>& DatabaseInternals::ExtensionSlot(Database& db, std::type_index type) {
+  // Callers hold no lock across creation; the slot map only grows while the Database lives.
+  auto lock = db.impl_->conn->Lock();
+  return db.impl_->extensions[type];
+}
+
+Status DatabaseInternals::EnsureSchema(Database& db, std::string_view component,
+                                       std::span<const std::string_view> migrations) {
+  auto lock = db.impl_->conn->Lock();
+  Database::Impl& im = *db.impl_;
+  if (im.ensured_schemas.find(component) != im.ensured_schemas.end()) return OkStatus();
+  const std::string key = "schema." + std::string(component);
+  auto read_version = [&]() -> Result<int64_t> {
+    DOTDO_ASSIGN_OR_RETURN(auto st, im.conn->Prepare("SELECT value FROM meta WHERE key = ?1"));
+    st.Bind(1, key);
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    return row ? std::stoll(std::string(st.ColumnText(0))) : 0;
+  };
+  DOTDO_ASSIGN_OR_RETURN(int64_t version, read_version());
+  const auto target = static_cast<int64_t>(migrations.size());
+  if (version > target)
+    return FailedPreconditionError("the " + std::string(component) + " tables are at schema version " +
+                                   std::to_string(version) + " but this build knows only up to " +
+                                   std::to_string(target) + ": upgrade dotdo");
+  if (version < target) {
+    DOTDO_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
+      DOTDO_ASSIGN_OR_RETURN(int64_t v, read_version());  // re-read under the write lock
+      for (; v < target; ++v) {
+        DOTDO_RETURN_IF_ERROR(im.conn->Exec(migrations[static_cast<size_t>(v)])
+                                  .WithContext("migrating " + std::string(component) + " to v" + std::to_string(v + 1)));
+      }
+      DOTDO_ASSIGN_OR_RETURN(auto up, im.conn->Prepare(
+                                          "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+      up.BindAll(key, std::to_string(target));
+      return up.Run();
+    }));
+  }
+  im.ensured_schemas.emplace(component);
+  return OkStatus();
+}
+
+}  // namespace internal
+}  // namespace dotdo

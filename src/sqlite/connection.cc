@@ -1,0 +1,111 @@
+// Connection open/close, pragmas and the prepared-statement cache.
+#include "sqlite/connection.h"
+
+#include <sqlite3.h>
+
+#include "sqlite/status_from_sqlite.h"
+
+namespace dotdo::internal {
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const ConnectionOptions& options) {
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;  // we serialize on our own mutex
+  if (options.read_only) flags |= SQLITE_OPEN_READONLY;
+  else flags |= SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+  if (path == ":memory:") flags |= SQLITE_OPEN_MEMORY;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = StatusFromSqlite(rc, db, "cannot open database '" + path + "'");
+    sqlite3_close_v2(db);
+    return st;
+  }
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, nullptr);
+  std::unique_ptr<Connection> conn(new Connection(db, path, options));
+  if (!options.read_only && path != ":memory:" && options.wal) {
+    DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
+    DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL"));
+  }
+  // Probe the file so a non-database fails here, with a clear error, rather than on first use.
+  DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA schema_version"));
+  return conn;
+}
+
+Connection::Connection(sqlite3* db, std::string path, const ConnectionOptions& options)
+    : db_(db), path_(std::move(path)), options_(options) {}
+
+Connection::~Connection() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  for (auto& [sql, stmts] : cache_)
+    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+  cache_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Result<Statement> Connection::Prepare(std::string_view sql) {
+  std::unique_lock<std::recursive_mutex> lock(mu_);
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* s = it->second.back();
+    it->second.pop_back();
+    --cached_count_;
+    return Statement(this, s, std::move(lock));
+  }
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) return StatusFromSqlite(rc, db_, "cannot prepare SQL");
+  if (s == nullptr) return InvalidArgumentError("empty SQL statement");
+  cache_key_.emplace(s, std::move(key));
+  return Statement(this, s, std::move(lock));
+}
+
+Result<Statement> Connection::PrepareUncached(std::string_view sql) {
+  std::unique_lock<std::recursive_mutex> lock(mu_);
+  sqlite3_stmt* s = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, &tail);
+  if (rc != SQLITE_OK) return StatusFromSqlite(rc, db_, "cannot prepare SQL");
+  if (s == nullptr) return InvalidArgumentError("empty SQL statement");
+  std::string_view rest(tail, static_cast<size_t>(sql.data() + sql.size() - tail));
+  if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(s);
+    return InvalidArgumentError("only one SQL statement may be given");
+  }
+  return Statement(this, s, std::move(lock));
+}
+
+void Connection::ReturnToCache(sqlite3_stmt* stmt) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  auto k = cache_key_.find(stmt);
+  if (k == cache_key_.end() || cached_count_ >= options_.statement_cache_capacity) {
+    if (k != cache_key_.end()) cache_key_.erase(k);
+    sqlite3_finalize(stmt);
+    return;
+  }
+  cache_[k->second].push_back(stmt);
+  ++cached_count_;
+}
+
+Status Connection::Exec(std::string_view sql) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::string s(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    Status st = StatusFromSqlite(rc, db_, "");
+    sqlite3_free(err);
+    return st;
+  }
+  return OkStatus();
+}
+
+int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
+bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+}  // namespace dotdo::internal

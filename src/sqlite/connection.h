@@ -1,0 +1,84 @@
+// Connection: one SQLite database handle with a prepared-statement cache, our pragmas, and the row
+// counters behind Database::stats(). It is the only owner of a sqlite3* in dotdo.
+//
+// Invariants:
+//   1. A cached statement is handed out to at most one Statement at a time; it goes back to the
+//      cache reset and with its bindings cleared.
+//   2. Every statement step runs with mu_ held (Statement holds the lock), so the cache and the
+//      handle are never used by two threads at once.
+//
+// Thread-safety: safe to share between threads; operations serialize on an internal recursive mutex
+// which callers may also hold (Lock()) to make several statements atomic with respect to others.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dotdo/status.h"
+#include "sqlite/statement.h"
+
+struct sqlite3;
+
+namespace dotdo::internal {
+
+struct ConnectionOptions {
+  bool read_only = false;
+  bool create = true;
+  int busy_timeout_ms = 5000;           // default 5 s
+  size_t statement_cache_capacity = 256;  // default 256 statements
+  bool wal = true;                       // journal_mode=WAL for file databases
+};
+
+struct RowCounters {
+  std::atomic<int64_t> rows_read{0};
+  std::atomic<int64_t> rows_written{0};
+};
+
+class Connection {
+ public:
+  // path ":memory:" opens a private in-memory database.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, const ConnectionOptions& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Prepares (or takes from the cache) one SQL statement.
+  Result<Statement> Prepare(std::string_view sql);
+  // Prepares without caching; for one-off and user-supplied SQL.
+  Result<Statement> PrepareUncached(std::string_view sql);
+  // Runs one or more statements without results (DDL, pragmas).
+  Status Exec(std::string_view sql);
+
+  int64_t LastInsertRowId() const;
+  int64_t Changes() const;
+  bool InTransaction() const;  // false when in autocommit mode
+
+  std::unique_lock<std::recursive_mutex> Lock() { return std::unique_lock<std::recursive_mutex>(mu_); }
+
+  RowCounters& counters() { return counters_; }
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class Statement;
+  Connection(sqlite3* db, std::string path, const ConnectionOptions& options);
+  void ReturnToCache(sqlite3_stmt* stmt);
+
+  sqlite3* db_;
+  std::string path_;
+  ConnectionOptions options_;
+  std::recursive_mutex mu_;
+  // sql text -> idle prepared statements. GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
+  std::unordered_map<sqlite3_stmt*, std::string> cache_key_;  // statements that belong to the cache
+  size_t cached_count_ = 0;
+  RowCounters counters_;
+};
+
+}  // namespace dotdo::internal

@@ -1,0 +1,70 @@
+// Shared test helpers: status matchers that name the expected code, a scratch directory that is
+// removed afterwards, and an in-memory Database with a manual clock.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "dotdo/database.h"
+#include "dotdo/status.h"
+
+namespace dotdo {
+template <typename T>
+void PrintTo(const Result<T>& r, std::ostream* os) {
+  *os << (r.ok() ? std::string("OK result") : r.status().ToString());
+}
+}  // namespace dotdo
+
+namespace dotdo::testing {
+
+inline const Status& GetStatus(const Status& s) { return s; }
+template <typename T>
+const Status& GetStatus(const Result<T>& r) { return r.status(); }
+
+MATCHER(IsOk, "is OK") {
+  const Status& s = GetStatus(arg);
+  if (!s.ok()) *result_listener << "status is " << s.ToString();
+  return s.ok();
+}
+
+MATCHER_P(StatusIs, code, "has code " + std::string(StatusCodeName(code))) {
+  const Status& s = GetStatus(arg);
+  *result_listener << "status is " << s.ToString();
+  return s.code() == code;
+}
+
+MATCHER_P2(StatusIs, code, substring, "has code " + std::string(StatusCodeName(code)) + " and message containing '" + std::string(substring) + "'") {
+  const Status& s = GetStatus(arg);
+  *result_listener << "status is " << s.ToString();
+  return s.code() == code && s.message().find(substring) != std::string::npos;
+}
+
+#define DOTDO_ASSERT_OK(expr) ASSERT_THAT((expr), ::dotdo::testing::IsOk())
+#define DOTDO_EXPECT_OK(expr) EXPECT_THAT((expr), ::dotdo::testing::IsOk())
+// DOTDO_ASSERT_OK_AND_ASSIGN(auto x, Call());
+#define DOTDO_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  DOTDO_TESTING_ASSIGN_IMPL(DOTDO_INTERNAL_CONCAT(dotdo_test_result_, __LINE__), lhs, expr)
+#define DOTDO_TESTING_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  ASSERT_THAT(tmp, ::dotdo::testing::IsOk());     \
+  lhs = std::move(tmp).value()
+
+// A fresh directory under the system temp dir, removed on destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Opens an in-memory namespace with `clock` (may be null for the system clock); aborts the test on failure.
+std::unique_ptr<Database> OpenMemoryDb(Clock* clock = nullptr, std::string_view ns = "test");
+
+}  // namespace dotdo::testing

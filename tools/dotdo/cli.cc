@@ -1,0 +1,83 @@
+// CLI plumbing shared by all command groups.
+#include "cli.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace dotdo::cli {
+namespace {
+std::vector<std::pair<int, Installer>>& Registry() {
+  static auto* r = new std::vector<std::pair<int, Installer>>();
+  return *r;
+}
+
+int ExitCodeFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange: return 2;
+    case StatusCode::kNotFound: return 3;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kAborted:
+    case StatusCode::kFailedPrecondition: return 4;
+    default: return 1;
+  }
+}
+}  // namespace
+
+CommandGroup::CommandGroup(int order, Installer installer) { Registry().emplace_back(order, std::move(installer)); }
+
+void InstallAll(CLI::App& app, Context& ctx) {
+  auto& r = Registry();
+  std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [order, install] : r) install(app, ctx);
+}
+
+Result<Database*> Context::OpenDb(bool create) {
+  if (db) return db.get();
+  DatabaseOptions o;
+  o.create_if_missing = create;
+  DOTDO_ASSIGN_OR_RETURN(db, Database::Open(data_dir, ns, o));
+  return db.get();
+}
+
+void Context::Print(const Json& value) const {
+  std::cout << (compact ? value.dump() : value.dump(2)) << "\n";
+}
+
+void Context::Fail(const Status& status) {
+  std::cerr << "error: " << status.ToString() << "\n";
+  exit_code = ExitCodeFor(status.code());
+}
+
+void Context::Finish(const Result<Json>& result) {
+  if (result.ok()) Print(*result);
+  else Fail(result.status());
+}
+
+Result<Json> ParseJsonArg(std::string_view what, const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    return InvalidArgumentError("invalid JSON in " + std::string(what) + " at byte " + std::to_string(e.byte) +
+                                ": " + e.what());
+  }
+}
+
+Result<std::string> ReadArgText(const std::string& arg) {
+  if (arg == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  if (!arg.empty() && arg[0] == '@') {
+    std::ifstream in(arg.substr(1), std::ios::binary);
+    if (!in) return NotFoundError("cannot read file '" + arg.substr(1) + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  return arg;
+}
+
+}  // namespace dotdo::cli

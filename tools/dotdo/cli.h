@@ -1,0 +1,50 @@
+// The dotdo CLI's shared plumbing: global options, opening the namespace, printing JSON results and
+// one-line errors, and the registry through which each <group>_commands.cc adds its subcommands.
+//
+// Conventions: every command prints JSON on stdout (one document, or JSON lines for streams) and
+// exits 0; on failure it prints "error: <CODE>: <message>" on stderr and exits with a code per
+// Status (2 invalid argument, 3 not found, 4 conflict/precondition, 1 anything else).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dotdo/database.h"
+#include "dotdo/status.h"
+
+namespace dotdo::cli {
+
+struct Context {
+  std::string data_dir = "./data";
+  std::string ns = "default";
+  bool compact = false;  // --compact: one-line JSON
+  int exit_code = 0;
+  std::unique_ptr<Database> db;
+
+  // Opens the namespace once per process (creating it unless create == false).
+  Result<Database*> OpenDb(bool create = true);
+  // Prints the JSON result or the error; sets exit_code.
+  void Finish(const Result<Json>& result);
+  void Print(const Json& value) const;
+  void Fail(const Status& status);
+};
+
+// Parses a JSON argument (documents, filters) with a positioned error message.
+Result<Json> ParseJsonArg(std::string_view what, const std::string& text);
+// Reads "-" as stdin, "@file" as a file, anything else as literal text.
+Result<std::string> ReadArgText(const std::string& arg);
+
+using Installer = std::function<void(CLI::App& app, Context& ctx)>;
+
+// Registers a command group; `order` sorts groups in --help.
+struct CommandGroup {
+  CommandGroup(int order, Installer installer);
+};
+
+void InstallAll(CLI::App& app, Context& ctx);
+
+}  // namespace dotdo::cli

@@ -1,0 +1,27 @@
+// dotdo: the command-line interface to a dotdo data directory.
+#include <iostream>
+
+#include "cli.h"
+
+int main(int argc, char** argv) {
+  dotdo::cli::Context ctx;
+  CLI::App app{"dotdo: storage primitives over one SQLite database per namespace, with change data capture.\n"
+               "Every command prints JSON; errors go to stderr as one line with a non-zero exit code."};
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  app.add_option("--data", ctx.data_dir, "Data directory (one <ns>.sqlite per namespace)")->capture_default_str();
+  app.add_option("--ns", ctx.ns, "Namespace")->capture_default_str();
+  app.add_flag("--compact", ctx.compact, "Print JSON on one line");
+  app.require_subcommand(1);
+  dotdo::cli::InstallAll(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: INVALID_ARGUMENT: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  return ctx.exit_code;
+}
