@@ -8,7 +8,7 @@ function(dotdo_cc_library)
   set(target dotdo_${A_NAME})
   add_library(${target} STATIC ${A_SRCS})
   target_include_directories(${target}
-    PUBLIC  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    PUBLIC  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_compile_options(${target} PRIVATE ${DOTDO_WARNINGS})
   target_link_libraries(${target} PUBLIC nlohmann_json::nlohmann_json ${A_PUBLIC_DEPS} PRIVATE ${A_DEPS})
