@@ -126,15 +126,25 @@ Database::~Database() {
   impl_->extensions.clear();
 }
 
+namespace {
+// Transaction-control statements go through the statement cache: parsing BEGIN/COMMIT on every small
+// transaction is measurable next to a one-row insert.
+Status RunCached(internal::Connection& conn, const std::string& sql) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  return st.Run();
+}
+}  // namespace
+
 Status Database::Transaction(const std::function<Status()>& fn) {
+  static const std::string kBegin = "BEGIN IMMEDIATE", kCommit = "COMMIT", kRollback = "ROLLBACK";
   auto lock = impl_->conn->Lock();
   Impl& im = *impl_;
   const int depth = im.depth + 1;
   const std::string savepoint = "dotdo_sp" + std::to_string(depth);
   if (depth == 1) {
-    DOTDO_RETURN_IF_ERROR(im.conn->Exec("BEGIN IMMEDIATE"));
+    DOTDO_RETURN_IF_ERROR(RunCached(*im.conn, kBegin));
   } else {
-    DOTDO_RETURN_IF_ERROR(im.conn->Exec("SAVEPOINT " + savepoint));
+    DOTDO_RETURN_IF_ERROR(RunCached(*im.conn, "SAVEPOINT " + savepoint));
   }
   im.depth = depth;
   for (auto* o : im.observers) o->OnBegin(depth);
@@ -150,10 +160,10 @@ Status Database::Transaction(const std::function<Status()>& fn) {
 
   auto rollback = [&](Status why) {
     if (depth == 1) {
-      im.conn->Exec("ROLLBACK").IgnoreError();
+      RunCached(*im.conn, kRollback).IgnoreError();
     } else {
-      im.conn->Exec("ROLLBACK TO " + savepoint).IgnoreError();
-      im.conn->Exec("RELEASE " + savepoint).IgnoreError();
+      RunCached(*im.conn, "ROLLBACK TO " + savepoint).IgnoreError();
+      RunCached(*im.conn, "RELEASE " + savepoint).IgnoreError();
     }
     im.depth = depth - 1;
     for (auto* o : im.observers) o->OnRollback(depth);
@@ -162,12 +172,12 @@ Status Database::Transaction(const std::function<Status()>& fn) {
 
   if (!st.ok()) return rollback(st);
   if (depth == 1) {
-    Status c = im.conn->Exec("COMMIT");
+    Status c = RunCached(*im.conn, kCommit);
     if (!c.ok()) return rollback(c.WithContext("commit failed"));
     im.depth = 0;
     for (auto* o : im.observers) o->OnCommit();
   } else {
-    Status r = im.conn->Exec("RELEASE " + savepoint);
+    Status r = RunCached(*im.conn, "RELEASE " + savepoint);
     if (!r.ok()) return rollback(r);
     im.depth = depth - 1;
     for (auto* o : im.observers) o->OnRelease(depth);
