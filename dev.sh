@@ -35,7 +35,7 @@ case "$cmd" in
     ;;
   bench)
     configure build/release -DCMAKE_BUILD_TYPE=Release -DDOTDO_BUILD_TESTS=OFF
-    cmake --build build/release --target dotdo-bench -j "$jobs"
+    cmake --build build/release --target dotdo_bench -j "$jobs"
     exec ./build/release/bench/dotdo-bench "$@"
     ;;
   *)
