@@ -188,7 +188,15 @@ void Outbox::OnCommit() {
   if (pending_.empty()) return;
   std::vector<UnifiedEvent> events;
   events.swap(pending_);
-  for (auto& [h, cb] : subscribers_) {
+  // A callback may subscribe or unsubscribe (itself or others): iterate over a snapshot of the
+  // handles and skip the ones removed meanwhile, so the map is never modified under an iterator.
+  std::vector<int64_t> handles;
+  handles.reserve(subscribers_.size());
+  for (const auto& [h, cb] : subscribers_) handles.push_back(h);
+  for (int64_t h : handles) {
+    auto it = subscribers_.find(h);
+    if (it == subscribers_.end()) continue;
+    ChangeFeed::Callback cb = it->second;  // a copy: the callback may erase its own entry
     try {
       cb(events);
     } catch (...) {
