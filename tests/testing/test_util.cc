@@ -1,10 +1,12 @@
 // Shared test helpers.
 #include "testing/test_util.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <thread>
 
 namespace dotdo::testing {
 
@@ -33,6 +35,54 @@ std::unique_ptr<Database> OpenMemoryDb(Clock* clock, std::string_view ns) {
     std::abort();
   }
   return std::move(db).value();
+}
+
+namespace {
+std::string DrainFd(int fd) {
+  std::string data;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return data;
+}
+}  // namespace
+
+CliRun RunProgram(const std::string& program, const std::vector<std::string>& args, const std::string& input) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe(in_pipe) != 0 || ::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  // Small inputs only (tests): written before reading so the child never blocks on a full pipe of ours.
+  if (!input.empty()) {
+    ssize_t unused = ::write(in_pipe[1], input.data(), input.size());
+    (void)unused;
+  }
+  ::close(in_pipe[1]);
+  CliRun run;
+  std::string err_text;
+  std::thread err_reader([&] { err_text = DrainFd(err_pipe[0]); });
+  run.out = DrainFd(out_pipe[0]);
+  err_reader.join();
+  run.err = std::move(err_text);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
 }
 
 }  // namespace dotdo::testing

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dotdo/database.h"
 #include "dotdo/status.h"
@@ -66,5 +67,15 @@ class ScratchDir {
 
 // Opens an in-memory namespace with `clock` (may be null for the system clock); aborts the test on failure.
 std::unique_ptr<Database> OpenMemoryDb(Clock* clock = nullptr, std::string_view ns = "test");
+
+// One run of a command-line program: its exit code and what it printed.
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `program args...` (no shell), feeding `input` on stdin, and waits for it.
+CliRun RunProgram(const std::string& program, const std::vector<std::string>& args, const std::string& input = "");
 
 }  // namespace dotdo::testing

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.add_option("--ns", ctx.ns, "Namespace")->capture_default_str();
   app.add_flag("--compact", ctx.compact, "Print JSON on one line");
   app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the subcommand too (inherited by subcommands)
   dotdo::cli::InstallAll(app, ctx);
   try {
     app.parse(argc, argv);
