@@ -1,0 +1,91 @@
+// Internals shared by the DocumentStore files: the schema, per-Database state (the stats
+// configuration cache), validation of ids/types/bodies, system fields, the change diff used for
+// cdc.update events, and the stored-row representation.
+//
+// Invariants (see docs/formats/document.md):
+//   1. doc_documents holds exactly one row per id that has ever been created and not hard-deleted;
+//      `deleted = 1` marks a soft-deleted document (a tombstone carrying the last live body).
+//   2. For every id, doc_history holds superseded versions with valid_from <= valid_to, and the
+//      versions of history + the current row are consecutive from the oldest kept one.
+//   3. A document row, its history row and its outbox event are written in one transaction.
+//   4. Bloom filters and min/max cover every value ever written for a configured (type, path) since
+//      it was configured: stale positives are allowed, false negatives never.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/database_internals.h"
+#include "core/json_path.h"
+#include "dotdo/document.h"
+
+namespace dotdo::internal {
+
+// Per-Database state of the DocumentStore: the schema flag and the cached list of (type -> paths)
+// with configured stats. The cache is dropped on any rollback (it is reloaded on next use), so it
+// never claims a configuration that did not commit for longer than the failed transaction.
+class DocumentState final : public TransactionObserver {
+ public:
+  explicit DocumentState(Database& db);
+  ~DocumentState() override;
+
+  static Result<DocumentState*> Of(Database& db);
+
+  // Paths with stats configured for `type` (canonical dotted form). REQUIRES: connection lock held.
+  Result<const std::vector<std::string>*> StatsPaths(std::string_view type);
+  void InvalidateStatsCache();
+
+  void OnBegin(int) override {}
+  void OnRollback(int) override { InvalidateStatsCache(); }
+  void OnRelease(int) override {}
+  void OnCommit() override {}
+
+ private:
+  Status EnsureSchema();
+  Database& db_;
+  bool schema_ready_ = false;
+  bool stats_loaded_ = false;
+  std::map<std::string, std::vector<std::string>, std::less<>> stats_paths_;
+};
+
+// The current row of one id.
+struct StoredRow {
+  int64_t seq = 0;
+  std::string type;
+  int64_t version = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  bool deleted = false;
+  Json doc;  // the whole document, system fields included
+};
+
+// Loads the current row of `id` (live or tombstone); nullopt when there is none.
+Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id);
+
+// Type names: [A-Za-z_][A-Za-z0-9_]{0,127}. Ids: [A-Za-z0-9_.:@~+=-]{1,128}.
+Status ValidateType(std::string_view type);
+Status ValidateId(std::string_view id);
+
+// Checks that `doc` is an object whose top-level `$` keys are only system fields.
+Status ValidateBody(const Json& doc);
+// The document without its system fields.
+Json BodyOf(const Json& doc);
+// Writes the five system fields into `doc`.
+void SetSystemFields(Json& doc, std::string_view id, std::string_view type, int64_t version, int64_t created_at,
+                     int64_t updated_at);
+bool IsSystemField(std::string_view key);
+
+// Nested partial objects holding only what differs between two documents: keys only in `a` go to
+// `before`, keys only in `b` to `after`, changed leaves (or arrays) to both.
+void DiffObjects(const Json& a, const Json& b, Json& before, Json& after);
+
+// Converts a nlohmann exception raised while handling user input into kInvalidArgument.
+Status JsonError(std::string_view what, const std::exception& e);
+
+}  // namespace dotdo::internal

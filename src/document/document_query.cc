@@ -1,0 +1,339 @@
+// DocumentStore reads over many documents (Query, List, Count) and their accelerators
+// (CreateIndex, ConfigureStats). Pagination is keyset-based: the cursor carries the sort values and
+// the insertion sequence of the last row returned, so pages stay stable under concurrent writes
+// (no row is skipped or repeated that existed, unchanged, for the whole scan).
+#include <cstdio>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "document/document_internal.h"
+#include "document/document_stats.h"
+#include "document/query_compiler.h"
+
+namespace dotdo {
+
+using internal::CompiledFilter;
+using internal::Connection;
+using internal::DatabaseInternals;
+using internal::DocumentState;
+using internal::PrunableTerm;
+using internal::QueryPath;
+using internal::SqlValue;
+
+namespace {
+
+constexpr size_t kMaxSortKeys = 8;
+constexpr int64_t kMaxBloomBlocks = 1 << 20;
+
+std::string Hex(std::string_view bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+Result<std::string> Unhex(std::string_view hex) {
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = val(hex[i]), lo = val(hex[i + 1]);
+    if (hi < 0 || lo < 0) return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+std::string Hash64(std::string_view s) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(XXH3_64bits(s.data(), s.size())));
+  return buf;
+}
+
+Json ColumnJson(const internal::Statement& st, int i) {
+  switch (st.GetColumnType(i)) {
+    case internal::ColumnType::kInteger: return st.ColumnInt64(i);
+    case internal::ColumnType::kFloat: return st.ColumnDouble(i);
+    case internal::ColumnType::kText: return st.ColumnString(i);
+    case internal::ColumnType::kBlob: return Hex(st.ColumnBlob(i));
+    case internal::ColumnType::kNull: break;
+  }
+  return nullptr;
+}
+
+struct SortTerm {
+  QueryPath path;
+  bool descending;
+};
+
+struct Cursor {
+  std::vector<Json> values;
+  int64_t seq = 0;
+};
+
+Result<std::optional<Cursor>> DecodeCursor(std::string_view text, const std::string& fingerprint, size_t keys) {
+  if (text.empty()) return std::optional<Cursor>();
+  if (text.size() > 16384) return InvalidArgumentError("malformed cursor: too long");
+  DOTDO_ASSIGN_OR_RETURN(std::string raw, Unhex(text));
+  Json j = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("q") || !j.contains("k") || !j.contains("s") || !j["k"].is_array() ||
+      !j["s"].is_number_integer() || !j["q"].is_string())
+    return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
+  if (j["q"] != fingerprint)
+    return InvalidArgumentError("this cursor belongs to a different query (type, filter or sort changed); "
+                                "start again without a cursor");
+  if (j["k"].size() != keys) return InvalidArgumentError("malformed cursor: wrong number of sort values");
+  Cursor c;
+  for (const Json& v : j["k"]) {
+    if (v.is_object() || v.is_array() || v.is_boolean()) return InvalidArgumentError("malformed cursor value");
+    c.values.push_back(v);
+  }
+  c.seq = j["s"].get<int64_t>();
+  return std::optional<Cursor>(std::move(c));
+}
+
+// Appends the keyset condition "row comes after the cursor" for sort terms [i..] to sql/params.
+void Keyset(const std::vector<SortTerm>& sort, const Cursor& c, size_t i, bool tie_desc, std::string& sql,
+            std::vector<SqlValue>& params) {
+  if (i == sort.size()) {
+    sql += tie_desc ? "seq < ?" : "seq > ?";
+    params.emplace_back(c.seq);
+    return;
+  }
+  const std::string e = internal::PathExpression(sort[i].path);
+  const Json& v = c.values[i];
+  const bool desc = sort[i].descending;
+  sql += "(";
+  if (!desc && v.is_null()) {
+    sql += e + " IS NOT NULL OR ";
+  } else if (!desc) {
+    sql += e + " > ? OR ";
+    params.push_back(internal::ToSqlValue(v));
+  } else if (!v.is_null()) {
+    sql += e + " < ? OR " + e + " IS NULL OR ";
+    params.push_back(internal::ToSqlValue(v));
+  }
+  if (v.is_null()) {
+    sql += "(" + e + " IS NULL AND ";
+  } else {
+    sql += "(" + e + " = ? AND ";
+    params.push_back(internal::ToSqlValue(v));
+  }
+  Keyset(sort, c, i + 1, tie_desc, sql, params);
+  sql += "))";
+}
+
+// True when the stats prove that no document of `type` matches one of the top-level terms.
+Result<bool> StatsExcludeAll(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms) {
+  for (const PrunableTerm& t : terms) {
+    DOTDO_ASSIGN_OR_RETURN(auto stats, internal::LoadStats(db, type, t.path));
+    if (!stats) continue;
+    bool all_absent = true;
+    for (const Json& v : t.values) {
+      std::optional<internal::StatValue> sv = internal::StatValueOf(v);
+      if (!sv || (sv->is_number && !sv->exact)) {
+        all_absent = false;
+        break;
+      }
+      const auto& lo = stats->min_num;
+      const auto& hi = stats->max_num;
+      const auto& slo = stats->min_str;
+      const auto& shi = stats->max_str;
+      bool outside = false;
+      switch (t.op) {
+        case PrunableTerm::Op::kEq:
+        case PrunableTerm::Op::kIn:
+          if (sv->is_number) outside = !lo || sv->number < *lo || sv->number > *hi;
+          else outside = !slo || sv->text < *slo || sv->text > *shi;
+          if (!outside) {
+            DOTDO_ASSIGN_OR_RETURN(bool may, internal::BloomMayContain(db, type, t.path, stats->blocks, sv->bloom_key));
+            outside = !may;
+          }
+          break;
+        case PrunableTerm::Op::kGt:
+          outside = sv->is_number ? (!hi || *hi <= sv->number) : (!shi || *shi <= sv->text);
+          break;
+        case PrunableTerm::Op::kGte:
+          outside = sv->is_number ? (!hi || *hi < sv->number) : (!shi || *shi < sv->text);
+          break;
+        case PrunableTerm::Op::kLt:
+          outside = sv->is_number ? (!lo || *lo >= sv->number) : (!slo || *slo >= sv->text);
+          break;
+        case PrunableTerm::Op::kLte:
+          outside = sv->is_number ? (!lo || *lo > sv->number) : (!slo || *slo > sv->text);
+          break;
+      }
+      if (!outside) {
+        all_absent = false;
+        break;
+      }
+    }
+    if (all_absent) return true;
+  }
+  return false;
+}
+
+Result<Json> Project(Json doc, const std::vector<internal::JsonPath>& projection) {
+  if (projection.empty()) return doc;
+  Json out = Json::object();
+  out["$id"] = doc["$id"];
+  out["$type"] = doc["$type"];
+  for (const auto& p : projection) {
+    const Json* v = p.Find(doc);
+    if (v != nullptr) DOTDO_RETURN_IF_ERROR(p.Set(out, *v));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Page> DocumentStore::Query(const QueryOptions& q) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
+  if (q.limit < 1 || q.limit > 1000)
+    return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where));
+  if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
+  std::vector<SortTerm> sort;
+  std::string shape = q.type + '\n' + q.where.dump(-1, ' ', false, Json::error_handler_t::replace) + '\n';
+  for (const SortKey& k : q.sort) {
+    DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(k.path));
+    shape += p.dotted + (k.descending ? " desc," : " asc,");
+    sort.push_back({std::move(p), k.descending});
+  }
+  std::vector<internal::JsonPath> projection;
+  for (const std::string& text : q.projection) {
+    DOTDO_ASSIGN_OR_RETURN(internal::JsonPath p, internal::JsonPath::Parse(text));
+    for (const auto& seg : p.segments())
+      if (!std::holds_alternative<std::string>(seg))
+        return InvalidArgumentError("projection path '" + p.ToDotted() + "' has an array index; project the whole array");
+    projection.push_back(std::move(p));
+  }
+  const std::string fingerprint = Hash64(shape);
+  DOTDO_ASSIGN_OR_RETURN(std::optional<Cursor> cursor, DecodeCursor(q.cursor, fingerprint, sort.size()));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  Page page;
+  DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, q.type, filter.prunable));
+  if (excluded) return page;
+
+  const bool tie_desc = !sort.empty() && sort.back().descending;
+  std::string sql = "SELECT seq, json(data)";
+  for (const SortTerm& t : sort) sql += ", " + internal::PathExpression(t.path);
+  sql += " FROM doc_documents WHERE " + internal::TypeClause(q.type);
+  if (filter.sql != "1") sql += " AND " + filter.sql;
+  std::vector<SqlValue> params = std::move(filter.params);
+  if (cursor) {
+    sql += " AND ";
+    if (!sort.empty() && !sort[0].descending && !cursor->values[0].is_null()) {
+      // A lower bound on the first key lets an index seek instead of scanning from the start.
+      sql += internal::PathExpression(sort[0].path) + " >= ? AND ";
+      params.push_back(internal::ToSqlValue(cursor->values[0]));
+    }
+    Keyset(sort, *cursor, 0, tie_desc, sql, params);
+  }
+  sql += " ORDER BY ";
+  for (const SortTerm& t : sort) sql += internal::PathExpression(t.path) + (t.descending ? " DESC, " : ", ");
+  sql += tie_desc ? "seq DESC" : "seq";
+  sql += " LIMIT ?";
+  params.emplace_back(q.limit + 1);
+
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  st.BindValues(params);
+  Cursor last;
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    if (static_cast<int64_t>(page.items.size()) == q.limit) {
+      Json c = {{"q", fingerprint}, {"k", last.values}, {"s", last.seq}};
+      page.next_cursor = Hex(c.dump());
+      break;
+    }
+    last.seq = st.ColumnInt64(0);
+    last.values.clear();
+    for (size_t i = 0; i < sort.size(); ++i) last.values.push_back(ColumnJson(st, static_cast<int>(i) + 2));
+    Json doc;
+    try {
+      doc = Json::parse(st.ColumnText(1));
+    } catch (const Json::exception& e) {
+      return DataLossError(std::string("a stored document is not valid JSON: ") + e.what());
+    }
+    DOTDO_ASSIGN_OR_RETURN(Json item, Project(std::move(doc), projection));
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+Result<Page> DocumentStore::List(std::string_view type, int64_t limit, std::string_view cursor) {
+  QueryOptions q;
+  q.type = std::string(type);
+  q.limit = limit;
+  q.cursor = std::string(cursor);
+  return Query(q);
+}
+
+Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(where));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, type, filter.prunable));
+  if (excluded) return int64_t{0};
+  std::string sql = "SELECT count(*) FROM doc_documents WHERE " + internal::TypeClause(type);
+  if (filter.sql != "1") sql += " AND " + filter.sql;
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  st.BindValues(filter.params);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return InternalError("count returned no row");
+  return st.ColumnInt64(0);
+}
+
+Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
+  DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(path));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  // "$id" is the primary key and "$type" is the partition itself: both are indexed already.
+  if (p.column == "id" || p.column == "type") return OkStatus();
+  const std::string name = "doc_ix_" + std::string(type) + "_" + Hash64(p.dotted);
+  return db_.Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(conn.Exec("CREATE INDEX IF NOT EXISTS " + name + " ON doc_documents(" +
+                                    internal::PathExpression(p) + ") WHERE " + internal::TypeClause(type)));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO doc_indexes(type, path, name, created_at) VALUES (?1, ?2, ?3, ?4) "
+                                                 "ON CONFLICT(type, path) DO NOTHING"));
+    st.Bind(1, type).Bind(2, p.dotted).Bind(3, name).Bind(4, db_.NowMillis());
+    return st.Run();
+  });
+}
+
+Status DocumentStore::ConfigureStats(std::string_view type, std::string_view path) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
+  DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(path));
+  if (!p.column.empty())
+    return InvalidArgumentError("stats on '" + p.dotted + "' are not needed: it is a column of the documents table");
+  if (options_.bloom_blocks < 1 || options_.bloom_blocks > kMaxBloomBlocks)
+    return InvalidArgumentError("DocumentStoreOptions::bloom_blocks must be between 1 and 1048576");
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(internal::RebuildStats(db_, type, p.path, options_.bloom_blocks));
+    state->InvalidateStatsCache();
+    return OkStatus();
+  }));
+  return OkStatus();
+}
+
+}  // namespace dotdo

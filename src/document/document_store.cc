@@ -1,0 +1,380 @@
+// DocumentStore writes (create, replace, partial updates, merge patch, JSON patch, upsert, delete)
+// and point reads (get, history, time travel, history pruning). Each write runs in one
+// transaction: the superseded version moves to doc_history, the new version replaces the current
+// row, the stats of configured paths widen, and the change event goes to the outbox.
+#include "cdc/outbox.h"
+#include "document/document_internal.h"
+#include "document/document_stats.h"
+
+namespace dotdo {
+
+using internal::Connection;
+using internal::DatabaseInternals;
+using internal::DocumentState;
+using internal::JsonPath;
+using internal::StoredRow;
+
+namespace {
+
+constexpr const char* kStore = "document";
+
+Status CheckSize(const std::string& text, size_t limit, std::string_view id) {
+  if (text.size() > limit)
+    return ResourceExhaustedError("document '" + std::string(id) + "' is " + std::to_string(text.size()) +
+                                  " bytes, over the limit of " + std::to_string(limit) +
+                                  " bytes (DocumentStoreOptions::max_document_bytes)");
+  return OkStatus();
+}
+
+Status CheckVersion(const std::optional<int64_t>& expected, const StoredRow& row, std::string_view id) {
+  if (expected && *expected != row.version)
+    return AbortedError("version conflict on document '" + std::string(id) + "': expected version " +
+                        std::to_string(*expected) + " but it is at version " + std::to_string(row.version) +
+                        "; re-read the document and retry");
+  return OkStatus();
+}
+
+// Copies the current row of `seq` into doc_history, valid until `valid_to`.
+Status ArchiveCurrent(Connection& conn, int64_t seq, int64_t valid_to) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO doc_history(id, version, valid_from, valid_to, deleted, data) "
+                                               "SELECT id, version, updated_at, ?2, deleted, data FROM doc_documents WHERE seq = ?1"));
+  st.Bind(1, seq).Bind(2, valid_to);
+  return st.Run();
+}
+
+Result<std::string> DumpDoc(const Json& doc) {
+  try {
+    return doc.dump();
+  } catch (const Json::exception& e) {
+    return internal::JsonError("document cannot be serialized (invalid UTF-8 in a string?)", e);
+  }
+}
+
+}  // namespace
+
+DocumentStore::DocumentStore(Database& db, DocumentStoreOptions options) : db_(db), options_(std::move(options)) {
+  // Create the tables now, normally outside any transaction, so that a caller's rolled-back
+  // transaction cannot undo them. A failure here resurfaces on the first call.
+  DocumentState::Of(db_).status().IgnoreError();
+}
+
+Result<Json> DocumentStore::Create(Json doc) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBody(doc));
+  auto type_it = doc.find("$type");
+  if (type_it == doc.end() || !type_it->is_string())
+    return InvalidArgumentError("a new document needs a string \"$type\" (e.g. \"Customer\")");
+  const std::string type = type_it->get<std::string>();
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
+  std::string id;
+  if (auto it = doc.find("$id"); it != doc.end()) {
+    if (!it->is_string()) return InvalidArgumentError("\"$id\" must be a string");
+    id = it->get<std::string>();
+    DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  }
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  if (id.empty()) id = db_.NewId();
+  Json result;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
+    const int64_t now = db_.NowMillis();
+    internal::SetSystemFields(doc, id, type, 1, now, now);
+    DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(doc));
+    DOTDO_RETURN_IF_ERROR(CheckSize(text, options_.max_document_bytes, id));
+    DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
+                                         "INSERT INTO doc_documents(id, type, version, created_at, updated_at, deleted, data) "
+                                         "VALUES (?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
+    ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text);
+    DOTDO_RETURN_IF_ERROR(ins.Run());
+    if (conn.Changes() == 0) {
+      // The id is taken: by a live document (conflict) or a tombstone (the id lives again).
+      DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+      if (!row) return InternalError("document '" + id + "' conflicts but cannot be read");
+      if (!row->deleted)
+        return AlreadyExistsError("document '" + id + "' already exists (type " + row->type +
+                                  "); use Replace/Update/Upsert to change it");
+      const int64_t at = std::max(now, row->updated_at);
+      const int64_t version = row->version + 1;
+      internal::SetSystemFields(doc, id, type, version, at, at);
+      DOTDO_ASSIGN_OR_RETURN(text, DumpDoc(doc));
+      DOTDO_RETURN_IF_ERROR(CheckSize(text, options_.max_document_bytes, id));
+      DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, at));
+      DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE doc_documents SET type = ?2, version = ?3, created_at = ?4, "
+                                                   "updated_at = ?4, deleted = 0, data = jsonb(?5) WHERE seq = ?1"));
+      up.Bind(1, row->seq).Bind(2, type).Bind(3, version).Bind(4, at).Bind(5, text);
+      DOTDO_RETURN_IF_ERROR(up.Run());
+    }
+    DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, type, doc));
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc));
+    result = std::move(doc);
+    return OkStatus();
+  }));
+  return result;
+}
+
+Result<Json> DocumentStore::Get(std::string_view id) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
+                                      "SELECT json(data) FROM doc_documents WHERE id = ?1 AND deleted = 0"));
+  st.Bind(1, id);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return NotFoundError("document '" + std::string(id) + "' does not exist");
+  try {
+    return Json::parse(st.ColumnText(0));
+  } catch (const Json::exception& e) {
+    return DataLossError("stored document '" + std::string(id) + "' is not valid JSON: " + e.what());
+  }
+}
+
+// Shared read-modify-write of a live document: `mutate` turns the current body (the document
+// without system fields) into the new one.
+Result<Json> DocumentStore::WriteVersion(std::string_view id, const std::optional<int64_t>& expected_version,
+                                         const std::function<Status(const StoredRowView&, Json&)>& mutate) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  Json result;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
+    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+    if (!row || row->deleted) return NotFoundError("document '" + std::string(id) + "' does not exist");
+    DOTDO_RETURN_IF_ERROR(CheckVersion(expected_version, *row, id));
+    Json body = internal::BodyOf(row->doc);
+    DOTDO_RETURN_IF_ERROR(mutate(StoredRowView{row->type, row->version}, body));
+    DOTDO_RETURN_IF_ERROR(internal::ValidateBody(body));
+    body = internal::BodyOf(body);
+    const int64_t now = std::max(db_.NowMillis(), row->updated_at);
+    const int64_t version = row->version + 1;
+    internal::SetSystemFields(body, id, row->type, version, row->created_at, now);
+    DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(body));
+    DOTDO_RETURN_IF_ERROR(CheckSize(text, options_.max_document_bytes, id));
+    DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, now));
+    DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE doc_documents SET version = ?2, updated_at = ?3, "
+                                                 "data = jsonb(?4) WHERE seq = ?1"));
+    up.Bind(1, row->seq).Bind(2, version).Bind(3, now).Bind(4, text);
+    DOTDO_RETURN_IF_ERROR(up.Run());
+    DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, row->type, body));
+    Json before = Json::object(), after = Json::object();
+    internal::DiffObjects(row->doc, body, before, after);
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('u', kStore, row->type, id, std::move(before), std::move(after)));
+    result = std::move(body);
+    return OkStatus();
+  }));
+  return result;
+}
+
+Result<Json> DocumentStore::Replace(std::string_view id, Json doc, UpdateOptions options) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBody(doc));
+  return WriteVersion(id, options.expected_version, [&](const StoredRowView& row, Json& body) -> Status {
+    if (auto it = doc.find("$id"); it != doc.end() && (!it->is_string() || *it != id))
+      return InvalidArgumentError("\"$id\" in the new body (" + it->dump() + ") differs from the document id '" +
+                                  std::string(id) + "'");
+    if (auto it = doc.find("$type"); it != doc.end() && (!it->is_string() || *it != row.type))
+      return InvalidArgumentError("a document's $type cannot change (stored " + row.type + ", got " + it->dump() +
+                                  "); delete it and create a new one");
+    body = std::move(doc);
+    return OkStatus();
+  });
+}
+
+Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, UpdateOptions options) {
+  if (!patch.is_object())
+    return InvalidArgumentError(std::string("a merge patch for a document must be an object, got ") + patch.type_name());
+  for (auto it = patch.begin(); it != patch.end(); ++it)
+    if (!it.key().empty() && it.key()[0] == '$')
+      return InvalidArgumentError("a merge patch cannot change '" + it.key().substr(0, 80) + "': keys starting with '$' are system fields");
+  return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
+    try {
+      body.merge_patch(patch);
+    } catch (const Json::exception& e) {
+      return internal::JsonError("merge patch failed", e);
+    }
+    return OkStatus();
+  });
+}
+
+Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, UpdateOptions options) {
+  if (!patch.is_array())
+    return InvalidArgumentError(std::string("a JSON Patch must be an array of operations, got ") + patch.type_name());
+  return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
+    // A failing "test" operation is a precondition on the state, not malformed input.
+    for (size_t i = 0; i < patch.size(); ++i) {
+      const Json& op = patch[i];
+      if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || op["op"] != "test") continue;
+      if (!op.contains("path") || !op["path"].is_string() || !op.contains("value"))
+        return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " ('test') needs \"path\" and \"value\"");
+      Json partial;
+      try {
+        partial = body.patch(Json(patch.begin(), patch.begin() + static_cast<long>(i)));
+        Json::json_pointer ptr(op["path"].get<std::string>());
+        if (!partial.contains(ptr) || partial.at(ptr) != op["value"])
+          return FailedPreconditionError("JSON Patch operation " + std::to_string(i) + " failed: 'test' of " +
+                                         op["path"].get<std::string>() + " expected " + op["value"].dump().substr(0, 80) +
+                                         (partial.contains(ptr) ? " but found " + partial.at(ptr).dump().substr(0, 80)
+                                                                : " but the path does not exist") +
+                                         "; nothing was changed");
+      } catch (const Json::exception& e) {
+        return internal::JsonError("JSON Patch failed", e);
+      }
+    }
+    try {
+      body = body.patch(patch);
+    } catch (const Json::exception& e) {
+      return internal::JsonError("JSON Patch failed; nothing was changed", e);
+    }
+    if (!body.is_object()) return InvalidArgumentError("JSON Patch must leave the document an object");
+    return OkStatus();
+  });
+}
+
+Result<Json> DocumentStore::Upsert(Json doc) {
+  if (!doc.is_object())
+    return InvalidArgumentError(std::string("a document must be a JSON object, got ") + doc.type_name());
+  auto it = doc.find("$id");
+  if (it == doc.end()) return Create(std::move(doc));
+  if (!it->is_string()) return InvalidArgumentError("\"$id\" must be a string");
+  const std::string id = it->get<std::string>();
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  Result<Json> out = NotFoundError("");
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    out = Replace(id, doc);
+    if (out.ok() || out.status().code() != StatusCode::kNotFound) return out.status();
+    out = Create(doc);
+    return out.status();
+  }));
+  return out;
+}
+
+Status DocumentStore::Delete(std::string_view id, DeleteOptions options) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  return db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
+    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+    // A hard delete also purges a soft-deleted document.
+    if (!row || (row->deleted && !options.hard))
+      return NotFoundError("document '" + std::string(id) + "' does not exist");
+    DOTDO_RETURN_IF_ERROR(CheckVersion(options.expected_version, *row, id));
+    if (options.hard) {
+      DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM doc_documents WHERE seq = ?1"));
+      del.Bind(1, row->seq);
+      DOTDO_RETURN_IF_ERROR(del.Run());
+      DOTDO_ASSIGN_OR_RETURN(auto hist, conn.Prepare("DELETE FROM doc_history WHERE id = ?1"));
+      hist.Bind(1, id);
+      DOTDO_RETURN_IF_ERROR(hist.Run());
+    } else {
+      const int64_t now = std::max(db_.NowMillis(), row->updated_at);
+      DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, now));
+      // The tombstone keeps the last live body; its version is the delete's.
+      DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE doc_documents SET version = version + 1, updated_at = ?2, "
+                                                   "deleted = 1 WHERE seq = ?1"));
+      up.Bind(1, row->seq).Bind(2, now);
+      DOTDO_RETURN_IF_ERROR(up.Run());
+    }
+    return outbox->AppendChange('d', kStore, row->type, id, row->doc, std::nullopt);
+  });
+}
+
+namespace {
+
+// A history entry as the API shows it: the document, or a delete marker.
+Json HistoryEntry(Json doc, bool deleted, int64_t version, int64_t valid_from) {
+  if (!deleted) return doc;
+  Json marker = Json::object();
+  marker["$id"] = doc.value("$id", "");
+  marker["$type"] = doc.value("$type", "");
+  marker["$version"] = version;
+  marker["$deleted"] = true;
+  marker["$updatedAt"] = FormatIso8601(valid_from);
+  return marker;
+}
+
+Result<Json> ParseStored(std::string_view text, std::string_view id) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    return DataLossError("stored version of document '" + std::string(id) + "' is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Json>> DocumentStore::History(std::string_view id) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  std::vector<Json> out;
+  {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT version, valid_from, deleted, json(data) FROM doc_history "
+                                                 "WHERE id = ?1 ORDER BY version"));
+    st.Bind(1, id);
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      DOTDO_ASSIGN_OR_RETURN(Json doc, ParseStored(st.ColumnText(3), id));
+      out.push_back(HistoryEntry(std::move(doc), st.ColumnInt64(2) != 0, st.ColumnInt64(0), st.ColumnInt64(1)));
+    }
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+  if (row) out.push_back(HistoryEntry(std::move(row->doc), row->deleted, row->version, row->updated_at));
+  if (out.empty()) return NotFoundError("document '" + std::string(id) + "' has no history");
+  return out;
+}
+
+Result<Json> DocumentStore::GetAsOf(std::string_view id, int64_t unix_millis) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  auto missing = [&](const char* why) {
+    return NotFoundError("document '" + std::string(id) + "' " + why + " at " + FormatIso8601(unix_millis));
+  };
+  {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT deleted, updated_at, json(data) FROM doc_documents WHERE id = ?1"));
+    st.Bind(1, id);
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && st.ColumnInt64(1) <= unix_millis) {
+      if (st.ColumnInt64(0) != 0) return missing("was deleted");
+      return ParseStored(st.ColumnText(2), id);
+    }
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT deleted, json(data) FROM doc_history WHERE id = ?1 AND "
+                                               "valid_from <= ?2 AND ?2 < valid_to ORDER BY version DESC LIMIT 1"));
+  st.Bind(1, id).Bind(2, unix_millis);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return missing("did not exist (or that version was pruned)");
+  if (st.ColumnInt64(0) != 0) return missing("was deleted");
+  return ParseStored(st.ColumnText(1), id);
+}
+
+Result<int64_t> DocumentStore::PruneHistory(int64_t before_unix_millis) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  int64_t removed = 0;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("DELETE FROM doc_history WHERE valid_to <= ?1"));
+    st.Bind(1, before_unix_millis);
+    DOTDO_RETURN_IF_ERROR(st.Run());
+    removed = conn.Changes();
+    return OkStatus();
+  }));
+  return removed;
+}
+
+Result<int64_t> DocumentStore::PruneHistory() {
+  if (options_.history_retention_millis < 0) return int64_t{0};
+  return PruneHistory(db_.NowMillis() - options_.history_retention_millis);
+}
+
+}  // namespace dotdo
