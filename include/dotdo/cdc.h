@@ -1,5 +1,7 @@
 // Change data capture: the UnifiedEvent every write produces, the read/subscribe API over the
-// namespace's transactional outbox, and CdcEmitter for domain events ("Customer.created").
+// namespace's transactional outbox, CdcEmitter for domain events ("Customer.created"), and delivery:
+// CdcPipeline moves events through the local -> global transform into a CdcSink (JsonlFileSink)
+// with a durable checkpoint per sink, and CdcCheckpoints applies outbox retention.
 //
 // Guarantees (see src/cdc/outbox.h for the invariants):
 //   - an event exists iff the change that produced it committed (same SQLite transaction);
@@ -11,9 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dotdo/database.h"
@@ -90,6 +95,154 @@ class DOTDO_EXPORT CdcEmitter {
   Result<UnifiedEvent> Emit(const DomainEvent& event);
   // All events in one transaction: all or none.
   Result<std::vector<UnifiedEvent>> EmitBatch(const std::vector<DomainEvent>& events);
+
+ private:
+  Database& db_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Delivery: sinks, checkpoints, the local -> global transform, the pipeline and retention.
+// ---------------------------------------------------------------------------------------------
+
+// The local -> global transform applied on the way out of the namespace (docs/formats/cdc.md):
+//   - key                 -> "<ns>/<table>/<key>"                    (events with table and key)
+//   - before.$id, after.$id (top-level strings)
+//                         -> "<ns>/<T>/<$id>", T = the object's own string "$type", else table
+//   - data.$id (top-level string)
+//                         -> "<ns>/<T>/<$id>", T = data's string "$type", else the noun of a
+//                            domain event's type ("Customer" for "Customer.created"), else table
+// Each segment is percent-encoded (everything but A-Z a-z 0-9 - . _ ~), so a global id always has
+// exactly three '/'-separated segments. Every other field is unchanged; events without the needed
+// parts (no table, no $id) pass through as they are.
+DOTDO_EXPORT std::string GlobalId(std::string_view ns, std::string_view type, std::string_view id);
+DOTDO_EXPORT UnifiedEvent ToGlobalEvent(const UnifiedEvent& local);
+
+// Where a pipeline delivers events. Implementations make a batch durable before Write returns.
+//
+// Thread-safety: a sink is driven by one CdcPipeline at a time; it need not be thread-safe.
+class DOTDO_EXPORT CdcSink {
+ public:
+  virtual ~CdcSink();
+  // Stable name of the sink: its row in cdc_checkpoints. 1..512 bytes, no control characters.
+  virtual std::string Name() const = 0;
+  // Brings the sink to a consistent state after a crash (e.g. drops a torn partial write) and
+  // returns the highest lsn it durably holds (0 when empty), or nullopt when it cannot tell (then
+  // the checkpoint alone decides where delivery resumes). Called before the first Write and again
+  // after any failed Write or checkpoint update.
+  virtual Result<std::optional<int64_t>> Recover() = 0;
+  // Appends events (lsn-ordered, every lsn greater than anything delivered before) and makes them
+  // durable before returning OK. On error the pipeline calls Recover() before writing again.
+  virtual Status Write(const std::vector<UnifiedEvent>& events) = 0;
+};
+
+struct JsonlFileSinkOptions {
+  // fsync the file after every batch (and its directory when the file is created). Default true.
+  // Without it a process crash still loses nothing, but an OS crash may.
+  bool fsync = true;
+  // Checkpoint name. Default: "jsonl:" + the file's absolute path.
+  std::string name;
+};
+
+// One JSON event per line (EventToJson, compact, '\n'-terminated), appended to a file.
+// The file is locked (flock) while the sink is open, so two pipelines never append to it at once.
+// Recover() truncates a torn last line and reports the lsn of the last complete one.
+//
+// Thread-safety: not thread-safe; owned by one pipeline.
+class DOTDO_EXPORT JsonlFileSink final : public CdcSink {
+ public:
+  // Opens (creating when missing) the file. kInvalidArgument for an empty path or a directory,
+  // kNotFound when the parent directory does not exist, kUnavailable when another process holds
+  // the file.
+  static Result<std::unique_ptr<JsonlFileSink>> Open(const std::filesystem::path& path,
+                                                     JsonlFileSinkOptions options = {});
+  ~JsonlFileSink() override;
+
+  std::string Name() const override { return name_; }
+  Result<std::optional<int64_t>> Recover() override;
+  Status Write(const std::vector<UnifiedEvent>& events) override;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  JsonlFileSink(std::filesystem::path path, int fd, JsonlFileSinkOptions options, std::string name);
+  std::filesystem::path path_;
+  int fd_;
+  JsonlFileSinkOptions options_;
+  std::string name_;
+};
+
+struct CdcPipelineOptions {
+  // Events read from the outbox and written to the sink per batch (1..10000). Default 500.
+  int64_t batch_size = 500;
+  // Apply ToGlobalEvent before delivery. Default true.
+  bool global_ids = true;
+};
+
+// Reads the outbox from the sink's durable checkpoint, transforms, delivers in batches and advances
+// the checkpoint only after the sink made the batch durable. Exactly once across crashes: on the
+// first run (and after any failure) the sink's Recover() position reconciles with the checkpoint,
+// so events between the sink's write and the checkpoint update are never delivered twice, and
+// events not yet durable in the sink are still in the outbox (retention keeps them).
+//
+// Thread-safety: RunOnce may be called from any thread (calls serialize); the background mode runs
+// RunOnce on its own thread. The Database and the sink must outlive the pipeline.
+class DOTDO_EXPORT CdcPipeline {
+ public:
+  CdcPipeline(Database& db, CdcSink& sink, CdcPipelineOptions options = {});
+  ~CdcPipeline();  // stops the background thread
+  CdcPipeline(const CdcPipeline&) = delete;
+  CdcPipeline& operator=(const CdcPipeline&) = delete;
+
+  // Delivers every event committed so far; returns how many were delivered. The first call
+  // registers the sink (retention waits for it from then on) and reconciles it with the checkpoint.
+  // kFailedPrecondition when the sink holds less than its checkpoint (it lost confirmed events) or
+  // more than the outbox ever committed (it belongs to another namespace); kDataLoss when events
+  // above the checkpoint were deleted (the sink had been unregistered).
+  // REQUIRES: not inside db.Transaction on this thread (it would see uncommitted events):
+  // kFailedPrecondition.
+  Result<int64_t> RunOnce();
+  // The sink's checkpoint (registering the sink at 0 when it has none).
+  Result<int64_t> Checkpoint();
+
+  // Runs RunOnce whenever a transaction commits events, and at least every poll_interval_ms
+  // (1..3600000). kFailedPrecondition when already running.
+  Status Start(int64_t poll_interval_ms = 1000);
+  // Stops the background thread after its current batch; returns the last background error (OK
+  // when none). Harmless when not running.
+  // REQUIRES: not inside db.Transaction on this thread (the background batch may be waiting for it).
+  Status Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One registered sink and how far it has durably received events.
+struct SinkCheckpoint {
+  std::string sink;
+  int64_t lsn = 0;
+  int64_t updated_at = 0;  // ms since epoch
+};
+
+struct RetentionOptions {
+  // Keep events younger than this (ms before now), even when every sink has them. Default 0.
+  int64_t min_age_ms = 0;
+  // Upper bound on deleted lsns. With sinks registered: delete lsn <= min(every checkpoint, this).
+  // With no sink registered nothing is deleted unless this is set. Default: unset.
+  std::optional<int64_t> up_to_lsn;
+};
+
+// Sink registry and retention over the namespace's outbox.
+class DOTDO_EXPORT CdcCheckpoints {
+ public:
+  explicit CdcCheckpoints(Database& db) : db_(db) {}
+  // Registers `sink` at lsn 0 when absent; returns its checkpoint.
+  Result<int64_t> Register(std::string_view sink);
+  // Removes the sink: retention no longer waits for it. kNotFound when not registered.
+  Status Unregister(std::string_view sink);
+  Result<std::vector<SinkCheckpoint>> List();
+  // Deletes outbox events every registered sink has checkpointed (see RetentionOptions), in one
+  // transaction; returns how many were deleted. lsns are never reused afterwards.
+  Result<int64_t> ApplyRetention(const RetentionOptions& options = {});
 
  private:
   Database& db_;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "core/database_internals.h"
@@ -61,6 +62,13 @@ class Outbox final : public TransactionObserver {
   std::map<int64_t, ChangeFeed::Callback> subscribers_;
   int64_t next_handle_ = 1;
 };
+
+// Sink checkpoints (cdc_checkpoints). Names: 1..512 bytes, no control characters.
+Status ValidateSinkName(std::string_view sink);
+// Inserts the sink at lsn 0 when absent; returns its checkpoint.
+Result<int64_t> RegisterSink(Database& db, std::string_view sink);
+// Moves the sink's checkpoint forward to lsn (never backwards), registering it when absent.
+Status SaveCheckpoint(Database& db, std::string_view sink, int64_t lsn);
 
 // Reads one outbox row (columns as selected by kOutboxColumns) into an event.
 Result<UnifiedEvent> EventFromRow(const Statement& st, const std::string& ns);
