@@ -1,0 +1,214 @@
+// ObjectStore: the S3-shaped object storage interface that blobs, Parquet files (warm tier) and
+// Iceberg metadata (cold tier) are written through, and LocalObjectStore, the embedded default that
+// keeps objects in a directory. An S3-compatible implementation (R2, MinIO, AWS) plugs in behind the
+// same interface later.
+//
+// Semantics every implementation follows:
+//   1. A Put (bytes, reader or multipart completion) is atomic: readers see the old object or the
+//      whole new one, never a prefix; a failed or interrupted put leaves the previous object intact.
+//   2. ETag = lowercase hex SHA-256 of the object's bytes (64 characters) for single puts. An object
+//      assembled by CompleteMultipartUpload has ETag = hex SHA-256 of the concatenated binary
+//      SHA-256 digests of its parts, followed by "-<number of parts>" (S3's multipart convention with
+//      SHA-256 in place of MD5), so a multipart ETag is never mistaken for a content hash.
+//   3. Preconditions (if_match / if_none_match) are checked atomically with the write they guard; a
+//      failed one is kFailedPrecondition with a message starting "precondition failed (412)".
+//   4. List returns keys in byte-wise (UTF-8 binary) order, like S3.
+//
+// Key grammar (ValidateObjectKey): 1..1024 bytes; segments separated by '/' are non-empty and are
+// neither "." nor ".."; no leading '/', no backslash, no NUL or other control characters.
+// Violations are kInvalidArgument, so no key can name anything outside the store.
+//
+// Thread-safety: ObjectStore implementations are safe to call from several threads at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dotdo/export.h"
+#include "dotdo/status.h"
+
+namespace dotdo {
+
+// Pulls the next bytes of a streamed upload into buf (capacity cap). Returns the number of bytes
+// written, 0 at the end of the stream, or an error that aborts the upload (nothing is stored).
+using ObjectReader = std::function<Result<size_t>(char* buf, size_t cap)>;
+// Receives consecutive chunks of a streamed download; an error aborts the download.
+using ObjectWriter = std::function<Status(std::string_view chunk)>;
+
+// Storage classes understood by the stores: "STANDARD" (default) and "INFREQUENT_ACCESS" (R2's
+// infrequent-access class; the cold tier). Anything else is kInvalidArgument.
+DOTDO_EXPORT Status ValidateStorageClass(std::string_view storage_class);
+inline constexpr std::string_view kStorageClassStandard = "STANDARD";
+inline constexpr std::string_view kStorageClassInfrequentAccess = "INFREQUENT_ACCESS";
+
+// Checks the key grammar above; kInvalidArgument naming the rule that failed.
+DOTDO_EXPORT Status ValidateObjectKey(std::string_view key);
+// User metadata names: [A-Za-z0-9_.-]{1,128}; values up to 2048 bytes; at most 64 entries.
+DOTDO_EXPORT Status ValidateObjectMetadata(const std::map<std::string, std::string>& metadata);
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;                             // see invariant 2
+  std::string content_type;                     // default "application/octet-stream"
+  std::map<std::string, std::string> metadata;  // user metadata
+  std::string storage_class;                    // "STANDARD" unless set
+  int64_t last_modified_ms = 0;                 // wall-clock ms since the epoch of the last write
+};
+
+struct PutOptions {
+  // Default "application/octet-stream" when empty.
+  std::string content_type;
+  // User metadata (see ValidateObjectMetadata). Default empty.
+  std::map<std::string, std::string> metadata;
+  // Default "STANDARD" when empty.
+  std::string storage_class;
+  // Only write when the current object's ETag equals this. Default empty (no condition).
+  std::string if_match;
+  // Only write when no object exists under the key (S3's If-None-Match: *). Default false.
+  bool if_none_match = false;
+};
+
+struct GetOptions {
+  // First byte to return. Default 0. Past the end of the object: kOutOfRange.
+  uint64_t offset = 0;
+  // Bytes to return from offset; clipped at the end of the object. Default: to the end.
+  std::optional<uint64_t> length;
+  // Only read when the object's ETag equals this. Default empty (no condition).
+  std::string if_match;
+};
+
+struct DeleteOptions {
+  // Only delete when the object's ETag equals this; a missing object is then kNotFound.
+  // Default empty: deleting a missing key succeeds (S3 semantics).
+  std::string if_match;
+};
+
+struct CopyOptions {
+  // Replace the destination's content type / user metadata / storage class; default: the source's.
+  std::optional<std::string> content_type;
+  std::optional<std::map<std::string, std::string>> metadata;
+  std::optional<std::string> storage_class;
+  // Only copy when the source's ETag equals this. Default empty.
+  std::string if_source_match;
+  // Only copy when the destination does not exist. Default false.
+  bool if_none_match = false;
+};
+
+struct ListOptions {
+  // Only keys starting with this. Default empty (all keys).
+  std::string prefix;
+  // When non-empty, keys whose remainder after prefix contains the delimiter are rolled up into
+  // common_prefixes (prefix + remainder up to and including the delimiter). Default empty.
+  std::string delimiter;
+  // Objects + common prefixes per page, 1..10000. Default 1000.
+  int64_t limit = 1000;
+  // next_continuation of the previous page; empty for the first page. Opaque.
+  std::string continuation;
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> objects;
+  std::vector<std::string> common_prefixes;
+  // Non-empty when more entries may follow; pass it back as ListOptions::continuation.
+  std::string next_continuation;
+};
+
+struct CompletedPart {
+  int part_number = 0;  // 1..10000
+  std::string etag;     // as returned by UploadPart
+};
+
+class DOTDO_EXPORT ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual Result<ObjectInfo> Put(std::string_view key, std::string_view data, const PutOptions& options = {}) = 0;
+  // Streams the object from reader in bounded memory.
+  virtual Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
+                                       const PutOptions& options = {}) = 0;
+
+  // The object's bytes (or the range in options). Missing: kNotFound.
+  virtual Result<std::string> Get(std::string_view key, const GetOptions& options = {}) = 0;
+  // Streams the bytes (or the range) to writer in chunks; returns the object's info.
+  virtual Result<ObjectInfo> GetStream(std::string_view key, const ObjectWriter& writer,
+                                       const GetOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> Head(std::string_view key) = 0;
+  virtual Result<ListResult> List(const ListOptions& options = {}) = 0;
+  virtual Status Delete(std::string_view key, const DeleteOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> Copy(std::string_view source_key, std::string_view dest_key,
+                                  const CopyOptions& options = {}) = 0;
+
+  // Multipart upload: parts (1..10000, any order, re-uploadable) are stored aside and assembled
+  // atomically by Complete. options (content type, metadata, preconditions) apply at completion.
+  virtual Result<std::string> CreateMultipartUpload(std::string_view key, const PutOptions& options = {}) = 0;
+  // Returns the part's ETag (hex SHA-256 of the part).
+  virtual Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
+                                         std::string_view data) = 0;
+  // parts: ascending part numbers, each with the ETag UploadPart returned.
+  virtual Result<ObjectInfo> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                                     const std::vector<CompletedPart>& parts) = 0;
+  virtual Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) = 0;
+};
+
+struct LocalObjectStoreOptions {
+  // fsync data, sidecar and directories before a write returns, so an acknowledged write survives
+  // power loss. Default true. Turning it off keeps atomicity (rename) but not durability.
+  bool sync = true;
+};
+
+// A directory-backed ObjectStore (layout in docs/formats/object_store.md):
+//   <root>/data/<key>   the object's bytes, exactly as put (so Parquet files are readable in place)
+//   <root>/meta/<key>   JSON sidecar: size, ETag, content type, user metadata, storage class
+//   <root>/tmp/         in-flight writes (temp file + fsync + rename)
+//   <root>/uploads/     multipart uploads in progress
+// Because keys map to paths, a key cannot be both an object and a "directory" of other objects
+// ("a" and "a/b"): the second write is kFailedPrecondition.
+// Writers of one key serialize on an in-process lock; use one LocalObjectStore per root per process.
+class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
+ public:
+  // Creates root (and its subdirectories) when missing.
+  static Result<std::unique_ptr<LocalObjectStore>> Open(const std::filesystem::path& root,
+                                                        LocalObjectStoreOptions options = {});
+  ~LocalObjectStore() override;
+
+  Result<ObjectInfo> Put(std::string_view key, std::string_view data, const PutOptions& options = {}) override;
+  Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
+                               const PutOptions& options = {}) override;
+  Result<std::string> Get(std::string_view key, const GetOptions& options = {}) override;
+  Result<ObjectInfo> GetStream(std::string_view key, const ObjectWriter& writer,
+                               const GetOptions& options = {}) override;
+  Result<ObjectInfo> Head(std::string_view key) override;
+  Result<ListResult> List(const ListOptions& options = {}) override;
+  Status Delete(std::string_view key, const DeleteOptions& options = {}) override;
+  Result<ObjectInfo> Copy(std::string_view source_key, std::string_view dest_key,
+                          const CopyOptions& options = {}) override;
+  Result<std::string> CreateMultipartUpload(std::string_view key, const PutOptions& options = {}) override;
+  Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
+                                 std::string_view data) override;
+  Result<ObjectInfo> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                             const std::vector<CompletedPart>& parts) override;
+  Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) override;
+
+  const std::filesystem::path& root() const;
+
+  // Implementation detail, defined in src/tiering (public only so its helpers can name it).
+  class Impl;
+  // Filesystem path of the object's bytes (for engines that read files in place, e.g. Parquet
+  // readers). REQUIRES: key is valid; the path may not exist.
+  std::filesystem::path DataPath(std::string_view key) const;
+
+ private:
+  explicit LocalObjectStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dotdo

@@ -1,0 +1,76 @@
+// LocalObjectStore internals shared by its translation units (writes/reads in
+// local_object_store.cc, listing in local_object_store_list.cc).
+//
+// Invariants:
+//   1. An object file under data/ is never modified in place: every write creates a new file in
+//      tmp/ (fsync) and renames it over the key, so hard links between keys (Copy) are safe.
+//   2. The sidecar under meta/ names the inode of the data file it describes. A sidecar whose inode
+//      or size disagree with the data file (a crash between the two renames of a put, or a copied
+//      root) is stale: the object is the data file, and the sidecar is rebuilt from it under the key
+//      lock (size and ETag recomputed; content type and user metadata reset to defaults).
+//   3. All writes of one key (put, copy-to, delete, multipart completion, sidecar repair) hold that
+//      key's stripe lock, so a precondition check and the write it guards are atomic.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <array>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "dotdo/object_store.h"
+
+namespace dotdo {
+
+class LocalObjectStore::Impl {
+ public:
+  Impl(std::filesystem::path root, LocalObjectStoreOptions options);
+
+  struct Meta {
+    ObjectInfo info;
+    uint64_t ino = 0;
+  };
+  struct TmpObject {
+    std::filesystem::path path;
+    uint64_t size = 0;
+    std::string etag;
+    uint64_t ino = 0;
+  };
+
+  std::mutex& LockFor(std::string_view key);
+
+  std::filesystem::path DataPath(std::string_view key) const { return data_ / std::string(key); }
+  std::filesystem::path MetaPath(std::string_view key) const { return meta_ / std::string(key); }
+  std::filesystem::path NewTmpPath();
+
+  // Streams reader into a new temp file (hashing as it goes); the file is removed on any error.
+  Result<TmpObject> WriteTmp(const ObjectReader& reader);
+  // Current metadata; kNotFound when there is no object. Rebuilds a stale sidecar (invariant 2);
+  // `locked` says the caller already holds the key lock.
+  Result<Meta> HeadImpl(std::string_view key, bool locked);
+  // Checks preconditions against the current object, then renames tmp into place with a sidecar.
+  // REQUIRES: the key lock is held.
+  Result<ObjectInfo> CommitLocked(std::string_view key, const TmpObject& tmp, ObjectInfo info,
+                                  const std::string& if_match, bool if_none_match);
+  // Removes now-empty directories from `dir` up to (not including) `stop`.
+  void PruneEmptyDirs(std::filesystem::path dir, const std::filesystem::path& stop);
+  Status SyncDir(const std::filesystem::path& dir);
+
+  const std::filesystem::path root_, data_, meta_, tmp_, uploads_;
+  const LocalObjectStoreOptions options_;
+
+ private:
+  Result<Meta> ReadSidecar(std::string_view key, const struct stat& st);
+  Status WriteSidecarLocked(std::string_view key, const Meta& meta);
+  std::array<std::mutex, 64> stripes_;
+};
+
+namespace internal {
+// errno -> Status with an actionable message about `what`.
+Status ErrnoStatus(int err, const std::string& what);
+int64_t WallClockMillis();
+}  // namespace internal
+
+}  // namespace dotdo
