@@ -1,0 +1,254 @@
+// GraphStore foundations: the schema and its migrations, the grammar of node ids and relation types,
+// parsing of direction/algorithm names, edge rows and their JSON shapes, read snapshots, and the
+// adjacency queries (one SQL statement per BFS level) that traversals and path searches run on.
+#include <array>
+#include <utility>
+
+#include "graph/graph_internal.h"
+
+namespace dotdo {
+namespace {
+
+constexpr size_t kMaxNodeTypeBytes = 64;
+constexpr size_t kMaxNodeKeyBytes = 448;
+constexpr size_t kMaxRelationTypeBytes = 64;
+
+bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string Quote(std::string_view s) {
+  // For messages: bounded and free of control characters.
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < 80; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  }
+  if (s.size() > 80) out += "...";
+  return out + "'";
+}
+
+}  // namespace
+
+Result<std::string_view> NodeTypeOf(std::string_view node_id) {
+  const size_t slash = node_id.find('/');
+  if (slash == std::string_view::npos)
+    return InvalidArgumentError("node id " + Quote(node_id) + " must look like Type/key (e.g. User/alice)");
+  std::string_view type = node_id.substr(0, slash), key = node_id.substr(slash + 1);
+  if (type.empty() || type.size() > kMaxNodeTypeBytes || !IsAlpha(type[0]))
+    return InvalidArgumentError("node id " + Quote(node_id) +
+                                ": the type part must match [A-Za-z][A-Za-z0-9_]{0,63}");
+  for (char c : type) {
+    if (!IsAlpha(c) && !IsDigit(c) && c != '_')
+      return InvalidArgumentError("node id " + Quote(node_id) +
+                                  ": the type part must match [A-Za-z][A-Za-z0-9_]{0,63}");
+  }
+  if (key.empty() || key.size() > kMaxNodeKeyBytes)
+    return InvalidArgumentError("node id " + Quote(node_id) + ": the key after '/' must be 1.." +
+                                std::to_string(kMaxNodeKeyBytes) + " bytes");
+  for (char ch : key) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f)
+      return InvalidArgumentError("node id " + Quote(node_id) + ": the key may not contain spaces or control characters");
+  }
+  return type;
+}
+
+Status ValidateRelationType(std::string_view type) {
+  bool ok = !type.empty() && type.size() <= kMaxRelationTypeBytes && IsAlpha(type[0]);
+  for (size_t i = 0; ok && i < type.size(); ++i) {
+    char c = type[i];
+    ok = IsAlpha(c) || IsDigit(c) || c == '_' || c == '.' || c == ':' || c == '-';
+  }
+  if (!ok)
+    return InvalidArgumentError("relation type " + Quote(type) + " must match [A-Za-z][A-Za-z0-9_.:-]{0,63}");
+  return OkStatus();
+}
+
+Result<Direction> ParseDirection(std::string_view name) {
+  if (name == "out") return Direction::kOut;
+  if (name == "in") return Direction::kIn;
+  if (name == "both") return Direction::kBoth;
+  return InvalidArgumentError("unknown direction " + Quote(name) + "; valid directions: out, in, both");
+}
+
+std::string_view DirectionName(Direction direction) {
+  switch (direction) {
+    case Direction::kOut: return "out";
+    case Direction::kIn: return "in";
+    case Direction::kBoth: return "both";
+  }
+  return "out";
+}
+
+Result<TraversalAlgorithm> ParseTraversalAlgorithm(std::string_view name) {
+  if (name == "bfs") return TraversalAlgorithm::kBfs;
+  if (name == "dfs") return TraversalAlgorithm::kDfs;
+  return InvalidArgumentError("unknown traversal algorithm " + Quote(name) + "; valid algorithms: bfs, dfs");
+}
+
+std::string_view TraversalAlgorithmName(TraversalAlgorithm algorithm) {
+  return algorithm == TraversalAlgorithm::kDfs ? "dfs" : "bfs";
+}
+
+Json EdgeToJson(const Edge& e) {
+  return Json{{"id", e.id},     {"from", e.from}, {"to", e.to},
+              {"type", e.type}, {"data", e.data}, {"createdAt", FormatIso8601(e.created_at)},
+              {"updatedAt", FormatIso8601(e.updated_at)}};
+}
+
+Json PathToJson(const Path& path) {
+  Json edges = Json::array();
+  for (const Edge& e : path.edges) edges.push_back(EdgeToJson(e));
+  return Json{{"nodes", path.nodes}, {"edges", std::move(edges)},
+              {"length", path.nodes.empty() ? 0 : path.nodes.size() - 1}, {"cost", path.cost}};
+}
+
+namespace internal {
+
+namespace {
+constexpr std::string_view kMigrationV1 = R"sql(
+CREATE TABLE graph_relationships (
+  from_id    TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  to_id      TEXT NOT NULL,
+  id         TEXT NOT NULL UNIQUE,
+  from_type  TEXT NOT NULL,
+  to_type    TEXT NOT NULL,
+  data       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, type, to_id)
+) WITHOUT ROWID;
+CREATE INDEX graph_relationships_in ON graph_relationships(to_id, type, from_id);
+CREATE INDEX graph_relationships_from_type ON graph_relationships(from_type, type);
+CREATE INDEX graph_relationships_to_type ON graph_relationships(to_type, type);
+CREATE TABLE graph_relation_options (
+  type       TEXT PRIMARY KEY,
+  acyclic    INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+constexpr std::array<std::string_view, 1> kMigrations = {kMigrationV1};
+}  // namespace
+
+Status EnsureGraphSchema(Database& db) { return DatabaseInternals::EnsureSchema(db, "graph", kMigrations); }
+
+Status ValidateNode(std::string_view node, std::string_view what) {
+  auto type = NodeTypeOf(node);
+  if (!type.ok()) return type.status().WithContext(what);
+  return OkStatus();
+}
+
+Status ValidateTypes(const std::vector<std::string>& types) {
+  for (const auto& t : types) DOTDO_RETURN_IF_ERROR(ValidateRelationType(t));
+  return OkStatus();
+}
+
+std::string TypesJson(const std::vector<std::string>& types) { return types.empty() ? std::string() : Json(types).dump(); }
+
+std::string IdsJson(const std::vector<std::string>& ids) {
+  // Ids are validated (no control characters), so dumping cannot throw on them; keep the guard for
+  // invalid UTF-8 all the same.
+  return Json(ids).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<std::string> NormalizeEdgeData(Json& data) {
+  if (data.is_null()) data = Json::object();
+  if (!data.is_object())
+    return InvalidArgumentError(std::string("edge data must be a JSON object, got ") + data.type_name());
+  std::string text;
+  try {
+    text = data.dump();
+  } catch (const Json::exception& e) {
+    return InvalidArgumentError(std::string("edge data is not valid UTF-8: ") + e.what());
+  }
+  if (text.size() > kMaxEdgeDataBytes)
+    return InvalidArgumentError("edge data is " + std::to_string(text.size()) + " bytes; the limit is " +
+                                std::to_string(kMaxEdgeDataBytes));
+  return text;
+}
+
+RawEdge RawEdgeFromRow(const Statement& st, int f) {
+  RawEdge r;
+  r.id = st.ColumnString(f);
+  r.from = st.ColumnString(f + 1);
+  r.to = st.ColumnString(f + 2);
+  r.type = st.ColumnString(f + 3);
+  r.data = st.ColumnString(f + 4);
+  r.created_at = st.ColumnInt64(f + 5);
+  r.updated_at = st.ColumnInt64(f + 6);
+  return r;
+}
+
+Result<Edge> ToEdge(RawEdge raw) {
+  Edge e;
+  try {
+    e.data = Json::parse(raw.data);
+  } catch (const Json::exception& ex) {
+    return DataLossError("edge " + raw.id + " has unreadable data: " + ex.what());
+  }
+  e.id = std::move(raw.id);
+  e.from = std::move(raw.from);
+  e.to = std::move(raw.to);
+  e.type = std::move(raw.type);
+  e.created_at = raw.created_at;
+  e.updated_at = raw.updated_at;
+  return e;
+}
+
+Json EdgeImage(const Edge& e) { return Json{{"from", e.from}, {"to", e.to}, {"type", e.type}, {"data", e.data}}; }
+
+std::string CycleToString(const std::vector<std::string>& cycle) {
+  std::string out;
+  for (const auto& n : cycle) out += (out.empty() ? "" : " -> ") + n;
+  return out;
+}
+
+ReadSnapshot::ReadSnapshot(Connection& conn) : conn_(conn), lock_(conn.Lock()) {
+  if (conn_.InTransaction()) return;
+  auto st = conn_.Prepare("BEGIN");
+  status_ = st.ok() ? st->Run() : st.status();
+  began_ = status_.ok();
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  if (!began_) return;
+  auto st = conn_.Prepare("COMMIT");
+  if (st.ok()) st->Run().IgnoreError();
+}
+
+Adjacency::Adjacency(Connection& conn, Direction direction, const std::vector<std::string>& types)
+    : conn_(conn), direction_(direction), types_json_(TypesJson(types)) {}
+
+Status Adjacency::ExpandLevel(const std::vector<std::string>& frontier, const HopFn& fn) {
+  if (frontier.empty()) return OkStatus();
+  const std::string filter = types_json_.empty() ? "" : " AND r.type IN (SELECT value FROM json_each(?2))";
+  const std::string out_sel = "SELECT j.key AS k, r.to_id AS nbr, r.type AS t, 1 AS fwd FROM json_each(?1) AS j "
+                              "JOIN graph_relationships AS r ON r.from_id = j.value" + filter;
+  const std::string in_sel = "SELECT j.key AS k, r.from_id AS nbr, r.type AS t, 0 AS fwd FROM json_each(?1) AS j "
+                             "JOIN graph_relationships AS r ON r.to_id = j.value" + filter;
+  std::string sql;
+  switch (direction_) {
+    case Direction::kOut: sql = out_sel + " ORDER BY k, t, nbr"; break;
+    case Direction::kIn: sql = in_sel + " ORDER BY k, t, nbr"; break;
+    case Direction::kBoth: sql = out_sel + " UNION ALL " + in_sel + " ORDER BY k, fwd DESC, t, nbr"; break;
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
+  st.Bind(1, IdsJson(frontier));
+  if (!types_json_.empty()) st.Bind(2, types_json_);
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Hop hop{static_cast<size_t>(st.ColumnInt64(0)), st.ColumnText(1), st.ColumnText(2), st.ColumnInt64(3) != 0};
+    if (hop.src >= frontier.size()) return InternalError("adjacency query returned an unknown frontier index");
+    if (!fn(hop)) break;
+  }
+  return OkStatus();
+}
+
+Status Adjacency::Expand(std::string_view node, const HopFn& fn) {
+  return ExpandLevel(std::vector<std::string>{std::string(node)}, fn);
+}
+
+}  // namespace internal
+}  // namespace dotdo

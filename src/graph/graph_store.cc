@@ -1,0 +1,535 @@
+// GraphStore writes and direct reads: relate/unrelate (with CDC events in the same transaction and
+// the acyclic-type check), edge lookups, paged adjacency lists, degrees, batched adjacency in one
+// query, and relation-type options.
+#include <algorithm>
+#include <climits>
+#include <unordered_map>
+
+#include "cdc/outbox.h"
+#include "dotdo/ulid.h"
+#include "graph/graph_internal.h"
+
+namespace dotdo {
+
+using internal::Connection;
+using internal::DatabaseInternals;
+using internal::Outbox;
+using internal::RawEdge;
+using internal::Statement;
+
+namespace {
+
+const std::string kSelectEdgeByKey = "SELECT " + std::string(internal::kEdgeColumns) +
+                                     " FROM graph_relationships WHERE from_id = ?1 AND type = ?2 AND to_id = ?3";
+
+// Cursor: hex of "<phase><type>\x1f<other end>", phase 'o' (outgoing) or 'i' (incoming). Types and
+// node ids cannot hold \x1f, so the split is unambiguous; hex keeps it shell- and URL-safe.
+struct Cursor {
+  char phase = 'o';
+  std::string type, other;
+};
+
+std::string EncodeCursor(char phase, const std::string& type, const std::string& other) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string raw = std::string(1, phase) + type + '\x1f' + other, out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+Result<Cursor> DecodeCursor(std::string_view text) {
+  auto bad = [] { return InvalidArgumentError("malformed cursor: pass back next_cursor exactly as returned"); };
+  if (text.size() % 2 != 0 || text.size() < 4) return bad();
+  std::string raw;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int v = 0;
+    for (size_t k = i; k < i + 2; ++k) {
+      char c = text[k];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return bad();
+      v = v * 16 + d;
+    }
+    raw += static_cast<char>(v);
+  }
+  Cursor c;
+  c.phase = raw[0];
+  const size_t sep = raw.find('\x1f');
+  if ((c.phase != 'o' && c.phase != 'i') || sep == std::string::npos) return bad();
+  c.type = raw.substr(1, sep - 1);
+  c.other = raw.substr(sep + 1);
+  if (!ValidateRelationType(c.type).ok() || !NodeTypeOf(c.other).ok()) return bad();
+  return c;
+}
+
+Status ValidateQuery(const EdgeQuery& q, bool batch) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(q.types));
+  if (q.limit < 1 || q.limit > kMaxEdgePageSize)
+    return InvalidArgumentError("limit must be between 1 and " + std::to_string(kMaxEdgePageSize) + ", got " +
+                                std::to_string(q.limit));
+  if (q.node_type) {
+    auto t = NodeTypeOf(*q.node_type + "/x");
+    if (!t.ok() || *t != *q.node_type)
+      return InvalidArgumentError("node_type '" + *q.node_type + "' must match [A-Za-z][A-Za-z0-9_]{0,63}");
+  }
+  if (batch && !q.cursor.empty())
+    return InvalidArgumentError("the batch calls return the first page per id; page further with Outgoing/Incoming");
+  return OkStatus();
+}
+
+// One page of one direction. `incoming_skip_self` drops self-loops (Both lists them once, as outgoing).
+Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const EdgeQuery& q, const Cursor* after,
+                  int64_t want, bool incoming_skip_self, std::vector<RawEdge>& out) {
+  const char* self = outgoing ? "from_id" : "to_id";
+  const char* other = outgoing ? "to_id" : "from_id";
+  const char* other_type = outgoing ? "to_type" : "from_type";
+  std::string sql = "SELECT " + std::string(internal::kEdgeColumns) + " FROM graph_relationships WHERE " + self + " = ?1";
+  if (!q.types.empty()) sql += " AND type IN (SELECT value FROM json_each(?2))";
+  if (q.node_type) sql += std::string(" AND ") + other_type + " = ?3";
+  if (after) sql += std::string(" AND (type, ") + other + ") > (?4, ?5)";
+  if (incoming_skip_self) sql += " AND from_id <> to_id";
+  sql += std::string(" ORDER BY type, ") + other + " LIMIT ?6";
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  st.Bind(1, node);
+  if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));
+  if (q.node_type) st.Bind(3, *q.node_type);
+  if (after) st.Bind(4, after->type).Bind(5, after->other);
+  st.Bind(6, want);
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(internal::RawEdgeFromRow(st, 0));
+  }
+  return OkStatus();
+}
+
+Result<EdgePage> FinishPage(std::vector<RawEdge> raws) {
+  EdgePage page;
+  page.edges.reserve(raws.size());
+  for (auto& r : raws) {
+    DOTDO_ASSIGN_OR_RETURN(auto e, internal::ToEdge(std::move(r)));
+    page.edges.push_back(std::move(e));
+  }
+  return page;
+}
+
+Result<std::optional<RawEdge>> FindEdge(Connection& conn, std::string_view from, std::string_view to,
+                                        std::string_view type) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kSelectEdgeByKey));
+  st.BindAll(from, type, to);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<RawEdge>();
+  return std::optional<RawEdge>(internal::RawEdgeFromRow(st, 0));
+}
+
+Result<bool> IsAcyclicType(Connection& conn, std::string_view type) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT acyclic FROM graph_relation_options WHERE type = ?1"));
+  st.Bind(1, type);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row && st.ColumnInt64(0) != 0;
+}
+
+struct ValidEdge {
+  std::string from, to, type, data_text;
+  Json data;
+};
+
+Result<ValidEdge> ValidateEdge(std::string_view from, std::string_view to, std::string_view type, Json data) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  ValidEdge v{std::string(from), std::string(to), std::string(type), {}, std::move(data)};
+  DOTDO_ASSIGN_OR_RETURN(v.data_text, internal::NormalizeEdgeData(v.data));
+  return v;
+}
+
+// REQUIRES: inside db.Transaction; `e` validated.
+Result<Edge> RelateInTransaction(Database& db, const ValidEdge& e, bool acyclic, int64_t max_visited) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db));
+  const int64_t now = db.NowMillis();
+  DOTDO_ASSIGN_OR_RETURN(auto existing, FindEdge(conn, e.from, e.to, e.type));
+  if (existing) {
+    DOTDO_ASSIGN_OR_RETURN(Edge before, internal::ToEdge(std::move(*existing)));
+    DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE graph_relationships SET data = ?4, updated_at = ?5 "
+                                                 "WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
+    up.BindAll(e.from, e.type, e.to, e.data_text, now);
+    DOTDO_RETURN_IF_ERROR(up.Run());
+    Edge after = before;
+    after.data = e.data;
+    after.updated_at = now;
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('u', internal::kGraphStore, internal::kRelationshipsTable, after.id,
+                                               internal::EdgeImage(before), internal::EdgeImage(after)));
+    return after;
+  }
+  if (acyclic) {
+    if (e.from == e.to)
+      return FailedPreconditionError("relating " + e.from + " -[" + e.type + "]-> " + e.to +
+                                     " would create the self-loop cycle " + e.from + " -> " + e.from +
+                                     "; relation type '" + e.type + "' is acyclic");
+    DOTDO_ASSIGN_OR_RETURN(auto back, internal::BidirectionalShortestPath(conn, e.to, e.from, Direction::kOut,
+                                                                          {e.type}, INT_MAX, max_visited, false));
+    if (back) {
+      std::vector<std::string> cycle{e.from};
+      cycle.insert(cycle.end(), back->nodes.begin(), back->nodes.end());
+      return FailedPreconditionError("relating " + e.from + " -[" + e.type + "]-> " + e.to +
+                                     " would create the cycle " + internal::CycleToString(cycle) +
+                                     "; relation type '" + e.type + "' is acyclic");
+    }
+  }
+  Edge edge{db.NewId(), e.from, e.to, e.type, e.data, now, now};
+  DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
+                                       "INSERT INTO graph_relationships(from_id, type, to_id, id, from_type, to_type, "
+                                       "data, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"));
+  ins.BindAll(e.from, e.type, e.to, edge.id, *NodeTypeOf(e.from), *NodeTypeOf(e.to), e.data_text, now);
+  DOTDO_RETURN_IF_ERROR(ins.Run());
+  DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', internal::kGraphStore, internal::kRelationshipsTable, edge.id,
+                                             std::nullopt, internal::EdgeImage(edge)));
+  return edge;
+}
+
+Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::vector<std::string>& ids,
+                                                       const EdgeQuery& q, bool outgoing) {
+  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, /*batch=*/true));
+  std::vector<std::string> unique = ids;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  if (unique.size() > kMaxBatchIds)
+    return InvalidArgumentError("a batch takes at most " + std::to_string(kMaxBatchIds) + " distinct ids, got " +
+                                std::to_string(unique.size()));
+  for (const auto& id : unique) DOTDO_RETURN_IF_ERROR(internal::ValidateNode(id, "batch id"));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  std::map<std::string, std::vector<Edge>> result;
+  if (unique.empty()) return result;
+
+  const char* self = outgoing ? "from_id" : "to_id";
+  std::string sql = "SELECT j.key, r.id, r.from_id, r.to_id, r.type, r.data, r.created_at, r.updated_at "
+                    "FROM json_each(?1) AS j JOIN graph_relationships AS r ON r." + std::string(self) + " = j.value";
+  if (!q.types.empty()) sql += " AND r.type IN (SELECT value FROM json_each(?2))";
+  if (q.node_type) sql += std::string(" AND r.") + (outgoing ? "to_type" : "from_type") + " = ?3";
+  Connection& conn = DatabaseInternals::Conn(db);
+  std::vector<std::vector<RawEdge>> per_id(unique.size());
+  {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+    st.Bind(1, internal::IdsJson(unique));
+    if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));
+    if (q.node_type) st.Bind(3, *q.node_type);
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      const auto k = static_cast<size_t>(st.ColumnInt64(0));
+      if (k >= unique.size()) return InternalError("batch query returned an unknown id index");
+      per_id[k].push_back(internal::RawEdgeFromRow(st, 1));
+    }
+  }
+  // The page order of Outgoing/Incoming: (type, other end). Data is parsed only for kept edges.
+  for (size_t i = 0; i < unique.size(); ++i) {
+    auto& raws = per_id[i];
+    std::sort(raws.begin(), raws.end(), [outgoing](const RawEdge& a, const RawEdge& b) {
+      const std::string& ao = outgoing ? a.to : a.from;
+      const std::string& bo = outgoing ? b.to : b.from;
+      return a.type != b.type ? a.type < b.type : ao < bo;
+    });
+    if (static_cast<int64_t>(raws.size()) > q.limit) raws.resize(static_cast<size_t>(q.limit));
+    auto& edges = result[unique[i]];
+    edges.reserve(raws.size());
+    for (auto& r : raws) {
+      DOTDO_ASSIGN_OR_RETURN(auto e, internal::ToEdge(std::move(r)));
+      edges.push_back(std::move(e));
+    }
+  }
+  return result;
+}
+
+Result<int64_t> Degree(Database& db, std::string_view node, const std::vector<std::string>& types, bool outgoing) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(types));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  std::string sql = std::string("SELECT COUNT(*) FROM graph_relationships WHERE ") + (outgoing ? "from_id" : "to_id") +
+                    " = ?1";
+  if (!types.empty()) sql += " AND type IN (SELECT value FROM json_each(?2))";
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db).Prepare(sql));
+  st.Bind(1, node);
+  if (!types.empty()) st.Bind(2, internal::TypesJson(types));
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
+}  // namespace
+
+GraphStore::GraphStore(Database& db, GraphOptions options) : db_(db), options_(options) {}
+
+Result<Edge> GraphStore::Relate(std::string_view from, std::string_view to, std::string_view type, Json data) {
+  DOTDO_ASSIGN_OR_RETURN(ValidEdge e, ValidateEdge(from, to, type, std::move(data)));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  Edge out;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(bool acyclic, IsAcyclicType(DatabaseInternals::Conn(db_), e.type));
+    DOTDO_ASSIGN_OR_RETURN(out, RelateInTransaction(db_, e, acyclic, options_.max_visited_nodes));
+    return OkStatus();
+  }));
+  return out;
+}
+
+Result<int64_t> GraphStore::RelateMany(const std::vector<EdgeInput>& edges) {
+  std::vector<ValidEdge> valid;
+  valid.reserve(edges.size());
+  for (size_t i = 0; i < edges.size(); ++i) {
+    auto v = ValidateEdge(edges[i].from, edges[i].to, edges[i].type, edges[i].data);
+    if (!v.ok()) return v.status().WithContext("edge #" + std::to_string(i));
+    valid.push_back(std::move(v).value());
+  }
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    std::unordered_map<std::string, bool> acyclic;
+    for (size_t i = 0; i < valid.size(); ++i) {
+      auto it = acyclic.find(valid[i].type);
+      if (it == acyclic.end()) {
+        DOTDO_ASSIGN_OR_RETURN(bool a, IsAcyclicType(DatabaseInternals::Conn(db_), valid[i].type));
+        it = acyclic.emplace(valid[i].type, a).first;
+      }
+      auto r = RelateInTransaction(db_, valid[i], it->second, options_.max_visited_nodes);
+      if (!r.ok()) return r.status().WithContext("edge #" + std::to_string(i));
+    }
+    return OkStatus();
+  }));
+  return static_cast<int64_t>(valid.size());
+}
+
+Result<bool> GraphStore::Unrelate(std::string_view from, std::string_view to, std::string_view type) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  bool removed = false;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    Connection& conn = DatabaseInternals::Conn(db_);
+    DOTDO_ASSIGN_OR_RETURN(auto existing, FindEdge(conn, from, to, type));
+    if (!existing) return OkStatus();
+    DOTDO_ASSIGN_OR_RETURN(Edge before, internal::ToEdge(std::move(*existing)));
+    DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM graph_relationships "
+                                                  "WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
+    del.BindAll(from, type, to);
+    DOTDO_RETURN_IF_ERROR(del.Run());
+    DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('d', internal::kGraphStore, internal::kRelationshipsTable, before.id,
+                                               internal::EdgeImage(before), std::nullopt));
+    removed = true;
+    return OkStatus();
+  }));
+  return removed;
+}
+
+Result<int64_t> GraphStore::UnrelateAll(std::string_view node) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  int64_t count = 0;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    Connection& conn = DatabaseInternals::Conn(db_);
+    std::vector<RawEdge> raws;
+    {
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT " + std::string(internal::kEdgeColumns) +
+                                                   " FROM graph_relationships WHERE from_id = ?1 UNION SELECT " +
+                                                   std::string(internal::kEdgeColumns) +
+                                                   " FROM graph_relationships WHERE to_id = ?1 ORDER BY 1"));
+      st.Bind(1, node);
+      for (;;) {
+        DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        raws.push_back(internal::RawEdgeFromRow(st, 0));
+      }
+    }
+    DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
+    for (auto& r : raws) {
+      DOTDO_ASSIGN_OR_RETURN(Edge before, internal::ToEdge(std::move(r)));
+      DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM graph_relationships "
+                                                    "WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
+      del.BindAll(before.from, before.type, before.to);
+      DOTDO_RETURN_IF_ERROR(del.Run());
+      DOTDO_RETURN_IF_ERROR(outbox->AppendChange('d', internal::kGraphStore, internal::kRelationshipsTable,
+                                                 before.id, internal::EdgeImage(before), std::nullopt));
+    }
+    count = static_cast<int64_t>(raws.size());
+    return OkStatus();
+  }));
+  return count;
+}
+
+Result<bool> GraphStore::Exists(std::string_view from, std::string_view to, std::string_view type) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
+                                      "SELECT 1 FROM graph_relationships WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
+  st.BindAll(from, type, to);
+  return st.Step();
+}
+
+Result<Edge> GraphStore::GetEdge(std::string_view from, std::string_view to, std::string_view type) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(auto raw, FindEdge(DatabaseInternals::Conn(db_), from, to, type));
+  if (!raw)
+    return NotFoundError("no edge " + std::string(from) + " -[" + std::string(type) + "]-> " + std::string(to));
+  return internal::ToEdge(std::move(*raw));
+}
+
+Result<Edge> GraphStore::GetEdgeById(std::string_view id) {
+  if (!UlidGenerator::IsValid(id)) return InvalidArgumentError("edge id must be a 26-character ULID");
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
+                                      "SELECT " + std::string(internal::kEdgeColumns) +
+                                      " FROM graph_relationships WHERE id = ?1"));
+  st.Bind(1, id);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return NotFoundError("no edge with id " + std::string(id));
+  return internal::ToEdge(internal::RawEdgeFromRow(st, 0));
+}
+
+Result<EdgePage> GraphStore::Outgoing(std::string_view node, const EdgeQuery& q) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
+  std::optional<Cursor> after;
+  if (!q.cursor.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+    if (after->phase != 'o') return InvalidArgumentError("this cursor belongs to an incoming page");
+  }
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  std::vector<RawEdge> raws;
+  DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db_), node, true, q, after ? &*after : nullptr,
+                                   q.limit + 1, false, raws));
+  std::string next;
+  if (static_cast<int64_t>(raws.size()) > q.limit) {
+    raws.pop_back();
+    next = EncodeCursor('o', raws.back().type, raws.back().to);
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
+  page.next_cursor = std::move(next);
+  return page;
+}
+
+Result<EdgePage> GraphStore::Incoming(std::string_view node, const EdgeQuery& q) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
+  std::optional<Cursor> after;
+  if (!q.cursor.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+    if (after->phase != 'i') return InvalidArgumentError("this cursor belongs to an outgoing page");
+  }
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  std::vector<RawEdge> raws;
+  DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db_), node, false, q, after ? &*after : nullptr,
+                                   q.limit + 1, false, raws));
+  std::string next;
+  if (static_cast<int64_t>(raws.size()) > q.limit) {
+    raws.pop_back();
+    next = EncodeCursor('i', raws.back().type, raws.back().from);
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
+  page.next_cursor = std::move(next);
+  return page;
+}
+
+Result<EdgePage> GraphStore::Both(std::string_view node, const EdgeQuery& q) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
+  std::optional<Cursor> after;
+  if (!q.cursor.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+  }
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  Connection& conn = DatabaseInternals::Conn(db_);
+  internal::ReadSnapshot snapshot(conn);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  std::vector<RawEdge> raws;
+  size_t outgoing_count = 0;
+  if (!after || after->phase == 'o') {
+    DOTDO_RETURN_IF_ERROR(QueryPhase(conn, node, true, q, after ? &*after : nullptr, q.limit + 1, false, raws));
+    outgoing_count = raws.size();
+  }
+  if (static_cast<int64_t>(raws.size()) <= q.limit) {
+    const Cursor* in_after = after && after->phase == 'i' ? &*after : nullptr;
+    DOTDO_RETURN_IF_ERROR(QueryPhase(conn, node, false, q, in_after,
+                                     q.limit + 1 - static_cast<int64_t>(raws.size()), true, raws));
+  }
+  std::string next;
+  if (static_cast<int64_t>(raws.size()) > q.limit) {
+    raws.pop_back();
+    const bool last_is_out = raws.size() <= outgoing_count;
+    next = last_is_out ? EncodeCursor('o', raws.back().type, raws.back().to)
+                       : EncodeCursor('i', raws.back().type, raws.back().from);
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
+  page.next_cursor = std::move(next);
+  return page;
+}
+
+Result<int64_t> GraphStore::OutDegree(std::string_view node, const std::vector<std::string>& types) {
+  return Degree(db_, node, types, true);
+}
+
+Result<int64_t> GraphStore::InDegree(std::string_view node, const std::vector<std::string>& types) {
+  return Degree(db_, node, types, false);
+}
+
+Result<std::map<std::string, std::vector<Edge>>> GraphStore::OutgoingBatch(const std::vector<std::string>& ids,
+                                                                           const EdgeQuery& query) {
+  return Batch(db_, ids, query, true);
+}
+
+Result<std::map<std::string, std::vector<Edge>>> GraphStore::IncomingBatch(const std::vector<std::string>& ids,
+                                                                           const EdgeQuery& query) {
+  return Batch(db_, ids, query, false);
+}
+
+Status GraphStore::SetRelationOptions(std::string_view type, const RelationOptions& options) {
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  return db_.Transaction([&]() -> Status {
+    Connection& conn = DatabaseInternals::Conn(db_);
+    DOTDO_ASSIGN_OR_RETURN(auto prev_st, conn.Prepare("SELECT acyclic FROM graph_relation_options WHERE type = ?1"));
+    prev_st.Bind(1, type);
+    DOTDO_ASSIGN_OR_RETURN(bool had, prev_st.Step());
+    std::optional<RelationOptions> before;
+    if (had) before = RelationOptions{prev_st.ColumnInt64(0) != 0};
+    prev_st = Statement();
+    if (before && *before == options) return OkStatus();
+    if (options.acyclic && !(before && before->acyclic)) {
+      std::vector<std::pair<std::string, std::string>> edges;
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT from_id, to_id FROM graph_relationships WHERE type = ?1"));
+      st.Bind(1, type);
+      for (;;) {
+        DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        edges.emplace_back(st.ColumnString(0), st.ColumnString(1));
+      }
+      DOTDO_ASSIGN_OR_RETURN(auto cycle, internal::FindCycleInEdges(edges, options_.max_visited_nodes));
+      if (cycle)
+        return FailedPreconditionError("relation type '" + std::string(type) +
+                                       "' cannot become acyclic: its edges already form the cycle " +
+                                       internal::CycleToString(*cycle) + "; unrelate one of them first");
+    }
+    DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("INSERT INTO graph_relation_options(type, acyclic, updated_at) "
+                                                 "VALUES (?1, ?2, ?3) ON CONFLICT(type) DO UPDATE SET "
+                                                 "acyclic = excluded.acyclic, updated_at = excluded.updated_at"));
+    up.BindAll(type, options.acyclic ? 1 : 0, db_.NowMillis());
+    DOTDO_RETURN_IF_ERROR(up.Run());
+    auto image = [&](const RelationOptions& o) { return Json{{"type", std::string(type)}, {"acyclic", o.acyclic}}; };
+    DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
+    return outbox->AppendChange(before ? 'u' : 'c', internal::kGraphStore, internal::kRelationOptionsTable, type,
+                                before ? std::optional<Json>(image(*before)) : std::nullopt, image(options));
+  });
+}
+
+Result<RelationOptions> GraphStore::GetRelationOptions(std::string_view type) {
+  DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool acyclic, IsAcyclicType(DatabaseInternals::Conn(db_), type));
+  return RelationOptions{acyclic};
+}
+
+}  // namespace dotdo
