@@ -132,6 +132,10 @@ class DOTDO_EXPORT DocumentStore {
   // Filter, sort, keyset pagination and projection; see QueryOptions.
   Result<Page> Query(const QueryOptions& q);
 
+  // SQLite's plan for the query (EXPLAIN QUERY PLAN details, one per line), or
+  // "SKIP DOCUMENTS ..." when the stats prove nothing matches. For tuning indexes.
+  Result<std::string> Explain(const QueryOptions& q);
+
   // Creates (idempotently) a SQLite expression index on `path` for documents of `type`, usable by
   // $eq, $gt/$gte/$lt/$lte, $in and sort on that path.
   Status CreateIndex(std::string_view type, std::string_view path);

@@ -134,6 +134,27 @@ Result<const std::vector<std::string>*> DocumentState::StatsPaths(std::string_vi
   return it == stats_paths_.end() ? &kNone : &it->second;
 }
 
+void DocumentState::InvalidateIndexCache() {
+  indexes_loaded_ = false;
+  indexes_.clear();
+}
+
+Result<const std::map<std::string, std::string>*> DocumentState::Indexes(std::string_view type) {
+  static const std::map<std::string, std::string> kNone;
+  if (!indexes_loaded_) {
+    indexes_.clear();
+    DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare("SELECT type, path, name FROM doc_indexes"));
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      indexes_[st.ColumnString(0)][st.ColumnString(1)] = st.ColumnString(2);
+    }
+    indexes_loaded_ = true;
+  }
+  auto it = indexes_.find(type);
+  return it == indexes_.end() ? &kNone : &it->second;
+}
+
 Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id) {
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT seq, type, version, created_at, updated_at, deleted, json(data) "
                                                "FROM doc_documents WHERE id = ?1"));

@@ -40,9 +40,15 @@ class DocumentState final : public TransactionObserver {
   // Paths with stats configured for `type` (canonical dotted form). REQUIRES: connection lock held.
   Result<const std::vector<std::string>*> StatsPaths(std::string_view type);
   void InvalidateStatsCache();
+  // Index name per indexed path (canonical dotted form) of `type`. REQUIRES: connection lock held.
+  Result<const std::map<std::string, std::string>*> Indexes(std::string_view type);
+  void InvalidateIndexCache();
 
   void OnBegin(int) override {}
-  void OnRollback(int) override { InvalidateStatsCache(); }
+  void OnRollback(int) override {
+    InvalidateStatsCache();
+    InvalidateIndexCache();
+  }
   void OnRelease(int) override {}
   void OnCommit() override {}
 
@@ -52,6 +58,8 @@ class DocumentState final : public TransactionObserver {
   bool schema_ready_ = false;
   bool stats_loaded_ = false;
   std::map<std::string, std::vector<std::string>, std::less<>> stats_paths_;
+  bool indexes_loaded_ = false;
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> indexes_;
 };
 
 // The current row of one id.

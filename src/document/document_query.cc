@@ -196,83 +196,157 @@ Result<Json> Project(Json doc, const std::vector<internal::JsonPath>& projection
 
 }  // namespace
 
-Result<Page> DocumentStore::Query(const QueryOptions& q) {
+namespace {
+
+// A query compiled to one SELECT: seq, json(data), then the sort expressions.
+struct CompiledQuery {
+  std::string sql;
+  std::vector<SqlValue> params;
+  std::string fingerprint;
+  std::vector<SortTerm> sort;
+  std::vector<internal::JsonPath> projection;
+  bool excluded = false;  // the stats prove the result is empty
+  // sql[unhinted_from, hint_end) is the " INDEXED BY ..." clause, if any.
+  size_t unhinted_from = std::string::npos, hint_end = 0;
+
+  // The statement, without the index hint when SQLite cannot use the hinted index for it.
+  Result<internal::Statement> Prepare(Connection& conn) const {
+    auto st = conn.Prepare(sql);
+    if (st.ok() || unhinted_from == std::string::npos) return st;
+    return conn.Prepare(sql.substr(0, unhinted_from) + sql.substr(hint_end));
+  }
+};
+
+// REQUIRES: the connection lock is held (stats are read).
+Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
   if (q.limit < 1 || q.limit > 1000)
     return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
   DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where));
   if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
-  std::vector<SortTerm> sort;
+  CompiledQuery out;
   std::string shape = q.type + '\n' + q.where.dump(-1, ' ', false, Json::error_handler_t::replace) + '\n';
   for (const SortKey& k : q.sort) {
     DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(k.path));
     shape += p.dotted + (k.descending ? " desc," : " asc,");
-    sort.push_back({std::move(p), k.descending});
+    out.sort.push_back({std::move(p), k.descending});
   }
-  std::vector<internal::JsonPath> projection;
   for (const std::string& text : q.projection) {
     DOTDO_ASSIGN_OR_RETURN(internal::JsonPath p, internal::JsonPath::Parse(text));
     for (const auto& seg : p.segments())
       if (!std::holds_alternative<std::string>(seg))
         return InvalidArgumentError("projection path '" + p.ToDotted() + "' has an array index; project the whole array");
-    projection.push_back(std::move(p));
+    out.projection.push_back(std::move(p));
   }
-  const std::string fingerprint = Hash64(shape);
-  DOTDO_ASSIGN_OR_RETURN(std::optional<Cursor> cursor, DecodeCursor(q.cursor, fingerprint, sort.size()));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
+  out.fingerprint = Hash64(shape);
+  DOTDO_ASSIGN_OR_RETURN(std::optional<Cursor> cursor, DecodeCursor(q.cursor, out.fingerprint, out.sort.size()));
+  DOTDO_ASSIGN_OR_RETURN(out.excluded, StatsExcludeAll(db, q.type, filter.prunable));
 
-  Connection& conn = DatabaseInternals::Conn(db_);
-  auto lock = conn.Lock();
-  Page page;
-  DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, q.type, filter.prunable));
-  if (excluded) return page;
-
+  const auto& sort = out.sort;
   const bool tie_desc = !sort.empty() && sort.back().descending;
-  std::string sql = "SELECT seq, json(data)";
+  std::string& sql = out.sql;
+  sql = "SELECT seq, json(data)";
   for (const SortTerm& t : sort) sql += ", " + internal::PathExpression(t.path);
-  sql += " FROM doc_documents WHERE " + internal::TypeClause(q.type);
+  sql += " FROM doc_documents";
+  // Without statistics SQLite may prefer the type index to an expression index (e.g. for $in), so
+  // name the index of the most selective indexed top-level term, else of the first sort key.
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(q.type));
+  if (!indexes->empty()) {
+    std::string hint;
+    for (auto op : {PrunableTerm::Op::kEq, PrunableTerm::Op::kIn, PrunableTerm::Op::kGt, PrunableTerm::Op::kGte,
+                    PrunableTerm::Op::kLt, PrunableTerm::Op::kLte}) {
+      for (const PrunableTerm& t : filter.prunable) {
+        auto it = indexes->find(t.path);
+        if (t.op == op && it != indexes->end() && hint.empty()) hint = it->second;
+      }
+    }
+    if (hint.empty() && !sort.empty()) {
+      auto it = indexes->find(sort[0].path.dotted);
+      if (it != indexes->end()) hint = it->second;
+    }
+    if (!hint.empty()) {
+      out.unhinted_from = sql.size();
+      sql += " INDEXED BY " + hint;
+    }
+  }
+  out.hint_end = sql.size();
+  sql += " WHERE " + internal::TypeClause(q.type);
   if (filter.sql != "1") sql += " AND " + filter.sql;
-  std::vector<SqlValue> params = std::move(filter.params);
+  out.params = std::move(filter.params);
   if (cursor) {
     sql += " AND ";
     if (!sort.empty() && !sort[0].descending && !cursor->values[0].is_null()) {
       // A lower bound on the first key lets an index seek instead of scanning from the start.
       sql += internal::PathExpression(sort[0].path) + " >= ? AND ";
-      params.push_back(internal::ToSqlValue(cursor->values[0]));
+      out.params.push_back(internal::ToSqlValue(cursor->values[0]));
     }
-    Keyset(sort, *cursor, 0, tie_desc, sql, params);
+    Keyset(sort, *cursor, 0, tie_desc, sql, out.params);
   }
   sql += " ORDER BY ";
   for (const SortTerm& t : sort) sql += internal::PathExpression(t.path) + (t.descending ? " DESC, " : ", ");
   sql += tie_desc ? "seq DESC" : "seq";
   sql += " LIMIT ?";
-  params.emplace_back(q.limit + 1);
+  out.params.emplace_back(q.limit + 1);
+  return out;
+}
 
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
-  st.BindValues(params);
+}  // namespace
+
+Result<Page> DocumentStore::Query(const QueryOptions& q) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
+  Page page;
+  if (cq.excluded) return page;
+  DOTDO_ASSIGN_OR_RETURN(auto st, cq.Prepare(conn));
+  st.BindValues(cq.params);
   Cursor last;
   for (;;) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     if (static_cast<int64_t>(page.items.size()) == q.limit) {
-      Json c = {{"q", fingerprint}, {"k", last.values}, {"s", last.seq}};
+      Json c = {{"q", cq.fingerprint}, {"k", last.values}, {"s", last.seq}};
       page.next_cursor = Hex(c.dump());
       break;
     }
     last.seq = st.ColumnInt64(0);
     last.values.clear();
-    for (size_t i = 0; i < sort.size(); ++i) last.values.push_back(ColumnJson(st, static_cast<int>(i) + 2));
+    for (size_t i = 0; i < cq.sort.size(); ++i) last.values.push_back(ColumnJson(st, static_cast<int>(i) + 2));
     Json doc;
     try {
       doc = Json::parse(st.ColumnText(1));
     } catch (const Json::exception& e) {
       return DataLossError(std::string("a stored document is not valid JSON: ") + e.what());
     }
-    DOTDO_ASSIGN_OR_RETURN(Json item, Project(std::move(doc), projection));
+    DOTDO_ASSIGN_OR_RETURN(Json item, Project(std::move(doc), cq.projection));
     page.items.push_back(std::move(item));
   }
   return page;
+}
+
+Result<std::string> DocumentStore::Explain(const QueryOptions& q) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
+  if (cq.excluded) return std::string("SKIP DOCUMENTS (stats prove no match)");
+  auto prepared = conn.PrepareUncached("EXPLAIN QUERY PLAN " + cq.sql);
+  if (!prepared.ok() && cq.unhinted_from != std::string::npos)
+    prepared = conn.PrepareUncached("EXPLAIN QUERY PLAN " + cq.sql.substr(0, cq.unhinted_from) + cq.sql.substr(cq.hint_end));
+  DOTDO_ASSIGN_OR_RETURN(auto st, std::move(prepared));
+  st.BindValues(cq.params);
+  std::string out;
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    if (!out.empty()) out += '\n';
+    out += st.ColumnText(3);
+  }
+  return out;
 }
 
 Result<Page> DocumentStore::List(std::string_view type, int64_t limit, std::string_view cursor) {
@@ -304,19 +378,22 @@ Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
 Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
   DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(path));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
   // "$id" is the primary key and "$type" is the partition itself: both are indexed already.
   if (p.column == "id" || p.column == "type") return OkStatus();
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   const std::string name = "doc_ix_" + std::string(type) + "_" + Hash64(p.dotted);
   return db_.Transaction([&]() -> Status {
-    DOTDO_RETURN_IF_ERROR(conn.Exec("CREATE INDEX IF NOT EXISTS " + name + " ON doc_documents(" +
+    // Partial per type, and led by the type column too: then a query's "type = 'T'" is one more
+    // constraint the index satisfies, so the planner prefers it over doc_documents_type for ranges.
+    DOTDO_RETURN_IF_ERROR(conn.Exec("CREATE INDEX IF NOT EXISTS " + name + " ON doc_documents(type, " +
                                     internal::PathExpression(p) + ") WHERE " + internal::TypeClause(type)));
     DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO doc_indexes(type, path, name, created_at) VALUES (?1, ?2, ?3, ?4) "
                                                  "ON CONFLICT(type, path) DO NOTHING"));
     st.Bind(1, type).Bind(2, p.dotted).Bind(3, name).Bind(4, db_.NowMillis());
-    return st.Run();
+    DOTDO_RETURN_IF_ERROR(st.Run());
+    state->InvalidateIndexCache();
+    return OkStatus();
   });
 }
 

@@ -14,6 +14,10 @@ std::string Trunc(std::string_view s) { return std::string(s.substr(0, 80)); }
 class Compiler {
  public:
   Result<CompiledFilter> Run(const Json& where) {
+    if (where.is_null()) {  // no filter
+      out_.sql = "1";
+      return std::move(out_);
+    }
     if (!where.is_object())
       return InvalidArgumentError(std::string("a filter must be a JSON object, got ") + where.type_name());
     DOTDO_ASSIGN_OR_RETURN(out_.sql, Object(where, /*top=*/true, 0));
