@@ -1,0 +1,66 @@
+// BlobStore internals shared by its translation units: blob_store.cc (put/get/head/delete/list),
+// blob_query.cc (Query), blob_signing.cc (presigned URLs), blob_lifecycle.cc (lifecycle rules,
+// orphan sweep, stats). Write ordering and locking rules are the invariants in include/dotdo/blob.h.
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/database_internals.h"
+#include "dotdo/blob.h"
+#include "sqlite/statement.h"
+
+namespace dotdo {
+
+class BlobStore::Impl {
+ public:
+  Impl(Database& db, ObjectStore& store, BlobOptions options) : db_(db), store_(store), options_(std::move(options)) {}
+
+  // Per-object lock (invariant 3), shared by every BlobStore of this Database.
+  std::mutex& ObjectLock(std::string_view object_key);
+  Status Fault(std::string_view point);
+
+  // The row of `key`, or nullopt.
+  Result<std::optional<BlobInfo>> ReadRow(std::string_view key);
+  Result<BlobInfo> FromRow(const internal::Statement& st);
+  Result<bool> ObjectReferenced(std::string_view object_key);
+  // Object key of content `sha` in `storage_class` (content-addressed mode).
+  static std::string AddressedKey(std::string_view sha, std::string_view storage_class);
+  // `object_key` moved to (or out of) the cold area.
+  static std::string KeyInClass(std::string_view object_key, std::string_view storage_class);
+
+  // In one transaction: points `request.key` at `object_key` (adding a reference), releases the
+  // previous object, appends the CDC event. *freed = an object whose last reference went away.
+  Result<BlobInfo> CommitPut(const BlobPutRequest& request, const std::string& object_key, const std::string& sha,
+                             uint64_t size, std::string* freed);
+  // Drops one reference inside the caller's transaction; true when the object row is gone.
+  Result<bool> ReleaseObject(const std::string& object_key);
+  // Removes the stored object when no row references it (under the object lock).
+  Status DropObjectIfUnreferenced(const std::string& object_key);
+  Status DeleteBlob(std::string_view key);
+  Status TransitionBlob(const BlobInfo& blob, const std::string& storage_class);
+  void TouchAccess(const BlobInfo& info);
+
+  std::string UrlFor(std::string_view key) const;
+  static Json CdcJson(const BlobInfo& info);
+
+  Database& db_;
+  ObjectStore& store_;
+  const BlobOptions options_;
+};
+
+namespace internal {
+// SELECT list matching BlobStore::Impl::FromRow.
+extern const char* const kBlobColumns;
+// RFC 3986 percent-encoding; '/' kept when keep_slash.
+std::string PercentEncode(std::string_view s, bool keep_slash);
+Result<std::string> PercentDecode(std::string_view s);
+Status ValidateContentType(std::string_view content_type);
+// Exclusive upper bound of the keys starting with prefix (byte order); nullopt when unbounded.
+std::optional<std::string> PrefixUpperBound(std::string_view prefix);
+}  // namespace internal
+
+}  // namespace dotdo
