@@ -139,7 +139,7 @@ struct JsonlFileSinkOptions {
   // fsync the file after every batch (and its directory when the file is created). Default true.
   // Without it a process crash still loses nothing, but an OS crash may.
   bool fsync = true;
-  // Checkpoint name. Default: "jsonl:" + the file's absolute path.
+  // Checkpoint name. Default: "jsonl:" + the file's canonical absolute path.
   std::string name;
 };
 

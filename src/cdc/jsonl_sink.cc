@@ -91,7 +91,10 @@ Result<std::unique_ptr<JsonlFileSink>> JsonlFileSink::Open(const std::filesystem
   const std::filesystem::path dir = abs.parent_path();
   if (!std::filesystem::is_directory(dir, ec))
     return NotFoundError("directory '" + dir.string() + "' of the sink file does not exist; create it first");
-  std::string name = options.name.empty() ? "jsonl:" + abs.lexically_normal().string() : options.name;
+  // The canonical path, so the same file reached through a symlink or "..", keeps one checkpoint.
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(abs, ec);
+  if (ec) canonical = abs.lexically_normal();
+  std::string name = options.name.empty() ? "jsonl:" + canonical.string() : options.name;
   // Name rules live with the checkpoint table; checked here so a bad name fails at Open.
   if (name.empty() || name.size() > 512) return InvalidArgumentError("sink name must be 1..512 bytes long");
   for (char c : name) {

@@ -178,7 +178,12 @@ TEST(JsonlFileSinkTest, OpenValidatesThePath) {
   o.name = "bad\nname";
   EXPECT_THAT(JsonlFileSink::Open(dir.path() / "x.jsonl", o), StatusIs(StatusCode::kInvalidArgument, "control"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sink, JsonlFileSink::Open(dir.path() / "x.jsonl"));
-  EXPECT_EQ(sink->Name(), "jsonl:" + (dir.path() / "x.jsonl").string());
+  EXPECT_EQ(sink->Name(), "jsonl:" + std::filesystem::weakly_canonical(dir.path() / "x.jsonl").string());
+  sink.reset();
+  // The same file through another spelling of its path keeps the same checkpoint name.
+  std::filesystem::create_directory(dir.path() / "sub");
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto again, JsonlFileSink::Open(dir.path() / "sub" / ".." / "x.jsonl"));
+  EXPECT_EQ(again->Name(), "jsonl:" + std::filesystem::weakly_canonical(dir.path() / "x.jsonl").string());
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "x.jsonl"));
 }
 
