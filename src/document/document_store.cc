@@ -201,6 +201,17 @@ Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, U
 Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, UpdateOptions options) {
   if (!patch.is_array())
     return InvalidArgumentError(std::string("a JSON Patch must be an array of operations, got ") + patch.type_name());
+  for (size_t i = 0; i < patch.size(); ++i) {
+    const Json& op = patch[i];
+    if (!op.is_object()) return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " is not an object");
+    for (const char* field : {"path", "from"}) {
+      auto it = op.find(field);
+      if (it != op.end() && it->is_string() && it->get<std::string>().rfind("/$", 0) == 0)
+        return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " targets '" +
+                                    it->get<std::string>().substr(0, 80) +
+                                    "': keys starting with '$' are system fields maintained by the store");
+    }
+  }
   return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
     // A failing "test" operation is a precondition on the state, not malformed input.
     for (size_t i = 0; i < patch.size(); ++i) {
