@@ -99,6 +99,7 @@ DocumentState::DocumentState(Database& db) : db_(db) { DatabaseInternals::AddObs
 DocumentState::~DocumentState() { DatabaseInternals::RemoveObserver(db_, this); }
 
 Result<DocumentState*> DocumentState::Of(Database& db) {
+  auto lock = DatabaseInternals::Conn(db).Lock();  // the state is guarded by the connection lock
   DocumentState& s = DatabaseInternals::Extension<DocumentState>(db);
   DOTDO_RETURN_IF_ERROR(s.EnsureSchema());
   return &s;
@@ -215,6 +216,17 @@ Status ValidateBody(const Json& doc) {
       return InvalidArgumentError("top-level key '" + k.substr(0, 80) +
                                   "' is reserved: keys starting with '$' are system fields "
                                   "($id, $type, $createdAt, $updatedAt, $version)");
+  }
+  // Depth limit, checked without recursion: nesting deeper than kMaxDepth is refused everywhere
+  // (ParseDocument does the same), so serializing and destroying documents never recurses deeply.
+  std::vector<std::pair<const Json*, int>> stack = {{&doc, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth > kMaxDepth) return InvalidArgumentError("document nests deeper than 64 levels");
+    if (node->is_structured())
+      for (const Json& child : *node)
+        if (child.is_structured()) stack.emplace_back(&child, depth + 1);
   }
   return OkStatus();
 }

@@ -198,6 +198,28 @@ Result<Json> Project(Json doc, const std::vector<internal::JsonPath>& projection
 
 namespace {
 
+// " INDEXED BY <name>" for the most selective indexed top-level term, else for the first sort key;
+// empty when no index applies. Without ANALYZE statistics SQLite may prefer the type index to an
+// expression index (e.g. for $in), so the store names the index it created for the path.
+Result<std::string> IndexHint(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms,
+                              const QueryPath* first_sort) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(type));
+  if (indexes->empty()) return std::string();
+  for (auto op : {PrunableTerm::Op::kEq, PrunableTerm::Op::kIn, PrunableTerm::Op::kGt, PrunableTerm::Op::kGte,
+                  PrunableTerm::Op::kLt, PrunableTerm::Op::kLte}) {
+    for (const PrunableTerm& t : terms) {
+      auto it = indexes->find(t.path);
+      if (t.op == op && it != indexes->end()) return " INDEXED BY " + it->second;
+    }
+  }
+  if (first_sort != nullptr) {
+    auto it = indexes->find(first_sort->dotted);
+    if (it != indexes->end()) return " INDEXED BY " + it->second;
+  }
+  return std::string();
+}
+
 // A query compiled to one SELECT: seq, json(data), then the sort expressions.
 struct CompiledQuery {
   std::string sql;
@@ -248,27 +270,10 @@ Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
   sql = "SELECT seq, json(data)";
   for (const SortTerm& t : sort) sql += ", " + internal::PathExpression(t.path);
   sql += " FROM doc_documents";
-  // Without statistics SQLite may prefer the type index to an expression index (e.g. for $in), so
-  // name the index of the most selective indexed top-level term, else of the first sort key.
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
-  DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(q.type));
-  if (!indexes->empty()) {
-    std::string hint;
-    for (auto op : {PrunableTerm::Op::kEq, PrunableTerm::Op::kIn, PrunableTerm::Op::kGt, PrunableTerm::Op::kGte,
-                    PrunableTerm::Op::kLt, PrunableTerm::Op::kLte}) {
-      for (const PrunableTerm& t : filter.prunable) {
-        auto it = indexes->find(t.path);
-        if (t.op == op && it != indexes->end() && hint.empty()) hint = it->second;
-      }
-    }
-    if (hint.empty() && !sort.empty()) {
-      auto it = indexes->find(sort[0].path.dotted);
-      if (it != indexes->end()) hint = it->second;
-    }
-    if (!hint.empty()) {
-      out.unhinted_from = sql.size();
-      sql += " INDEXED BY " + hint;
-    }
+  DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db, q.type, filter.prunable, sort.empty() ? nullptr : &sort[0].path));
+  if (!hint.empty()) {
+    out.unhinted_from = sql.size();
+    sql += hint;
   }
   out.hint_end = sql.size();
   sql += " WHERE " + internal::TypeClause(q.type);
@@ -366,9 +371,12 @@ Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, type, filter.prunable));
   if (excluded) return int64_t{0};
-  std::string sql = "SELECT count(*) FROM doc_documents WHERE " + internal::TypeClause(type);
-  if (filter.sql != "1") sql += " AND " + filter.sql;
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db_, type, filter.prunable, nullptr));
+  std::string clause = " WHERE " + internal::TypeClause(type);
+  if (filter.sql != "1") clause += " AND " + filter.sql;
+  auto prepared = conn.Prepare("SELECT count(*) FROM doc_documents" + hint + clause);
+  if (!prepared.ok() && !hint.empty()) prepared = conn.Prepare("SELECT count(*) FROM doc_documents" + clause);
+  DOTDO_ASSIGN_OR_RETURN(auto st, std::move(prepared));
   st.BindValues(filter.params);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return InternalError("count returned no row");

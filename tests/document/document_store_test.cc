@@ -62,6 +62,14 @@ TEST_F(DocumentStoreTest, CreateRejectsBadInputAndChangesNothing) {
   EXPECT_EQ(Events().size(), 0u);
 }
 
+TEST_F(DocumentStoreTest, DeeplyNestedDocumentsAreRejected) {
+  Json deep = 1;
+  for (int i = 0; i < 100; ++i) deep = Json{{"a", deep}};
+  deep["$type"] = "T";
+  EXPECT_THAT(store_.Create(deep), StatusIs(StatusCode::kInvalidArgument, "deeper than 64"));
+  EXPECT_EQ(Rows("doc_documents"), 0);
+}
+
 TEST_F(DocumentStoreTest, DocumentsOverTheSizeLimitAreRejected) {
   DocumentStoreOptions o;
   o.max_document_bytes = 200;
