@@ -2,6 +2,7 @@
 // (CreateIndex, ConfigureStats). Pagination is keyset-based: the cursor carries the sort values and
 // the insertion sequence of the last row returned, so pages stay stable under concurrent writes
 // (no row is skipped or repeated that existed, unchanged, for the whole scan).
+#include <algorithm>
 #include <cstdio>
 
 #define XXH_INLINE_ALL
@@ -134,7 +135,12 @@ void Keyset(const std::vector<SortTerm>& sort, const Cursor& c, size_t i, bool t
 
 // True when the stats prove that no document of `type` matches one of the top-level terms.
 Result<bool> StatsExcludeAll(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms) {
+  if (terms.empty()) return false;
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<std::string>* configured, state->StatsPaths(type));
+  if (configured->empty()) return false;
   for (const PrunableTerm& t : terms) {
+    if (std::find(configured->begin(), configured->end(), t.path) == configured->end()) continue;
     DOTDO_ASSIGN_OR_RETURN(auto stats, internal::LoadStats(db, type, t.path));
     if (!stats) continue;
     bool all_absent = true;
