@@ -163,6 +163,12 @@ struct LocalObjectStoreOptions {
   // fsync data, sidecar and directories before a write returns, so an acknowledged write survives
   // power loss. Default true. Turning it off keeps atomicity (rename) but not durability.
   bool sync = true;
+  // With sync on, also fsync each sidecar and its directory. Default true. When false the sidecar is
+  // still replaced atomically (rename) but not synced: after power loss it may be stale or missing
+  // and is then rebuilt from the data file — size and ETag exact, content type and user metadata
+  // reset to defaults. The bytes keep full durability. Suits callers that keep their own metadata
+  // (BlobStore keeps it in SQLite) and halves the fsyncs of a small put.
+  bool sync_sidecar = true;
 };
 
 // A directory-backed ObjectStore (layout in docs/formats/object_store.md):

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -239,7 +240,8 @@ Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Me
     Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + tmp.string() + "'");
     DOTDO_RETURN_IF_ERROR(WriteAll(f.fd, j.dump(), tmp));
-    if (options_.sync && ::fsync(f.fd) != 0) return ErrnoStatus(errno, "cannot sync '" + tmp.string() + "'");
+    if (options_.sync && options_.sync_sidecar && ::fsync(f.fd) != 0)
+      return ErrnoStatus(errno, "cannot sync '" + tmp.string() + "'");
   }
   const fs::path dest = MetaPath(key);
   for (int attempt = 0;; ++attempt) {
@@ -254,7 +256,7 @@ Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Me
     return ErrnoStatus(err, "cannot rename sidecar into '" + dest.string() + "'");
   }
   cleanup.path.clear();
-  return SyncDir(dest.parent_path());
+  return options_.sync_sidecar ? SyncDir(dest.parent_path()) : OkStatus();
 }
 
 Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::HeadImpl(std::string_view key, bool locked) {
@@ -372,6 +374,10 @@ Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view 
   Impl::TmpObject t;
   t.path = impl_->NewTmpPath();
   Cleanup cleanup{t.path};
+  // Large objects are hashed on a second thread while this one writes and fsyncs, so the ETag costs
+  // no extra latency; small ones are hashed inline (a thread costs more than the hash).
+  std::future<std::string> etag;
+  if (data.size() >= (1u << 20)) etag = std::async(std::launch::async, [data] { return internal::Sha256::Hex(data); });
   {
     Fd f(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + t.path.string() + "'");
@@ -382,7 +388,7 @@ Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view 
     t.ino = static_cast<uint64_t>(st.st_ino);
   }
   t.size = data.size();
-  t.etag = internal::Sha256::Hex(data);
+  t.etag = etag.valid() ? etag.get() : internal::Sha256::Hex(data);
   std::lock_guard<std::mutex> lock(impl_->LockFor(key));
   return impl_->CommitLocked(key, t, InfoFromOptions(options), options.if_match, options.if_none_match);
 }

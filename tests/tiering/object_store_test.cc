@@ -65,6 +65,27 @@ TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
   EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
 }
 
+TEST(LocalObjectStoreTest, UnsyncedSidecarsStillDescribeTheirObjects) {
+  ScratchDir dir;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto store, LocalObjectStore::Open(dir.path(), {.sync = true, .sync_sidecar = false}));
+  PutOptions o;
+  o.content_type = "text/plain";
+  DOTDO_ASSERT_OK(store->Put("k", "hello", o));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto head, store->Head("k"));
+  EXPECT_EQ(head.etag, kHelloSha);
+  EXPECT_EQ(head.content_type, "text/plain");
+}
+
+TEST(LocalObjectStoreTest, LargePutHashesOnASecondThreadWithTheSameEtag) {
+  ScratchDir dir;
+  auto store = OpenStore(dir.path());
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("big", big));
+  EXPECT_EQ(info.etag, internal::Sha256::Hex(big));
+  EXPECT_EQ(store->Head("big")->etag, info.etag);
+}
+
 TEST(LocalObjectStoreTest, DefaultsAndReopenKeepObjects) {
   ScratchDir dir;
   {

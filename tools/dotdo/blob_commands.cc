@@ -41,7 +41,9 @@ struct Opened {
 Result<Opened> OpenBlobs(Context& ctx, const BlobArgs& a, bool create) {
   DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(create));
   Opened o;
-  DOTDO_ASSIGN_OR_RETURN(o.objects, LocalObjectStore::Open(std::filesystem::path(ctx.data_dir) / "objects" / db->ns()));
+  // Blob metadata lives in SQLite; the object sidecars only need to be self-healing, not synced.
+  DOTDO_ASSIGN_OR_RETURN(o.objects, LocalObjectStore::Open(std::filesystem::path(ctx.data_dir) / "objects" / db->ns(),
+                                                           {.sync = true, .sync_sidecar = false}));
   BlobOptions options;
   options.signing_secret = a.secret;
   if (options.signing_secret.empty()) {
