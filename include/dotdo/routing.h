@@ -21,6 +21,8 @@
 // that cannot hold typed records in this build are kUnimplemented with the reason.
 #pragma once
 
+#include <concepts>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +68,68 @@ class DOTDO_EXPORT TypeRegistry {
 
  private:
   std::map<std::string, StoreKind, std::less<>> routes_;
+};
+
+// A C++ record type that routes itself: static `kType` and `kStore` plus nlohmann to_json/from_json.
+template <typename T>
+concept RoutedRecord = requires(const T& record, const Json& j) {
+  { T::kType } -> std::convertible_to<std::string_view>;
+  { T::kStore } -> std::convertible_to<std::string_view>;
+  { Json(record) };
+  { j.get<T>() };
+};
+
+// Saves and loads typed records through the store their type is routed to.
+// Thread-safety: like the stores it calls; the registry must not be mutated concurrently with calls.
+// Ownership: the Database must outlive the router.
+class DOTDO_EXPORT TypeRouter {
+ public:
+  explicit TypeRouter(Database& db, TypeRegistry registry = {});
+
+  TypeRegistry& registry() { return registry_; }
+
+  // Creates or replaces the record (a JSON object) of `type`. The record's "$id", else a non-empty
+  // string "id", names it; neither means a new id is generated. Returns the stored record with
+  // "id" set to its id. kNotFound when the type has no route; kUnimplemented when it is routed to a
+  // store that cannot hold typed records in this build.
+  Result<Json> Save(std::string_view type, Json record);
+  // The live record of `type` with that id (kNotFound also when the id holds another type).
+  Result<Json> Get(std::string_view type, std::string_view id);
+  // Deletes it (soft delete in the document store: history keeps it).
+  Status Delete(std::string_view type, std::string_view id);
+
+  // Typed forms: the route comes from T::kStore (registered on first use), the mapping from
+  // to_json/from_json. A record that does not convert is kInvalidArgument naming the type.
+  template <RoutedRecord T>
+  Result<T> Save(const T& record) {
+    DOTDO_RETURN_IF_ERROR(RegisterRecordType(T::kType, T::kStore));
+    DOTDO_ASSIGN_OR_RETURN(Json json, ToJson(T::kType, [&record] { return Json(record); }));
+    DOTDO_ASSIGN_OR_RETURN(Json saved, Save(T::kType, std::move(json)));
+    return FromJson<T>(saved);
+  }
+  template <RoutedRecord T>
+  Result<T> Get(std::string_view id) {
+    DOTDO_RETURN_IF_ERROR(RegisterRecordType(T::kType, T::kStore));
+    DOTDO_ASSIGN_OR_RETURN(Json stored, Get(T::kType, id));
+    return FromJson<T>(stored);
+  }
+
+ private:
+  Status RegisterRecordType(std::string_view type, std::string_view store);
+  // Runs a throwing conversion and turns a nlohmann exception into kInvalidArgument.
+  static Result<Json> ToJson(std::string_view type, const std::function<Json()>& convert);
+  static Status ConversionError(std::string_view type, const char* what);
+  template <typename T>
+  static Result<T> FromJson(const Json& stored) {
+    try {
+      return stored.get<T>();
+    } catch (const std::exception& e) {
+      return ConversionError(T::kType, e.what());
+    }
+  }
+
+  Database& db_;
+  TypeRegistry registry_;
 };
 
 }  // namespace dotdo
