@@ -181,7 +181,8 @@ struct LocalObjectStoreOptions {
 // Writers of one key serialize on an in-process lock; use one LocalObjectStore per root per process.
 class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
  public:
-  // Creates root (and its subdirectories) when missing.
+  // Creates root (and its subdirectories) when missing, and removes temp files left in tmp/ by
+  // processes that no longer run (writes interrupted by a crash).
   static Result<std::unique_ptr<LocalObjectStore>> Open(const std::filesystem::path& root,
                                                         LocalObjectStoreOptions options = {});
   ~LocalObjectStore() override;

@@ -384,6 +384,7 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
     if (!info.ok()) impl_->store_.Delete(object_key).IgnoreError();
   }
   if (!info.ok()) return info.status();
+  DOTDO_RETURN_IF_ERROR(impl_->Fault("after_metadata_commit"));
   if (!freed.empty()) DOTDO_RETURN_IF_ERROR(impl_->DropObjectIfUnreferenced(freed));
   return info;
 }
@@ -433,6 +434,7 @@ Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const Objec
     if (!info.ok()) impl_->store_.Delete(object_key).IgnoreError();
   }
   if (!info.ok()) return info.status();
+  DOTDO_RETURN_IF_ERROR(impl_->Fault("after_metadata_commit"));
   if (!freed.empty()) DOTDO_RETURN_IF_ERROR(impl_->DropObjectIfUnreferenced(freed));
   return info;
 }

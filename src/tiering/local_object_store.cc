@@ -2,6 +2,7 @@
 // with a JSON sidecar per object. Invariants in local_object_store_impl.h; file layout in
 // docs/formats/object_store.md.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -202,6 +204,47 @@ Result<LocalObjectStore::Impl::TmpObject> LocalObjectStore::Impl::WriteTmp(const
   return t;
 }
 
+void LocalObjectStore::Impl::RemoveDeadTmpFiles() {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(tmp_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    // Names are "<pid>-<counter>-<random>" (NewTmpPath); only files of processes that are gone are garbage.
+    const std::string name = it->path().filename().string();
+    const size_t dash = name.find('-');
+    if (dash == 0 || dash == std::string::npos || name.find_first_not_of("0123456789") != dash) continue;
+    const long pid = std::strtol(name.c_str(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    ::unlink(it->path().c_str());
+  }
+}
+
+Status LocalObjectStore::Impl::MakeDirs(const fs::path& dir, std::string_view key, bool sync, int attempt) {
+  // Collect the missing ancestors, then create them top-down.
+  std::vector<fs::path> missing;
+  fs::path p = dir;
+  struct stat st;
+  while (::stat(p.c_str(), &st) != 0) {
+    if (errno == ENOTDIR) return ClashError(key);
+    if (errno != ENOENT) return ErrnoStatus(errno, "cannot stat '" + p.string() + "'");
+    missing.push_back(p);
+    p = p.parent_path();
+  }
+  if (!S_ISDIR(st.st_mode)) return ClashError(key);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) != 0) {
+      const int err = errno;
+      if (err == ENOTDIR) return ClashError(key);
+      // A concurrent delete pruned an ancestor we saw: start again from the top.
+      if (err == ENOENT && attempt < 3) return MakeDirs(dir, key, sync, attempt + 1);
+      if (err != EEXIST) return ErrnoStatus(err, "cannot create the directory '" + it->string() + "'");
+      // Created meanwhile by a writer of another key; its parent may not be synced yet, so sync it too.
+      if (::stat(it->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return ClashError(key);
+    }
+    // The new entry lives in the parent directory: sync it, or the object below may vanish on power loss.
+    if (sync) DOTDO_RETURN_IF_ERROR(SyncDir(it->parent_path()));
+  }
+  return OkStatus();
+}
+
 Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::ReadSidecar(std::string_view key, const struct stat& st) {
   auto text = ReadSmallFile(MetaPath(key));
   if (!text.ok()) return text.status();
@@ -245,9 +288,7 @@ Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Me
   }
   const fs::path dest = MetaPath(key);
   for (int attempt = 0;; ++attempt) {
-    std::error_code ec;
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec) return ClashError(key);
+    DOTDO_RETURN_IF_ERROR(MakeDirs(dest.parent_path(), key, options_.sync && options_.sync_sidecar));
     if (::rename(tmp.c_str(), dest.c_str()) == 0) break;
     const int err = errno;
     if (attempt < 3 && err == ENOENT) continue;  // a concurrent delete pruned the parent directory
@@ -318,12 +359,7 @@ Result<ObjectInfo> LocalObjectStore::Impl::CommitLocked(std::string_view key, co
 
   const fs::path dest = DataPath(key);
   for (int attempt = 0;; ++attempt) {
-    std::error_code ec;
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec) {
-      if (ec == std::errc::not_a_directory || ec == std::errc::file_exists) return ClashError(key);
-      return ErrnoStatus(ec.value(), "cannot create the directory of '" + dest.string() + "'");
-    }
+    DOTDO_RETURN_IF_ERROR(MakeDirs(dest.parent_path(), key, options_.sync));
     if (::rename(tmp.path.c_str(), dest.c_str()) == 0) break;
     const int err = errno;
     if (attempt < 3 && err == ENOENT) continue;  // a concurrent delete pruned the parent directory
@@ -361,6 +397,7 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const fs::path&
     fs::create_directories(dir, ec);
     if (ec) return ErrnoStatus(ec.value(), "cannot create object store directory '" + dir.string() + "'");
   }
+  impl->RemoveDeadTmpFiles();
   return std::unique_ptr<LocalObjectStore>(new LocalObjectStore(std::move(impl)));
 }
 

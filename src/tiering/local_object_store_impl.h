@@ -54,6 +54,12 @@ class LocalObjectStore::Impl {
   // REQUIRES: the key lock is held.
   Result<ObjectInfo> CommitLocked(std::string_view key, const TmpObject& tmp, ObjectInfo info,
                                   const std::string& if_match, bool if_none_match);
+  // Creates `dir` and its missing ancestors; with `sync`, fsyncs the parent of each directory it
+  // creates so the new entries survive power loss. A file in the way is ClashError(key).
+  Status MakeDirs(const std::filesystem::path& dir, std::string_view key, bool sync, int attempt = 0);
+  // Removes temp files (tmp/<pid>-...) whose writing process no longer exists: writes interrupted
+  // by a crash. Best effort; called by Open.
+  void RemoveDeadTmpFiles();
   // Removes now-empty directories from `dir` up to (not including) `stop`.
   void PruneEmptyDirs(std::filesystem::path dir, const std::filesystem::path& stop);
   Status SyncDir(const std::filesystem::path& dir);

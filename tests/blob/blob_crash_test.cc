@@ -177,5 +177,51 @@ TEST_F(BlobCrashTest, LargePutStreamRunsInBoundedMemory) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1 = put failed, 2 = read-back mismatch, 3 = peak RSS grew by >= 64 MiB";
 }
 
+
+TEST_F(BlobCrashTest, CrashesDuringALifecycleTransitionKeepTheBlobReadable) {
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto hot, blobs_->Put(Req("logs/a"), "cold bytes"));
+  const LifecycleRule rule{.id = "cold", .prefix = "logs/", .age_ms = 0, .action = LifecycleAction::kTransition,
+                           .storage_class = "INFREQUENT_ACCESS"};
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule(rule));
+  // Crash after the cold copy is written, before the metadata moves: still hot, cold copy orphaned.
+  Reopen(CrashAt("after_object_write"));
+  EXPECT_THAT(blobs_->ApplyLifecycle(clock_.NowMillis()), StatusIs(StatusCode::kUnavailable));
+  EXPECT_EQ(blobs_->Head("logs/a")->storage_class, "STANDARD");
+  EXPECT_EQ(blobs_->Get("logs/a")->data, "cold bytes");
+  EXPECT_EQ(StoredObjects().size(), 2u);
+  ExpectMetadataMatchesObjects();
+  // Crash after the metadata moved, before the hot object is removed: cold, hot copy orphaned.
+  Reopen(CrashAt("after_metadata_commit"));
+  EXPECT_THAT(blobs_->ApplyLifecycle(clock_.NowMillis()), StatusIs(StatusCode::kUnavailable));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, blobs_->Head("logs/a"));
+  EXPECT_EQ(cold.storage_class, "INFREQUENT_ACCESS");
+  EXPECT_EQ(blobs_->Get("logs/a")->data, "cold bytes");
+  ExpectMetadataMatchesObjects();
+  // The sweep removes the hot orphan only.
+  Reopen(BlobOptions{});
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
+  EXPECT_EQ(sweep.removed, 1);
+  EXPECT_EQ(StoredObjects(), std::vector<std::string>{cold.object_key});
+  EXPECT_THAT(objects_->Head(hot.object_key), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(blobs_->ApplyLifecycle(clock_.NowMillis())->transitioned, 0);
+}
+
+TEST_F(BlobCrashTest, CrashAfterOverwriteCommitLeavesTheOldObjectAsAnOrphan) {
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto v1, blobs_->Put(Req("k"), "version one"));
+  Reopen(CrashAt("after_metadata_commit"));
+  EXPECT_THAT(blobs_->Put(Req("k"), "version two"), StatusIs(StatusCode::kUnavailable));
+  // The overwrite committed; the old object was not removed yet.
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto v2, blobs_->Head("k"));
+  EXPECT_EQ(v2.hash, internal::Sha256::Hex("version two"));
+  EXPECT_EQ(blobs_->Get("k")->data, "version two");
+  DOTDO_EXPECT_OK(objects_->Head(v1.object_key));
+  EXPECT_EQ(Events().back().type, "cdc.update");
+  ExpectMetadataMatchesObjects();
+  Reopen(BlobOptions{});
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
+  EXPECT_EQ(sweep.removed, 1);
+  EXPECT_EQ(StoredObjects(), std::vector<std::string>{v2.object_key});
+}
+
 }  // namespace
 }  // namespace dotdo

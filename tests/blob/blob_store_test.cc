@@ -1,6 +1,8 @@
 // BlobStore core calls: put/get/head/delete/list, content addressing with ref counts, overwrite,
 // CDC events (metadata only), bad input that changes nothing, non-content-addressed mode, access
 // tracking, and a randomized comparison against an in-memory model.
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -261,6 +263,120 @@ TEST_F(BlobStoreTest, RandomOperationsMatchInMemoryModel) {
     ASSERT_EQ(blobs_->Stats()->objects, static_cast<int64_t>(distinct.size()));
   }
   for (auto& [k, v] : model) EXPECT_EQ(blobs_->Get(k)->data, v);
+  ExpectMetadataMatchesObjects();
+}
+
+
+// Every call that takes a key refuses one that could escape the object store or is malformed.
+TEST_F(BlobStoreTest, EscapingAndMalformedKeysAreRejectedByEveryCall) {
+  const std::vector<std::string> bad = {"",     "..",   "../x", "a/../../b", "/etc/passwd", "a//b", "a/",
+                                        "./a",  "x\\y", std::string("a\0b", 3), "a\nb", std::string(1025, 'k')};
+  auto reader = [](char*, size_t) -> Result<size_t> { return size_t{0}; };
+  auto writer = [](std::string_view) { return OkStatus(); };
+  for (const std::string& key : bad) {
+    SCOPED_TRACE(::testing::PrintToString(key));
+    EXPECT_THAT(blobs_->Put(Req(key), "x"), StatusIs(StatusCode::kInvalidArgument, "invalid blob key"));
+    EXPECT_THAT(blobs_->PutStream(Req(key), reader), StatusIs(StatusCode::kInvalidArgument, "invalid blob key"));
+    EXPECT_THAT(blobs_->Get(key), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(blobs_->GetStream(key, writer), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(blobs_->Head(key), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(blobs_->Delete(key), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(blobs_->GetSignedUrl(key), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(blobs_->GetUploadUrl({.key = key, .max_size = 10}), StatusIs(StatusCode::kInvalidArgument));
+  }
+  EXPECT_TRUE(StoredObjects().empty());
+  EXPECT_TRUE(Events().empty());
+  // Nothing was created next to the object store either.
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) EXPECT_EQ(e.path().filename(), "objects");
+}
+
+// A stream that fails, lies about its chunk size or throws stores nothing and leaves an existing
+// blob of the same key untouched.
+TEST_F(BlobStoreTest, FailingStreamsStoreNothingAndKeepThePreviousBlob) {
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto before, blobs_->Put(Req("k", "text/plain"), "previous"));
+  const size_t events_before = Events().size();
+  int calls = 0;
+  auto failing = [&](char* buf, size_t cap) -> Result<size_t> {
+    if (++calls > 2) return UnavailableError("client disconnected");
+    std::memset(buf, 'z', std::min<size_t>(cap, 4096));
+    return std::min<size_t>(cap, 4096);
+  };
+  EXPECT_THAT(blobs_->PutStream(Req("k"), failing), StatusIs(StatusCode::kUnavailable, "client disconnected"));
+  auto lying = [](char*, size_t cap) -> Result<size_t> { return cap + 1; };
+  EXPECT_THAT(blobs_->PutStream(Req("k"), lying), StatusIs(StatusCode::kInvalidArgument));
+  auto throwing = [](char*, size_t) -> Result<size_t> { throw std::runtime_error("reader exploded"); };
+  EXPECT_THAT(blobs_->PutStream(Req("k"), throwing), StatusIs(StatusCode::kInternal, "reader exploded"));
+  // Declared length with missing data: an empty stream for a declared 5 bytes.
+  auto empty = [](char*, size_t) -> Result<size_t> { return size_t{0}; };
+  auto declared = Req("k");
+  declared.content_length = 5;
+  EXPECT_THAT(blobs_->PutStream(declared, empty), StatusIs(StatusCode::kInvalidArgument, "were declared"));
+  EXPECT_THAT(blobs_->Put(declared, ""), StatusIs(StatusCode::kInvalidArgument, "declared"));
+  EXPECT_THAT(blobs_->Put(Req("k", "", {{"big", std::string(70000, 'm')}}), "x"),
+              StatusIs(StatusCode::kInvalidArgument, "64 KiB"));
+  EXPECT_THAT(blobs_->GetStream("k", nullptr), StatusIs(StatusCode::kInvalidArgument));
+
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto after, blobs_->Get("k"));
+  EXPECT_EQ(after.data, "previous");
+  EXPECT_EQ(after.info.updated_at, before.updated_at);
+  EXPECT_EQ(after.info.content_type, "text/plain");
+  EXPECT_EQ(StoredObjects(), std::vector<std::string>{before.object_key});
+  EXPECT_EQ(Events().size(), events_before);
+  // An empty blob is fine when that is what was declared.
+  declared.content_length = 0;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto zero, blobs_->PutStream(declared, empty));
+  EXPECT_EQ(zero.size, 0u);
+  EXPECT_EQ(blobs_->Get("k")->data, "");
+}
+
+TEST_F(BlobStoreTest, ListPagesOneByOneInByteOrderWithUnicodePrefixes) {
+  const std::vector<std::string> keys = {"a", "a-b", "a/b", "a0", "z", "\xc3\xa9t\xc3\xa9/1", "\xc3\xa9t\xc3\xa9/2",
+                                         "\xc3\xa9tait"};
+  for (const auto& k : keys) DOTDO_ASSERT_OK(blobs_->Put(Req(k), k));
+  std::vector<std::string> expected = keys;
+  std::sort(expected.begin(), expected.end());  // byte order, as SQLite compares TEXT
+  std::vector<std::string> seen;
+  BlobListOptions o{.limit = 1};
+  do {
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto page, blobs_->List(o));
+    ASSERT_LE(page.blobs.size(), 1u);
+    for (auto& b : page.blobs) seen.push_back(b.key);
+    o.cursor = page.next_cursor;
+    ASSERT_LE(seen.size(), keys.size());
+  } while (!o.cursor.empty());
+  EXPECT_EQ(seen, expected);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto accents, blobs_->List({.prefix = "\xc3\xa9t\xc3\xa9/"}));
+  ASSERT_EQ(accents.blobs.size(), 2u);
+  EXPECT_EQ(accents.blobs[1].key, "\xc3\xa9t\xc3\xa9/2");
+  EXPECT_EQ(blobs_->List({.prefix = "a"})->blobs.size(), 4u);
+  EXPECT_TRUE(blobs_->List({.cursor = "\xff"})->blobs.empty());  // past every UTF-8 key
+  EXPECT_EQ(blobs_->List({.cursor = "zz"})->blobs.size(), 3u);  // the three keys starting with U+00E9
+  EXPECT_TRUE(blobs_->List({.prefix = "nothing"})->blobs.empty());
+  EXPECT_THAT(blobs_->List({.prefix = std::string(1025, 'p')}), StatusIs(StatusCode::kInvalidArgument));
+}
+
+
+TEST_F(BlobStoreTest, WithoutContentAddressingStreamsAndTransitionsMoveTheBlobsOwnObject) {
+  Reopen(BlobOptions{.content_addressed = false});
+  const std::string payload(1500000, 'n');
+  size_t sent = 0;
+  auto req = Req("s");
+  req.content_length = payload.size();
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto s, blobs_->PutStream(req, [&](char* buf, size_t cap) -> Result<size_t> {
+    const size_t n = std::min(cap, payload.size() - sent);
+    std::memcpy(buf, payload.data() + sent, n);
+    sent += n;
+    return n;
+  }));
+  EXPECT_EQ(s.object_key.rfind("objects/", 0), 0u);
+  EXPECT_EQ(s.hash, internal::Sha256::Hex(payload));
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "c", .prefix = "s", .action = LifecycleAction::kTransition,
+                                            .storage_class = "INFREQUENT_ACCESS"}));
+  EXPECT_EQ(blobs_->ApplyLifecycle(clock_.NowMillis())->transitioned, 1);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, blobs_->Head("s"));
+  EXPECT_EQ(cold.object_key, "cold/" + s.object_key);
+  EXPECT_EQ(StoredObjects(), std::vector<std::string>{cold.object_key});
+  EXPECT_EQ(blobs_->Get("s")->data, payload);
   ExpectMetadataMatchesObjects();
 }
 

@@ -2,6 +2,8 @@
 // (no escape from the root), ordered paginated listing, stale-sidecar recovery, concurrent writers,
 // and a randomized comparison against an in-memory model.
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -506,6 +508,65 @@ TEST(LocalObjectStoreTest, RandomOperationsMatchInMemoryModel) {
     ASSERT_EQ(got, expect) << "step " << step;
     for (auto& [k, v] : model) ASSERT_EQ(*store->Get(k), v) << k;
   }
+}
+
+
+TEST(LocalObjectStoreTest, RangedStreamsHonourIfMatch) {
+  ScratchDir dir;
+  auto store = OpenStore(dir.path());
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("r", "0123456789"));
+  std::string got;
+  auto collect = [&](std::string_view c) {
+    got += c;
+    return OkStatus();
+  };
+  DOTDO_ASSERT_OK(store->GetStream("r", collect, {.offset = 2, .length = 5, .if_match = info.etag}));
+  EXPECT_EQ(got, "23456");
+  got.clear();
+  EXPECT_THAT(store->GetStream("r", collect, {.if_match = kHelloSha}), StatusIs(StatusCode::kFailedPrecondition, "412"));
+  EXPECT_THAT(store->GetStream("r", collect, {.offset = 10}), StatusIs(StatusCode::kOutOfRange));
+  EXPECT_THAT(store->GetStream("missing", collect), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(store->GetStream("r", nullptr), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(store->PutStream("r", nullptr), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_TRUE(got.empty());  // no failed call delivered a byte
+  EXPECT_EQ(*store->Get("r"), "0123456789");
+}
+
+TEST(LocalObjectStoreTest, DeepKeyUnderAnObjectIsAClashAndChangesNothing) {
+  ScratchDir dir;
+  auto store = OpenStore(dir.path());
+  DOTDO_ASSERT_OK(store->Put("a", "object"));
+  EXPECT_THAT(store->Put("a/b/c", "x"), StatusIs(StatusCode::kFailedPrecondition, "conflicts"));
+  EXPECT_THAT(store->Copy("a", "a/b/c"), StatusIs(StatusCode::kFailedPrecondition, "conflicts"));
+  EXPECT_EQ(*store->Get("a"), "object");
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  // Fresh nested directories are created (and synced) on demand and pruned on delete.
+  DOTDO_ASSERT_OK(store->Put("x/y/z/w", "deep"));
+  EXPECT_EQ(*store->Get("x/y/z/w"), "deep");
+  DOTDO_ASSERT_OK(store->Delete("x/y/z/w"));
+  EXPECT_FALSE(fs::exists(dir.path() / "data" / "x"));
+  EXPECT_FALSE(fs::exists(dir.path() / "meta" / "x"));
+}
+
+TEST(LocalObjectStoreTest, OpenRemovesTempFilesOfWritersThatDied) {
+  ScratchDir dir;
+  { auto store = OpenStore(dir.path()); }
+  // A pid that certainly no longer runs: a child that has exited and been reaped.
+  const pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) std::_Exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  const fs::path tmp = dir.path() / "tmp";
+  const fs::path orphan = tmp / (std::to_string(dead) + "-0-abcdef");
+  const fs::path ours = tmp / (std::to_string(::getpid()) + "-99-abcdef");
+  const fs::path foreign = tmp / "notes.txt";
+  for (const fs::path& p : {orphan, ours, foreign}) std::ofstream(p) << "half a write";
+  auto store = OpenStore(dir.path());
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_TRUE(fs::exists(ours));     // a live process may still be writing it
+  EXPECT_TRUE(fs::exists(foreign));  // not a name we write: left alone
+  EXPECT_THAT(store->List(), IsOk());
+  EXPECT_TRUE(store->List()->objects.empty());  // temp files are never objects
 }
 
 }  // namespace
