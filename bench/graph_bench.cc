@@ -92,7 +92,7 @@ std::string NodeId(uint32_t n) { return "User/" + std::to_string(n); }
 // The raw-SQLite side: its own connection to the namespace file.
 class Raw {
  public:
-  explicit Raw(const std::string& path) {
+  Raw(const std::string& path, int outgoing_limit) {
     Check(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), db_, "open " + path);
     Check(sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr), db_,
           "pragmas");
@@ -112,9 +112,11 @@ class Raw {
         "  WHERE b.depth < ?3 AND b.node <> ?2)"
         "SELECT MIN(depth) FROM bfs WHERE node = ?2",
         &distance_);
-    Prepare("SELECT id, from_id, to_id, type, data, created_at, updated_at FROM graph_relationships "
-            "WHERE from_id = ?1 ORDER BY type, to_id LIMIT ?2",
-            &outgoing_);
+    // The page size is part of the SQL text: a bound LIMIT makes SQLite re-prepare on every bind.
+    const std::string outgoing = "SELECT id, from_id, to_id, type, data, created_at, updated_at FROM "
+                                 "graph_relationships WHERE from_id = ?1 ORDER BY type, to_id LIMIT " +
+                                 std::to_string(outgoing_limit);
+    Prepare(outgoing.c_str(), &outgoing_);
   }
   ~Raw() {
     for (sqlite3_stmt* s : {bfs_, distance_, outgoing_}) sqlite3_finalize(s);
@@ -148,11 +150,10 @@ class Raw {
     return -1;
   }
 
-  // The first `limit` outgoing edges of one node in (type, to) order, data parsed.
-  std::vector<Edge> Outgoing(const std::string& node, int limit) {
+  // The first `outgoing_limit` outgoing edges of one node in (type, to) order, data parsed.
+  std::vector<Edge> Outgoing(const std::string& node) {
     std::vector<Edge> out;
     sqlite3_bind_text(outgoing_, 1, node.data(), static_cast<int>(node.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int(outgoing_, 2, limit);
     int rc;
     while ((rc = sqlite3_step(outgoing_)) == SQLITE_ROW) {
       Edge e;
@@ -299,7 +300,7 @@ int RunSuite(const Options& options) {
           static_cast<double>(edges.size()) / raw_build_s, true,
           "informational; " + graph_note + "; RelateMany batches of " + std::to_string(build_batch) +
               " (one transaction each, CDC events included) vs raw upserts without CDC"});
-  Raw raw(db->path().string());
+  Raw raw(db->path().string(), kEdgesPerId);
 
   // bfs_depth3.
   std::vector<std::string> starts;
@@ -385,7 +386,7 @@ int RunSuite(const Options& options) {
   using EdgeMap = std::map<std::string, std::vector<Edge>>;
   auto raw_loop = [&](const std::vector<std::string>& ids) {
     EdgeMap out;
-    for (const auto& id : ids) out.emplace(id, raw.Outgoing(id, kEdgesPerId));
+    for (const auto& id : ids) out.emplace(id, raw.Outgoing(id));
     return out;
   };
   size_t batch_edges = 0;
