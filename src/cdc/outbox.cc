@@ -89,6 +89,12 @@ Status Outbox::EnsureTable() {
 }
 
 Status Outbox::Append(UnifiedEvent& e) {
+  DOTDO_RETURN_IF_ERROR(Write(e, std::nullopt));
+  pending_.push_back(e);
+  return OkStatus();
+}
+
+Status Outbox::Write(UnifiedEvent& e, std::optional<std::string_view> after_json) {
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   if (!db_.InTransaction()) return InternalError("Outbox::Append called outside a transaction");
@@ -104,19 +110,22 @@ Status Outbox::Append(UnifiedEvent& e) {
   };
   st.Bind(1, e.id).Bind(2, e.type).Bind(3, e.timestamp).Bind(4, current_txid_);
   st.Bind(5, e.op).Bind(6, e.store).Bind(7, e.table).Bind(8, e.key);
-  st.Bind(9, dump(e.before)).Bind(10, dump(e.after)).Bind(11, e.correlation_id).Bind(12, e.actor);
+  st.Bind(9, dump(e.before));
+  if (after_json) st.Bind(10, *after_json);
+  else st.Bind(10, dump(e.after));
+  st.Bind(11, e.correlation_id).Bind(12, e.actor);
   st.Bind(13, dump(e.data)).Bind(14, e.visibility).Bind(15, dump(e.meta));
   DOTDO_RETURN_IF_ERROR(st.Run());
   const int64_t lsn = conn.LastInsertRowId();
   if (!current_txid_) current_txid_ = lsn;
   e.lsn = lsn;
   e.txid = *current_txid_;
-  pending_.push_back(e);
   return OkStatus();
 }
 
-Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
-                            std::optional<Json> before, std::optional<Json> after) {
+namespace {
+UnifiedEvent ChangeEvent(char op, std::string_view store, std::string_view table, std::string_view key,
+                         std::optional<Json> before, std::optional<Json> after) {
   UnifiedEvent e;
   e.op = std::string(1, op);
   e.type = op == 'c' ? "cdc.insert" : op == 'u' ? "cdc.update" : op == 'd' ? "cdc.delete" : "cdc.read";
@@ -125,7 +134,25 @@ Status Outbox::AppendChange(char op, std::string_view store, std::string_view ta
   e.key = std::string(key);
   e.before = std::move(before);
   e.after = std::move(after);
-  return Append(e);
+  return e;
+}
+}  // namespace
+
+Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+                            std::optional<Json> before, std::optional<Json> after) {
+  UnifiedEvent e = ChangeEvent(op, store, table, key, std::move(before), std::move(after));
+  // The event is not shown to the caller: move it to the pending list instead of copying it.
+  DOTDO_RETURN_IF_ERROR(Write(e, std::nullopt));
+  pending_.push_back(std::move(e));
+  return OkStatus();
+}
+
+Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+                            std::optional<Json> before, Json after, std::string_view after_json) {
+  UnifiedEvent e = ChangeEvent(op, store, table, key, std::move(before), std::move(after));
+  DOTDO_RETURN_IF_ERROR(Write(e, after_json));
+  pending_.push_back(std::move(e));
+  return OkStatus();
 }
 
 Result<std::vector<UnifiedEvent>> Outbox::Read(int64_t after_lsn, int64_t limit) {

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +40,10 @@ class Outbox final : public TransactionObserver {
   // Convenience for stores: a cdc.insert/update/delete event for (store, table, key).
   Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
                       std::optional<Json> before, std::optional<Json> after);
+  // Same, for a change whose `after` the caller has serialized already: REQUIRES after_json ==
+  // after.dump() (it is stored as is, saving a second serialization of the document).
+  Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+                      std::optional<Json> before, Json after, std::string_view after_json);
 
   Result<std::vector<UnifiedEvent>> Read(int64_t after_lsn, int64_t limit);
   Result<int64_t> LastLsn();
@@ -53,6 +59,9 @@ class Outbox final : public TransactionObserver {
 
  private:
   Status EnsureTable();
+  // Fills and writes the event row (Append without remembering it for the subscribers);
+  // `after_json`, when given, is e.after already serialized.
+  Status Write(UnifiedEvent& e, std::optional<std::string_view> after_json);
 
   Database& db_;
   bool table_ready_ = false;
