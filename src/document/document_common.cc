@@ -243,8 +243,9 @@ void SetSystemFields(Json& doc, std::string_view id, std::string_view type, int6
   doc["$id"] = id;
   doc["$type"] = type;
   doc["$version"] = version;
-  doc["$createdAt"] = FormatIso8601(created_at);
-  doc["$updatedAt"] = FormatIso8601(updated_at);
+  std::string created = FormatIso8601(created_at);
+  doc["$updatedAt"] = created_at == updated_at ? created : FormatIso8601(updated_at);
+  doc["$createdAt"] = std::move(created);
 }
 
 void DiffObjects(const Json& a, const Json& b, Json& before, Json& after) {

@@ -107,7 +107,8 @@ Result<Json> DocumentStore::Create(Json doc) {
       DOTDO_RETURN_IF_ERROR(up.Run());
     }
     DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, type, doc));
-    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc));
+    // The event's `after` is the stored document: its text is the one just written.
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc, text));
     result = std::move(doc);
     return OkStatus();
   }));
