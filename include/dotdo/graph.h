@@ -12,7 +12,7 @@
 //
 // Grammar of names (anything else is kInvalidArgument and nothing is written):
 //   node id        Type/key    Type := [A-Za-z][A-Za-z0-9_]{0,63}; key := 1..448 bytes, no ASCII
-//                              control characters, no space (it may contain '/'; UTF-8 allowed)
+//                              control characters, no space, valid UTF-8 (it may contain '/')
 //   relation type  [A-Za-z][A-Za-z0-9_.:-]{0,63}     ("follows", "DEPENDS_ON", "org:memberOf")
 //   edge data      a JSON object (null means {}), at most 1 MiB serialized
 //

@@ -45,10 +45,21 @@ Result<std::string_view> NodeTypeOf(std::string_view node_id) {
   if (key.empty() || key.size() > kMaxNodeKeyBytes)
     return InvalidArgumentError("node id " + Quote(node_id) + ": the key after '/' must be 1.." +
                                 std::to_string(kMaxNodeKeyBytes) + " bytes");
+  bool ascii = true;
   for (char ch : key) {
     auto c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c == 0x7f)
       return InvalidArgumentError("node id " + Quote(node_id) + ": the key may not contain spaces or control characters");
+    ascii = ascii && c < 0x80;
+  }
+  // Ids travel in JSON (CDC images, batched queries), so non-ASCII keys must be well-formed UTF-8
+  // (no overlong forms, surrogates or truncated sequences); nlohmann's strict encoder checks that.
+  if (!ascii) {
+    try {
+      (void)Json(std::string(key)).dump();
+    } catch (const Json::exception&) {
+      return InvalidArgumentError("node id of type " + Quote(type) + ": the key is not valid UTF-8");
+    }
   }
   return type;
 }
