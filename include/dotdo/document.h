@@ -98,6 +98,13 @@ class DOTDO_EXPORT DocumentStore {
   // (ULID) when absent; a live document with that id is kAlreadyExists. Returns the stored document.
   Result<Json> Create(Json doc);
 
+  // Stores several new documents in one transaction, all or nothing: each as Create would, in order.
+  // Every document is validated before anything is written; an error names the failing document's
+  // position ("document 3 of the batch: ..."). A duplicate `$id`, against the store or earlier in the
+  // batch, is kAlreadyExists and nothing is stored. Returns the stored documents, in order. Inside a
+  // caller's transaction it costs one savepoint for the whole batch instead of one per document.
+  Result<std::vector<Json>> CreateMany(std::vector<Json> docs);
+
   // The live document; kNotFound when absent or soft-deleted.
   Result<Json> Get(std::string_view id);
 

@@ -58,61 +58,114 @@ DocumentStore::DocumentStore(Database& db, DocumentStoreOptions options) : db_(d
   DocumentState::Of(db_).status().IgnoreError();
 }
 
-Result<Json> DocumentStore::Create(Json doc) {
+namespace {
+
+// A new document checked outside any transaction: its `$type` and its `$id` (empty = generate).
+struct NewDoc {
+  Json doc;
+  std::string type;
+  std::string id;
+};
+
+Result<NewDoc> CheckNew(Json doc) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateBody(doc));
   auto type_it = doc.find("$type");
   if (type_it == doc.end() || !type_it->is_string())
     return InvalidArgumentError("a new document needs a string \"$type\" (e.g. \"Customer\")");
-  const std::string type = type_it->get<std::string>();
-  DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
-  std::string id;
+  NewDoc out;
+  out.type = type_it->get<std::string>();
+  DOTDO_RETURN_IF_ERROR(internal::ValidateType(out.type));
   if (auto it = doc.find("$id"); it != doc.end()) {
     if (!it->is_string()) return InvalidArgumentError("\"$id\" must be a string");
-    id = it->get<std::string>();
-    DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
+    out.id = it->get<std::string>();
+    DOTDO_RETURN_IF_ERROR(internal::ValidateId(out.id));
+  }
+  out.doc = std::move(doc);
+  return out;
+}
+
+// Writes one new document (row, stats, event) and returns it as stored.
+// REQUIRES: inside db.Transaction, with the connection lock held.
+Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox, size_t max_bytes, NewDoc nd) {
+  Json& doc = nd.doc;
+  const std::string& type = nd.type;
+  if (nd.id.empty()) nd.id = db.NewId();
+  const std::string& id = nd.id;
+  const int64_t now = db.NowMillis();
+  internal::SetSystemFields(doc, id, type, 1, now, now);
+  DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(doc));
+  DOTDO_RETURN_IF_ERROR(CheckSize(text, max_bytes, id));
+  DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
+                                       "INSERT INTO doc_documents(id, type, version, created_at, updated_at, deleted, data) "
+                                       "VALUES (?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
+  ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text);
+  DOTDO_RETURN_IF_ERROR(ins.Run());
+  if (conn.Changes() == 0) {
+    // The id is taken: by a live document (conflict) or a tombstone (the id lives again).
+    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+    if (!row) return InternalError("document '" + id + "' conflicts but cannot be read");
+    if (!row->deleted)
+      return AlreadyExistsError("document '" + id + "' already exists (type " + row->type +
+                                "); use Replace/Update/Upsert to change it");
+    const int64_t at = std::max(now, row->updated_at);
+    const int64_t version = row->version + 1;
+    internal::SetSystemFields(doc, id, type, version, at, at);
+    DOTDO_ASSIGN_OR_RETURN(text, DumpDoc(doc));
+    DOTDO_RETURN_IF_ERROR(CheckSize(text, max_bytes, id));
+    DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, at));
+    DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE doc_documents SET type = ?2, version = ?3, created_at = ?4, "
+                                                 "updated_at = ?4, deleted = 0, data = jsonb(?5) WHERE seq = ?1"));
+    up.Bind(1, row->seq).Bind(2, type).Bind(3, version).Bind(4, at).Bind(5, text);
+    DOTDO_RETURN_IF_ERROR(up.Run());
+  }
+  DOTDO_RETURN_IF_ERROR(internal::RecordStats(db, type, doc));
+  // The event's `after` is the stored document: its text is the one just written.
+  DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc, text));
+  return std::move(doc);
+}
+
+}  // namespace
+
+Result<Json> DocumentStore::Create(Json doc) {
+  DOTDO_ASSIGN_OR_RETURN(NewDoc nd, CheckNew(std::move(doc)));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
+  (void)state;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  Json result;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
+    DOTDO_ASSIGN_OR_RETURN(result, InsertNew(db_, conn, outbox, options_.max_document_bytes, std::move(nd)));
+    return OkStatus();
+  }));
+  return result;
+}
+
+Result<std::vector<Json>> DocumentStore::CreateMany(std::vector<Json> docs) {
+  std::vector<NewDoc> checked;
+  checked.reserve(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    auto nd = CheckNew(std::move(docs[i]));
+    if (!nd.ok()) return nd.status().WithContext("document " + std::to_string(i) + " of the batch");
+    checked.push_back(std::move(nd).value());
   }
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  if (id.empty()) id = db_.NewId();
-  Json result;
+  std::vector<Json> stored;
   DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    stored.clear();
+    stored.reserve(checked.size());
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
-    const int64_t now = db_.NowMillis();
-    internal::SetSystemFields(doc, id, type, 1, now, now);
-    DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(doc));
-    DOTDO_RETURN_IF_ERROR(CheckSize(text, options_.max_document_bytes, id));
-    DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
-                                         "INSERT INTO doc_documents(id, type, version, created_at, updated_at, deleted, data) "
-                                         "VALUES (?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
-    ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text);
-    DOTDO_RETURN_IF_ERROR(ins.Run());
-    if (conn.Changes() == 0) {
-      // The id is taken: by a live document (conflict) or a tombstone (the id lives again).
-      DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
-      if (!row) return InternalError("document '" + id + "' conflicts but cannot be read");
-      if (!row->deleted)
-        return AlreadyExistsError("document '" + id + "' already exists (type " + row->type +
-                                  "); use Replace/Update/Upsert to change it");
-      const int64_t at = std::max(now, row->updated_at);
-      const int64_t version = row->version + 1;
-      internal::SetSystemFields(doc, id, type, version, at, at);
-      DOTDO_ASSIGN_OR_RETURN(text, DumpDoc(doc));
-      DOTDO_RETURN_IF_ERROR(CheckSize(text, options_.max_document_bytes, id));
-      DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, at));
-      DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE doc_documents SET type = ?2, version = ?3, created_at = ?4, "
-                                                   "updated_at = ?4, deleted = 0, data = jsonb(?5) WHERE seq = ?1"));
-      up.Bind(1, row->seq).Bind(2, type).Bind(3, version).Bind(4, at).Bind(5, text);
-      DOTDO_RETURN_IF_ERROR(up.Run());
+    for (size_t i = 0; i < checked.size(); ++i) {
+      auto one = InsertNew(db_, conn, outbox, options_.max_document_bytes, std::move(checked[i]));
+      if (!one.ok()) return one.status().WithContext("document " + std::to_string(i) + " of the batch");
+      stored.push_back(std::move(one).value());
     }
-    DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, type, doc));
-    // The event's `after` is the stored document: its text is the one just written.
-    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc, text));
-    result = std::move(doc);
     return OkStatus();
   }));
-  return result;
+  return stored;
 }
 
 Result<Json> DocumentStore::Get(std::string_view id) {

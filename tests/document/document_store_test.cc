@@ -262,6 +262,60 @@ TEST_F(DocumentStoreTest, AWriteInsideAFailedTransactionLeavesNoTrace) {
   EXPECT_EQ(Rows("doc_history"), 0);
 }
 
+TEST_F(DocumentStoreTest, CreateManyStoresEveryDocumentWithItsEventInOrder) {
+  DOTDO_ASSERT_OK(store_.Create({{"$id", "gone"}, {"$type", "T"}}));
+  DOTDO_ASSERT_OK(store_.Delete("gone"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(
+      std::vector<Json> stored,
+      store_.CreateMany({{{"$type", "T"}, {"n", 1}}, {{"$id", "given"}, {"$type", "U"}, {"n", 2}},
+                         {{"$id", "gone"}, {"$type", "T"}, {"n", 3}}}));
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_TRUE(UlidGenerator::IsValid(stored[0]["$id"].get<std::string>()));
+  EXPECT_EQ(stored[1]["$id"], "given");
+  EXPECT_EQ(stored[2]["$version"], 3);  // the soft-deleted id lives again, after its create and delete
+  for (const Json& doc : stored) {
+    DOTDO_ASSERT_OK_AND_ASSIGN(Json got, store_.Get(doc["$id"].get<std::string>()));
+    EXPECT_EQ(got, doc);
+  }
+  auto events = Events();
+  ASSERT_EQ(events.size(), 5u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[2 + i].type, "cdc.insert");
+    EXPECT_EQ(events[2 + i].key, stored[i]["$id"]);
+    EXPECT_EQ(*events[2 + i].after, stored[i]);
+    EXPECT_EQ(events[2 + i].txid, events[2].lsn);  // one transaction
+  }
+  DOTDO_ASSERT_OK_AND_ASSIGN(std::vector<Json> none, store_.CreateMany({}));
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(Events().size(), 5u);
+}
+
+TEST_F(DocumentStoreTest, CreateManyIsAllOrNothing) {
+  DOTDO_ASSERT_OK(store_.Create({{"$id", "taken"}, {"$type", "T"}}));
+  EXPECT_THAT(store_.CreateMany({{{"$id", "a"}, {"$type", "T"}}, {{"$type", "Bad Type"}}}),
+              StatusIs(StatusCode::kInvalidArgument, "document 1 of the batch: invalid $type"));
+  EXPECT_THAT(store_.CreateMany({{{"$id", "a"}, {"$type", "T"}}, {{"$id", "taken"}, {"$type", "T"}}}),
+              StatusIs(StatusCode::kAlreadyExists, "document 1 of the batch: document 'taken' already exists"));
+  EXPECT_THAT(store_.CreateMany({{{"$id", "a"}, {"$type", "T"}}, {{"$id", "a"}, {"$type", "T"}}}),
+              StatusIs(StatusCode::kAlreadyExists, "document 1 of the batch"));
+  DocumentStoreOptions o;
+  o.max_document_bytes = 200;
+  DocumentStore small(*db_, o);
+  EXPECT_THAT(small.CreateMany({{{"$id", "a"}, {"$type", "T"}}, {{"$type", "T"}, {"blob", std::string(300, 'x')}}}),
+              StatusIs(StatusCode::kResourceExhausted, "document 1 of the batch"));
+  EXPECT_THAT(store_.Get("a"), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(Rows("doc_documents"), 1);
+  EXPECT_EQ(Events().size(), 1u);
+  // Inside a caller's transaction that fails later, the whole batch goes too.
+  Status st = db_->Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(store_.CreateMany({{{"$id", "b"}, {"$type", "T"}}, {{"$id", "c"}, {"$type", "T"}}}).status());
+    return AbortedError("caller gave up");
+  });
+  EXPECT_THAT(st, StatusIs(StatusCode::kAborted));
+  EXPECT_EQ(Rows("doc_documents"), 1);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
 TEST_F(DocumentStoreTest, DocumentsAreStoredAsJsonb) {
   DOTDO_ASSERT_OK(store_.Create({{"$id", "j1"}, {"$type", "T"}, {"a", {{"b", 1}}}}));
   DOTDO_ASSERT_OK_AND_ASSIGN(Json r, db_->QueryReadOnly(
