@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/depth_first_search.hpp>
@@ -38,13 +39,15 @@ struct RandomGraph {
   std::vector<E> edges;
   static std::string Name(int i) { return "V/" + std::to_string(i); }
 
-  // Boost graph of the edges whose type is in `types` (all when empty), reversed when asked.
-  BoostGraph Boost(const std::set<std::string>& types = {}, bool both = false) const {
+  // Boost graph of the edges whose type is in `types` (all when empty), as a traversal in
+  // `direction` sees them: kIn reverses every edge, kBoth adds both orientations.
+  BoostGraph Boost(const std::set<std::string>& types = {}, Direction direction = Direction::kOut) const {
     BoostGraph g(static_cast<size_t>(nodes));
     for (const auto& e : edges) {
       if (!types.empty() && !types.count(e.type)) continue;
-      boost::add_edge(static_cast<size_t>(e.from), static_cast<size_t>(e.to), e.weight, g);
-      if (both) boost::add_edge(static_cast<size_t>(e.to), static_cast<size_t>(e.from), e.weight, g);
+      const auto from = static_cast<size_t>(e.from), to = static_cast<size_t>(e.to);
+      if (direction != Direction::kIn) boost::add_edge(from, to, e.weight, g);
+      if (direction != Direction::kOut) boost::add_edge(to, from, e.weight, g);
     }
     return g;
   }
@@ -111,7 +114,7 @@ TEST_P(GraphReferenceTest, BfsReachabilityAndDepthsMatchBoost) {
     std::vector<std::string> types;
   };
   for (const Variant& v : {Variant{Direction::kOut, {}}, Variant{Direction::kOut, {"x"}}, Variant{Direction::kBoth, {"y"}}}) {
-    const BoostGraph bg = rg_.Boost(std::set<std::string>(v.types.begin(), v.types.end()), v.dir == Direction::kBoth);
+    const BoostGraph bg = rg_.Boost(std::set<std::string>(v.types.begin(), v.types.end()), v.dir);
     for (int start = 0; start < rg_.nodes; start += 7) {
       const auto want = BoostBfsDepths(bg, start);
       for (auto algorithm : {TraversalAlgorithm::kBfs, TraversalAlgorithm::kDfs}) {
@@ -152,36 +155,50 @@ TEST_P(GraphReferenceTest, BfsReachabilityAndDepthsMatchBoost) {
 }
 
 TEST_P(GraphReferenceTest, ShortestPathsMatchBoostBfsAndDijkstra) {
-  const BoostGraph bg = rg_.Boost();
   std::mt19937 rng(GetParam() * 31 + 1);
-  for (int q = 0; q < 25; ++q) {
-    const int from = static_cast<int>(rng() % 120), to = static_cast<int>(rng() % 120);
-    const auto depths = BoostBfsDepths(bg, from);
-    DOTDO_ASSERT_OK_AND_ASSIGN(auto path, g_->ShortestPath({.from = RandomGraph::Name(from), .to = RandomGraph::Name(to),
-                                                            .max_depth = kMaxGraphDepth}));
-    const int want = depths[static_cast<size_t>(to)];
-    ASSERT_EQ(path.has_value(), want >= 0) << from << " -> " << to;
-    if (path) {
-      EXPECT_EQ(static_cast<int>(path->nodes.size()) - 1, want);
-      for (size_t i = 0; i + 1 < path->nodes.size(); ++i)
-        EXPECT_TRUE(rg_.HasEdge(path->nodes[i], path->nodes[i + 1], path->edges[i].type));
-    }
-    DOTDO_ASSERT_OK_AND_ASSIGN(auto any, g_->FindPath({.from = RandomGraph::Name(from), .to = RandomGraph::Name(to),
-                                                       .max_depth = kMaxGraphDepth}));
-    EXPECT_EQ(any.has_value(), want >= 0);
+  for (Direction dir : {Direction::kOut, Direction::kIn, Direction::kBoth}) {
+    const BoostGraph bg = rg_.Boost({}, dir);
+    // Every returned edge must exist and join consecutive path nodes as the direction allows.
+    auto check_edges = [&](const Path& p) {
+      ASSERT_EQ(p.edges.size() + 1, p.nodes.size());
+      for (size_t i = 0; i < p.edges.size(); ++i) {
+        const Edge& e = p.edges[i];
+        EXPECT_TRUE(rg_.HasEdge(e.from, e.to, e.type)) << e.from << " -> " << e.to;
+        const bool fwd = e.from == p.nodes[i] && e.to == p.nodes[i + 1];
+        const bool bwd = e.to == p.nodes[i] && e.from == p.nodes[i + 1];
+        EXPECT_TRUE(dir == Direction::kOut ? fwd : dir == Direction::kIn ? bwd : fwd || bwd)
+            << "edge " << i << " of a " << DirectionName(dir) << " path";
+      }
+    };
+    for (int q = 0; q < 20; ++q) {
+      const int from = static_cast<int>(rng() % 120), to = static_cast<int>(rng() % 120);
+      const PathOptions options{.from = RandomGraph::Name(from), .to = RandomGraph::Name(to), .direction = dir,
+                                .max_depth = kMaxGraphDepth};
+      const int want = BoostBfsDepths(bg, from)[static_cast<size_t>(to)];
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto path, g_->ShortestPath(options));
+      ASSERT_EQ(path.has_value(), want >= 0) << from << " -> " << to << " " << DirectionName(dir);
+      if (path) {
+        EXPECT_EQ(static_cast<int>(path->nodes.size()) - 1, want);
+        check_edges(*path);
+      }
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto any, g_->FindPath(options));
+      ASSERT_EQ(any.has_value(), want >= 0);
+      if (any) check_edges(*any);
 
-    std::vector<double> dist(boost::num_vertices(bg));
-    boost::dijkstra_shortest_paths(bg, static_cast<size_t>(from), boost::distance_map(dist.data()));
-    DOTDO_ASSERT_OK_AND_ASSIGN(auto wpath, g_->WeightedShortestPath({.from = RandomGraph::Name(from),
-                                                                     .to = RandomGraph::Name(to), .weight_field = "w"}));
-    const double wd = dist[static_cast<size_t>(to)];
-    const bool reachable = wd < std::numeric_limits<double>::max() / 2;
-    ASSERT_EQ(wpath.has_value(), reachable) << from << " -> " << to;
-    if (wpath) {
-      EXPECT_DOUBLE_EQ(wpath->cost, wd);
-      double sum = 0;
-      for (const auto& e : wpath->edges) sum += e.data["w"].get<double>();
-      EXPECT_DOUBLE_EQ(sum, wd);
+      std::vector<double> dist(boost::num_vertices(bg));
+      boost::dijkstra_shortest_paths(bg, static_cast<size_t>(from), boost::distance_map(dist.data()));
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto wpath, g_->WeightedShortestPath({.from = options.from, .to = options.to,
+                                                                       .direction = dir, .weight_field = "w"}));
+      const double wd = dist[static_cast<size_t>(to)];
+      const bool reachable = wd < std::numeric_limits<double>::max() / 2;
+      ASSERT_EQ(wpath.has_value(), reachable) << from << " -> " << to << " " << DirectionName(dir);
+      if (wpath) {
+        EXPECT_DOUBLE_EQ(wpath->cost, wd);
+        double sum = 0;
+        for (const auto& e : wpath->edges) sum += e.data["w"].get<double>();
+        EXPECT_DOUBLE_EQ(sum, wd);
+        check_edges(*wpath);
+      }
     }
   }
 }
@@ -205,6 +222,60 @@ TEST_P(GraphReferenceTest, CycleDetectionMatchesBoostBackEdges) {
       }
     }
   }
+}
+
+// An acyclic relation type against Boost: an edge is refused exactly when Boost finds a path back
+// from its target to its source among the accepted edges (or it is a self-loop), the error names a
+// cycle made of real edges, and the accepted edges stay a DAG (no DFS back edge).
+TEST_P(GraphReferenceTest, AcyclicTypeRefusesExactlyTheEdgesBoostSeesClosingACycle) {
+  DOTDO_ASSERT_OK(g_->SetRelationOptions("dep", {.acyclic = true}));
+  std::mt19937 rng(GetParam() * 977 + 3);
+  constexpr int kNodes = 40;
+  BoostGraph accepted(kNodes);
+  std::set<std::pair<int, int>> have;
+  int refused = 0;
+  for (int i = 0; i < 150; ++i) {
+    const int f = static_cast<int>(rng() % kNodes), t = static_cast<int>(rng() % kNodes);
+    const bool closes = f == t || BoostBfsDepths(accepted, t)[static_cast<size_t>(f)] >= 0;
+    auto r = g_->Relate("D/" + std::to_string(f), "D/" + std::to_string(t), "dep", {{"i", i}});
+    if (have.count({f, t})) {  // re-relating an existing edge only replaces its data
+      EXPECT_THAT(r, IsOk());
+      continue;
+    }
+    ASSERT_EQ(!r.ok(), closes) << f << " -> " << t << ": " << r.status().ToString();
+    if (!r.ok()) {
+      ++refused;
+      EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+      // "... would create the [self-loop ]cycle D/f -> D/t -> ... -> D/f; ...": after the new edge
+      // itself, every hop must be an accepted edge.
+      const std::string& msg = r.status().message();
+      const size_t begin = msg.find("cycle ") + 6, end = msg.find(';', begin);
+      std::vector<int> cycle;
+      for (size_t at = begin; at < end;) {
+        const size_t next = std::min(msg.find(" -> ", at), end);
+        EXPECT_EQ(msg.compare(at, 2, "D/"), 0) << msg;
+        cycle.push_back(std::stoi(msg.substr(at + 2, next - at - 2)));
+        at = next == end ? end : next + 4;
+      }
+      ASSERT_GE(cycle.size(), 2u) << msg;
+      EXPECT_EQ(cycle.front(), f) << msg;
+      EXPECT_EQ(cycle[1], t) << msg;
+      EXPECT_EQ(cycle.back(), f) << msg;
+      for (size_t k = 1; k + 1 < cycle.size(); ++k) EXPECT_TRUE(have.count({cycle[k], cycle[k + 1]})) << msg;
+      continue;
+    }
+    boost::add_edge(static_cast<size_t>(f), static_cast<size_t>(t), 1.0, accepted);
+    have.insert({f, t});
+  }
+  EXPECT_GT(refused, 0);
+  bool back_edge = false;
+  std::vector<boost::default_color_type> colour(kNodes, boost::white_color);
+  for (int v = 0; v < kNodes; ++v)
+    if (colour[static_cast<size_t>(v)] == boost::white_color)
+      boost::depth_first_visit(accepted, static_cast<size_t>(v), BackEdgeFinder(&back_edge), colour.data());
+  EXPECT_FALSE(back_edge);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto rows, db_->QueryReadOnly("SELECT COUNT(*) AS n FROM graph_relationships WHERE type = 'dep'"));
+  EXPECT_EQ(rows[0]["n"].get<size_t>(), have.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(RandomGraphs, GraphReferenceTest, ::testing::Values(1u, 2u, 3u, 4u, 5u, 6u));
