@@ -1,7 +1,8 @@
 // GraphStore against Boost.Graph as the reference, on random directed graphs (with self-loops and
 // parallel edges of different types): BFS reachability and depths, unweighted and weighted shortest
-// paths, and cycle detection (DFS back edges) must agree; returned paths and cycles must be made of
-// real edges. Also: a second process reading while a writer commits never sees half a transaction.
+// paths in every direction, cycle detection (DFS back edges) and acyclic-type refusal must agree;
+// returned paths and cycles must be made of real edges. Also: a second process, or other threads,
+// reading while a writer commits never see half a transaction.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,12 +11,14 @@
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/depth_first_search.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "dotdo/cdc.h"
 #include "dotdo/graph.h"
@@ -341,6 +344,43 @@ TEST(GraphConcurrencyTest, SecondProcessNeverSeesHalfATransaction) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "reader failed (see exit codes in the test)";
+}
+
+// Threads sharing one GraphStore: two writers relate pairs of edges in one transaction each while a
+// reader traverses; every multi-query read sees whole transactions only.
+TEST(GraphConcurrencyTest, ThreadsSharingOneStoreSeeWholeTransactions) {
+  auto db = testing::OpenMemoryDb();
+  GraphStore g(*db);
+  constexpr int kPairs = 100;
+  std::atomic<int> writers_done{0};
+  auto writer = [&](int w) {
+    for (int i = 0; i < kPairs; ++i) {
+      const std::string base = "N/" + std::to_string(w) + "_" + std::to_string(i);
+      Status st = db->Transaction([&]() -> Status {
+        DOTDO_RETURN_IF_ERROR(g.Relate("Hub/0", base + "a", "has").status());
+        return g.Relate(base + "a", base + "b", "has").status();
+      });
+      EXPECT_THAT(st, IsOk());
+    }
+    ++writers_done;
+  };
+  std::thread w1(writer, 1), w2(writer, 2);
+  int reads = 0;
+  bool done = false;
+  while (!done) {
+    done = writers_done.load() == 2;  // one more read after both writers finished
+    auto reach = g.Traverse({.start = "Hub/0", .max_depth = 2, .limit = 100000});
+    ASSERT_THAT(reach, IsOk());
+    ASSERT_EQ(reach->size() % 2, 0u) << "a traversal saw half a transaction";
+    int depth1 = 0;
+    for (const auto& n : *reach) depth1 += n.depth == 1;
+    ASSERT_EQ(static_cast<size_t>(2 * depth1), reach->size());
+    ++reads;
+  }
+  w1.join();
+  w2.join();
+  EXPECT_THAT(g.OutDegree("Hub/0"), testing::IsOkAndHolds(2 * kPairs));
+  EXPECT_GT(reads, 0);
 }
 
 }  // namespace
