@@ -10,21 +10,6 @@
 namespace dotdo {
 namespace {
 
-using ::dotdo::testing::IsOk;
-using ::dotdo::testing::IsOkAndHolds;
-using ::dotdo::testing::StatusIs;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-
-// Result<std::optional<T>> is OK and empty.
-MATCHER(IsOkAndEmpty, "is OK and holds nullopt") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status().ToString();
-    return false;
-  }
-  return !arg->has_value();
-}
-
 class GraphBadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {

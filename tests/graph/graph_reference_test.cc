@@ -27,8 +27,6 @@
 namespace dotdo {
 namespace {
 
-using ::dotdo::testing::IsOk;
-
 using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property,
                                          boost::property<boost::edge_weight_t, double>>;
 

@@ -18,12 +18,6 @@
 namespace dotdo {
 namespace {
 
-using ::dotdo::testing::IsOk;
-using ::dotdo::testing::IsOkAndHolds;
-using ::dotdo::testing::StatusIs;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-
 std::vector<UnifiedEvent> Events(Database& db) {
   ChangeFeed feed(db);
   auto r = feed.Read(0, 10000);

@@ -15,4 +15,23 @@ MATCHER_P(IsOkAndHolds, expected, "is OK and holds " + ::testing::PrintToString(
   return *arg == expected;
 }
 
+// Result<std::optional<T>> is OK and empty (no path, no cycle).
+MATCHER(IsOkAndEmpty, "is OK and holds nullopt") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  return !arg->has_value();
+}
+
 }  // namespace dotdo::testing
+
+namespace dotdo {
+// The matchers every graph test uses, by their short names.
+using ::dotdo::testing::IsOk;
+using ::dotdo::testing::IsOkAndEmpty;
+using ::dotdo::testing::IsOkAndHolds;
+using ::dotdo::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+}  // namespace dotdo

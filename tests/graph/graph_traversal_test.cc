@@ -9,12 +9,6 @@
 namespace dotdo {
 namespace {
 
-using ::dotdo::testing::IsOk;
-using ::dotdo::testing::IsOkAndHolds;
-using ::dotdo::testing::StatusIs;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-
 std::vector<std::string> Ids(const std::vector<TraversedNode>& nodes) {
   std::vector<std::string> out;
   for (const auto& n : nodes) out.push_back(n.id + "@" + std::to_string(n.depth));

@@ -57,6 +57,14 @@ Result<Json> RunRelate(Context& ctx, const GraphArgs& a) {
   return EdgeToJson(e);
 }
 
+// Unrelate or Exists on FROM TO TYPE: {"from", "to", "type", <field>: bool}.
+using EdgeCall = Result<bool> (GraphStore::*)(std::string_view, std::string_view, std::string_view);
+Result<Json> RunEdgeCheck(Context& ctx, const GraphArgs& a, EdgeCall call, const char* field) {
+  DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
+  DOTDO_ASSIGN_OR_RETURN(bool value, (g.*call)(a.from, a.to, a.type));
+  return Json{{"from", a.from}, {"to", a.to}, {"type", a.type}, {field, value}};
+}
+
 Result<Json> RunGet(Context& ctx, const GraphArgs& a) {
   const bool by_key = !a.from.empty() || !a.to.empty() || !a.type.empty();
   if (by_key == !a.id.empty())
@@ -171,13 +179,7 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
 
   auto* unrelate = graph->add_subcommand("unrelate", "Remove the edge FROM -[TYPE]-> TO (removed: false when absent)");
   edge_args(unrelate);
-  unrelate->callback([&ctx, a] {
-    ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
-      DOTDO_ASSIGN_OR_RETURN(bool removed, g.Unrelate(a->from, a->to, a->type));
-      return Json{{"from", a->from}, {"to", a->to}, {"type", a->type}, {"removed", removed}};
-    }());
-  });
+  unrelate->callback([&ctx, a] { ctx.Finish(RunEdgeCheck(ctx, *a, &GraphStore::Unrelate, "removed")); });
 
   auto* get = graph->add_subcommand("get", "Show one edge, by FROM TO TYPE or by --id (NOT_FOUND, exit 3, when absent)");
   get->add_option("from", a->from, "Source node id");
@@ -188,13 +190,7 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
 
   auto* exists = graph->add_subcommand("exists", "Whether the edge FROM -[TYPE]-> TO exists");
   edge_args(exists);
-  exists->callback([&ctx, a] {
-    ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
-      DOTDO_ASSIGN_OR_RETURN(bool found, g.Exists(a->from, a->to, a->type));
-      return Json{{"from", a->from}, {"to", a->to}, {"type", a->type}, {"exists", found}};
-    }());
-  });
+  exists->callback([&ctx, a] { ctx.Finish(RunEdgeCheck(ctx, *a, &GraphStore::Exists, "exists")); });
 
   const std::pair<const char*, Direction> adjacency[] = {{"out", Direction::kOut}, {"in", Direction::kIn},
                                                          {"both", Direction::kBoth}};
