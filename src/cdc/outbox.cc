@@ -148,9 +148,14 @@ Status Outbox::AppendChange(char op, std::string_view store, std::string_view ta
 }
 
 Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
-                            std::optional<Json> before, Json after, std::string_view after_json) {
-  UnifiedEvent e = ChangeEvent(op, store, table, key, std::move(before), std::move(after));
+                            std::optional<Json> before, const Json& after, std::string_view after_json) {
+  auto lock = DatabaseInternals::Conn(db_).Lock();
+  // Without subscribers the pending event keeps `after` as text, parsed only if someone subscribes
+  // before the commit: copying the document would cost more than writing its row.
+  const bool keep = !subscribers_.empty();
+  UnifiedEvent e = ChangeEvent(op, store, table, key, std::move(before), keep ? std::optional<Json>(after) : std::nullopt);
   DOTDO_RETURN_IF_ERROR(Write(e, after_json));
+  if (!keep) deferred_after_.push_back({pending_.size(), std::string(after_json)});
   pending_.push_back(std::move(e));
   return OkStatus();
 }
@@ -201,6 +206,7 @@ void Outbox::OnRollback(int depth) {
   // A level that began before this Outbox existed had no pending events then: its mark is 0.
   size_t mark = static_cast<size_t>(depth) <= savepoint_marks_.size() ? savepoint_marks_[static_cast<size_t>(depth) - 1] : 0;
   if (pending_.size() > mark) pending_.resize(mark);
+  while (!deferred_after_.empty() && deferred_after_.back().index >= mark) deferred_after_.pop_back();
   if (savepoint_marks_.size() >= static_cast<size_t>(depth)) savepoint_marks_.resize(static_cast<size_t>(depth) - 1);
   if (pending_.empty()) current_txid_.reset();
 }
@@ -212,9 +218,14 @@ void Outbox::OnRelease(int depth) {
 void Outbox::OnCommit() {
   savepoint_marks_.clear();
   current_txid_.reset();
+  std::vector<DeferredAfter> deferred;
+  deferred.swap(deferred_after_);
   if (pending_.empty()) return;
   std::vector<UnifiedEvent> events;
   events.swap(pending_);
+  if (subscribers_.empty()) return;
+  // The text was written by Json::dump, so it parses.
+  for (DeferredAfter& d : deferred) events[d.index].after = Json::parse(d.json, nullptr, /*allow_exceptions=*/false);
   // A callback may subscribe or unsubscribe (itself or others): iterate over a snapshot of the
   // handles and skip the ones removed meanwhile, so the map is never modified under an iterator.
   std::vector<int64_t> handles;

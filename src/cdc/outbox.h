@@ -41,9 +41,11 @@ class Outbox final : public TransactionObserver {
   Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
                       std::optional<Json> before, std::optional<Json> after);
   // Same, for a change whose `after` the caller has serialized already: REQUIRES after_json ==
-  // after.dump() (it is stored as is, saving a second serialization of the document).
+  // after.dump() (it is stored as is, saving a second serialization of the document). `after` is
+  // copied into the pending event only when there are subscribers; otherwise the text is kept and
+  // parsed at commit in case one subscribed meanwhile.
   Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
-                      std::optional<Json> before, Json after, std::string_view after_json);
+                      std::optional<Json> before, const Json& after, std::string_view after_json);
 
   Result<std::vector<UnifiedEvent>> Read(int64_t after_lsn, int64_t limit);
   Result<int64_t> LastLsn();
@@ -66,6 +68,11 @@ class Outbox final : public TransactionObserver {
   Database& db_;
   bool table_ready_ = false;
   std::vector<UnifiedEvent> pending_;     // events of the open transaction
+  struct DeferredAfter {
+    size_t index;      // into pending_
+    std::string json;  // that event's `after`, not yet parsed
+  };
+  std::vector<DeferredAfter> deferred_after_;  // ascending index
   std::vector<size_t> savepoint_marks_;   // pending_.size() at each depth's begin
   std::optional<int64_t> current_txid_;   // lsn of the open transaction's first event
   std::map<int64_t, ChangeFeed::Callback> subscribers_;
