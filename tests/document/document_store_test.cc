@@ -316,6 +316,35 @@ TEST_F(DocumentStoreTest, CreateManyIsAllOrNothing) {
   EXPECT_EQ(Events().size(), 1u);
 }
 
+TEST_F(DocumentStoreTest, SubscribersGetWholeInsertEventsEvenWhenTheySubscribeMidTransaction) {
+  ChangeFeed feed(*db_);
+  std::vector<UnifiedEvent> early, late;
+  const int64_t h1 = feed.Subscribe([&](const std::vector<UnifiedEvent>& ev) { early.insert(early.end(), ev.begin(), ev.end()); });
+  DOTDO_ASSERT_OK(store_.Create({{"$id", "a"}, {"$type", "T"}, {"n", 1}}));
+  feed.Unsubscribe(h1);
+  int64_t h2 = 0;
+  DOTDO_ASSERT_OK(db_->Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(store_.Create({{"$id", "b"}, {"$type", "T"}, {"n", 2}}).status());
+    // A savepoint that rolls back drops its event, also from the deliveries.
+    EXPECT_THAT(db_->Transaction([&]() -> Status {
+      DOTDO_RETURN_IF_ERROR(store_.Create({{"$id", "gone"}, {"$type", "T"}}).status());
+      return AbortedError("undo");
+    }), StatusIs(StatusCode::kAborted));
+    h2 = feed.Subscribe([&](const std::vector<UnifiedEvent>& ev) { late.insert(late.end(), ev.begin(), ev.end()); });
+    return store_.CreateMany({{{"$id", "c"}, {"$type", "T"}, {"n", 3}}}).status();
+  }));
+  feed.Unsubscribe(h2);
+  auto stored = Events();
+  ASSERT_EQ(stored.size(), 3u);
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0], stored[0]);
+  ASSERT_EQ(late.size(), 2u);
+  EXPECT_EQ(late[0], stored[1]);
+  EXPECT_EQ(late[1], stored[2]);
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json b, store_.Get("b"));
+  EXPECT_EQ(*late[0].after, b);
+}
+
 TEST_F(DocumentStoreTest, DocumentsAreStoredAsJsonb) {
   DOTDO_ASSERT_OK(store_.Create({{"$id", "j1"}, {"$type", "T"}, {"a", {{"b", 1}}}}));
   DOTDO_ASSERT_OK_AND_ASSIGN(Json r, db_->QueryReadOnly(
