@@ -306,6 +306,7 @@ TEST(GraphConcurrencyTest, SecondProcessNeverSeesHalfATransaction) {
     GraphStore g(**db);
     if (write(ready[1], "r", 1) != 1) _exit(11);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::set<int64_t> states;  // distinct edge counts seen
     for (;;) {
       auto counts = (*db)->QueryReadOnly(
           "SELECT (SELECT COUNT(*) FROM graph_relationships) AS e, (SELECT COUNT(*) FROM cdc_events) AS c");
@@ -320,7 +321,9 @@ TEST(GraphConcurrencyTest, SecondProcessNeverSeesHalfATransaction) {
       if (out->size() % 2 != 0) _exit(15);
       auto degree = g.OutDegree("Hub/0");
       if (!degree.ok() || *degree % 2 != 0) _exit(16);
-      if (edges == 2 * kPairs) _exit(0);
+      states.insert(edges);
+      // Done; it must have read while the writer was at work, not only before and after.
+      if (edges == 2 * kPairs) _exit(states.size() >= 3 ? 0 : 18);
       if (std::chrono::steady_clock::now() > deadline) _exit(17);
     }
   }
@@ -336,6 +339,7 @@ TEST(GraphConcurrencyTest, SecondProcessNeverSeesHalfATransaction) {
         DOTDO_RETURN_IF_ERROR(g.Relate("Hub/0", "N/" + std::to_string(2 * i), "has").status());
         return g.Relate("Hub/0", "N/" + std::to_string(2 * i + 1), "has").status();
       }));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // leave the reader room to interleave
     }
   }
   int status = 0;
