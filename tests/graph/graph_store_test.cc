@@ -287,7 +287,8 @@ TEST(GraphStoreTest, RelateManyIsAllOrNothing) {
   EXPECT_EQ(e.data, (Json{{"w", 1}}));
 }
 
-// Random relate/unrelate/unrelateAll against an in-memory model, compared after every step.
+// Random relate/unrelate/unrelateAll against an in-memory model, compared after every step
+// (adjacency lists, degrees, Both pages walked with cursors, batches).
 TEST(GraphStoreTest, RandomOperationsMatchAModel) {
   auto db = testing::OpenMemoryDb();
   GraphStore g(*db);
@@ -343,6 +344,29 @@ TEST(GraphStoreTest, RandomOperationsMatchAModel) {
       for (const auto& e : in.edges) got_in.push_back(e.type + ":" + e.from + "=" + e.data.dump());
       ASSERT_EQ(got_out, want_out) << "step " << step << " node " << n;
       ASSERT_EQ(got_in, want_in) << "step " << step << " node " << n;
+      EXPECT_THAT(g.OutDegree(n), IsOkAndHolds(static_cast<int64_t>(want_out.size())));
+      EXPECT_THAT(g.InDegree(n), IsOkAndHolds(static_cast<int64_t>(want_in.size())));
+      // Both, in pages of 2: the outgoing list, then the incoming one without self-loops.
+      std::vector<std::string> want_both, got_both;
+      for (const auto& e : out.edges) want_both.push_back(e.id);
+      for (const auto& e : in.edges)
+        if (e.from != e.to) want_both.push_back(e.id);
+      std::string cursor;
+      do {
+        DOTDO_ASSERT_OK_AND_ASSIGN(auto page, g.Both(n, {.limit = 2, .cursor = cursor}));
+        for (const auto& e : page.edges) got_both.push_back(e.id);
+        cursor = page.next_cursor;
+      } while (!cursor.empty() && got_both.size() <= want_both.size());
+      ASSERT_EQ(got_both, want_both) << "step " << step << " node " << n;
+    }
+    // The batches equal the per-id calls for the same ids.
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto out_batch, g.OutgoingBatch(check, {.limit = 1000}));
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto in_batch, g.IncomingBatch(check, {.limit = 1000}));
+    for (const auto& n : check) {
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto out, g.Outgoing(n, {.limit = 1000}));
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g.Incoming(n, {.limit = 1000}));
+      ASSERT_EQ(out_batch.at(n), out.edges) << "step " << step << " node " << n;
+      ASSERT_EQ(in_batch.at(n), in.edges) << "step " << step << " node " << n;
     }
   }
   DOTDO_ASSERT_OK_AND_ASSIGN(auto last, ChangeFeed(*db).LastLsn());
