@@ -69,6 +69,11 @@ Status ValidateRequest(const BlobPutRequest& r, const BlobOptions& o) {
   return OkStatus();
 }
 
+// From this size on, an in-memory content-addressed put is hashed by the object store while it
+// writes (PutViaTemp) rather than before; the same threshold at which LocalObjectStore hashes on a
+// second thread.
+constexpr size_t kHashWhileWritingBytes = 1 << 20;
+
 PutOptions ObjectPutOptions() {
   PutOptions p;
   p.content_type = "application/octet-stream";
@@ -200,8 +205,10 @@ Result<BlobInfo> BlobStore::Impl::FromRow(const internal::Statement& st) {
   b.content_type = st.ColumnString(3);
   b.size = static_cast<uint64_t>(st.ColumnInt64(4));
   b.hash = st.ColumnString(5);
+  const std::string_view metadata = st.ColumnText(6);
   try {
-    b.metadata = Json::parse(st.ColumnText(6));
+    // Most blobs carry no metadata: skip the parser for the empty object.
+    b.metadata = metadata == "{}" ? Json::object() : Json::parse(metadata);
   } catch (const Json::exception& e) {
     return DataLossError("metadata of blob '" + b.key + "' is not valid JSON: " + e.what());
   }
@@ -215,8 +222,8 @@ Result<BlobInfo> BlobStore::Impl::FromRow(const internal::Statement& st) {
 
 Result<std::optional<BlobInfo>> BlobStore::Impl::ReadRow(std::string_view key) {
   auto& conn = DatabaseInternals::Conn(db_);
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + internal::kBlobColumns +
-                                               " FROM blob_blobs WHERE key = ?1"));
+  static const std::string kSql = std::string("SELECT ") + internal::kBlobColumns + " FROM blob_blobs WHERE key = ?1";
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kSql));
   st.Bind(1, key);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<BlobInfo>();
@@ -354,6 +361,47 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(Database& db, ObjectStore& ob
   return std::unique_ptr<BlobStore>(new BlobStore(std::make_unique<Impl>(db, objects, std::move(options))));
 }
 
+Result<BlobInfo> BlobStore::Impl::FinishPut(Result<BlobInfo> info, const std::string& freed) {
+  if (!info.ok()) return info.status();
+  DOTDO_RETURN_IF_ERROR(Fault("after_metadata_commit"));
+  if (!freed.empty()) DOTDO_RETURN_IF_ERROR(DropObjectIfUnreferenced(freed));
+  return info;
+}
+
+Result<BlobInfo> BlobStore::Impl::PutViaTemp(const BlobPutRequest& request, const ObjectWrite& write) {
+  const std::string tmp_key = "tmp/" + db_.NewId();
+  DOTDO_ASSIGN_OR_RETURN(ObjectInfo tmp, write(tmp_key));
+  // A single put's ETag is the hex SHA-256 of its bytes (ObjectStore contract).
+  const std::string object_key = AddressedKey(tmp.etag, kStorageClassStandard);
+  std::string freed;
+  Result<BlobInfo> info = InternalError("unreachable");
+  {
+    std::lock_guard<std::mutex> lock(ObjectLock(object_key));
+    auto present = ObjectReferenced(object_key);
+    Status moved = present.status();
+    if (present.ok() && !*present) moved = store_.Copy(tmp_key, object_key).status();
+    store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
+    DOTDO_RETURN_IF_ERROR(moved);
+    DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
+    info = CommitPut(request, object_key, tmp.etag, tmp.size, &freed);
+    if (!info.ok() && !*present) {
+      auto still = ObjectReferenced(object_key);
+      if (still.ok() && !*still) store_.Delete(object_key).IgnoreError();
+    }
+  }
+  return FinishPut(std::move(info), freed);
+}
+
+Result<BlobInfo> BlobStore::Impl::PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write) {
+  const std::string object_key = "objects/" + db_.NewId();
+  DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, write(object_key));
+  DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
+  std::string freed;
+  Result<BlobInfo> info = CommitPut(request, object_key, obj.etag, obj.size, &freed);
+  if (!info.ok()) store_.Delete(object_key).IgnoreError();
+  return FinishPut(std::move(info), freed);
+}
+
 Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view data) {
   DOTDO_RETURN_IF_ERROR(ValidateRequest(request, impl_->options_));
   if (data.size() > impl_->options_.max_blob_size)
@@ -361,14 +409,20 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
   if (request.content_length && *request.content_length != data.size())
     return InvalidArgumentError("data is " + std::to_string(data.size()) + " bytes but " +
                                 std::to_string(*request.content_length) + " were declared");
+  auto write = [&](const std::string& object_key) { return impl_->store_.Put(object_key, data, ObjectPutOptions()); };
+  if (!impl_->options_.content_addressed) return impl_->PutOwnObject(request, write);
+  // Large blobs: the store hashes while it writes and fsyncs (one pass over the bytes, overlapped
+  // with the I/O) instead of a hash pass before the write.
+  if (data.size() >= kHashWhileWritingBytes) return impl_->PutViaTemp(request, write);
+  // Small blobs: hash first, so bytes already stored are not written again.
   const std::string sha = internal::Sha256::Hex(data);
+  const std::string object_key = Impl::AddressedKey(sha, kStorageClassStandard);
   std::string freed;
   Result<BlobInfo> info = InternalError("unreachable");
-  if (impl_->options_.content_addressed) {
-    const std::string object_key = Impl::AddressedKey(sha, kStorageClassStandard);
+  {
     std::lock_guard<std::mutex> lock(impl_->ObjectLock(object_key));
     DOTDO_ASSIGN_OR_RETURN(bool present, impl_->ObjectReferenced(object_key));
-    if (!present) DOTDO_RETURN_IF_ERROR(impl_->store_.Put(object_key, data, ObjectPutOptions()).status());
+    if (!present) DOTDO_RETURN_IF_ERROR(write(object_key).status());
     DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
     info = impl_->CommitPut(request, object_key, sha, data.size(), &freed);
     if (!info.ok() && !present) {
@@ -376,17 +430,8 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
       auto still = impl_->ObjectReferenced(object_key);
       if (still.ok() && !*still) impl_->store_.Delete(object_key).IgnoreError();
     }
-  } else {
-    const std::string object_key = "objects/" + impl_->db_.NewId();
-    DOTDO_RETURN_IF_ERROR(impl_->store_.Put(object_key, data, ObjectPutOptions()).status());
-    DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
-    info = impl_->CommitPut(request, object_key, sha, data.size(), &freed);
-    if (!info.ok()) impl_->store_.Delete(object_key).IgnoreError();
   }
-  if (!info.ok()) return info.status();
-  DOTDO_RETURN_IF_ERROR(impl_->Fault("after_metadata_commit"));
-  if (!freed.empty()) DOTDO_RETURN_IF_ERROR(impl_->DropObjectIfUnreferenced(freed));
-  return info;
+  return impl_->FinishPut(std::move(info), freed);
 }
 
 Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const ObjectReader& reader) {
@@ -408,35 +453,9 @@ Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const Objec
                                   std::to_string(*request.content_length) + " were declared");
     return n;
   };
-  std::string freed;
-  Result<BlobInfo> info = InternalError("unreachable");
-  if (impl_->options_.content_addressed) {
-    const std::string tmp_key = "tmp/" + impl_->db_.NewId();
-    DOTDO_ASSIGN_OR_RETURN(ObjectInfo tmp, impl_->store_.PutStream(tmp_key, checked, ObjectPutOptions()));
-    const std::string object_key = Impl::AddressedKey(tmp.etag, kStorageClassStandard);
-    std::lock_guard<std::mutex> lock(impl_->ObjectLock(object_key));
-    auto present = impl_->ObjectReferenced(object_key);
-    Status moved = present.status();
-    if (present.ok() && !*present) moved = impl_->store_.Copy(tmp_key, object_key).status();
-    impl_->store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
-    DOTDO_RETURN_IF_ERROR(moved);
-    DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
-    info = impl_->CommitPut(request, object_key, tmp.etag, tmp.size, &freed);
-    if (!info.ok() && !*present) {
-      auto still = impl_->ObjectReferenced(object_key);
-      if (still.ok() && !*still) impl_->store_.Delete(object_key).IgnoreError();
-    }
-  } else {
-    const std::string object_key = "objects/" + impl_->db_.NewId();
-    DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, impl_->store_.PutStream(object_key, checked, ObjectPutOptions()));
-    DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
-    info = impl_->CommitPut(request, object_key, obj.etag, obj.size, &freed);
-    if (!info.ok()) impl_->store_.Delete(object_key).IgnoreError();
-  }
-  if (!info.ok()) return info.status();
-  DOTDO_RETURN_IF_ERROR(impl_->Fault("after_metadata_commit"));
-  if (!freed.empty()) DOTDO_RETURN_IF_ERROR(impl_->DropObjectIfUnreferenced(freed));
-  return info;
+  auto write = [&](const std::string& object_key) { return impl_->store_.PutStream(object_key, checked, ObjectPutOptions()); };
+  // The hash is known only at the end of the stream: content-addressed streams go through a temp object.
+  return impl_->options_.content_addressed ? impl_->PutViaTemp(request, write) : impl_->PutOwnObject(request, write);
 }
 
 Result<BlobInfo> BlobStore::Head(std::string_view key) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,6 +41,17 @@ class BlobStore::Impl {
   Result<bool> ReleaseObject(const std::string& object_key);
   // Removes the stored object when no row references it (under the object lock).
   Status DropObjectIfUnreferenced(const std::string& object_key);
+  // Writes one object under the given key (a put from bytes or from a stream).
+  using ObjectWrite = std::function<Result<ObjectInfo>(const std::string& object_key)>;
+  // Content-addressed put whose hash is known only once the bytes are stored: writes them to
+  // "tmp/<ULID>" (the store's ETag is their SHA-256), moves them to their content address unless an
+  // object already holds them, drops the temp object, commits.
+  Result<BlobInfo> PutViaTemp(const BlobPutRequest& request, const ObjectWrite& write);
+  // Put in non-content-addressed mode: a fresh "objects/<ULID>" per put.
+  Result<BlobInfo> PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write);
+  // The common end of every put: the "after_metadata_commit" fault point, then removal of the
+  // object the put released (`freed`, may be empty).
+  Result<BlobInfo> FinishPut(Result<BlobInfo> info, const std::string& freed);
   Status DeleteBlob(std::string_view key);
   Status TransitionBlob(const BlobInfo& blob, const std::string& storage_class);
   void TouchAccess(const BlobInfo& info);

@@ -115,8 +115,9 @@ nlohmann::json OptionsToJson(std::string_view key, const PutOptions& o) {
           {"storage_class", o.storage_class}, {"if_match", o.if_match}, {"if_none_match", o.if_none_match}};
 }
 
-Result<std::string> ReadSmallFile(const fs::path& path) {
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+// Reads `rel` relative to the directory `dirfd` (AT_FDCWD: `rel` is a path); `path` names it in errors.
+Result<std::string> ReadSmallFile(const fs::path& path, int dirfd = AT_FDCWD, const char* rel = nullptr) {
+  Fd f(::openat(dirfd, rel != nullptr ? rel : path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) return ErrnoStatus(errno, "cannot open '" + path.string() + "'");
   std::string out;
   char buf[8192];
@@ -152,6 +153,20 @@ LocalObjectStore::Impl::Impl(fs::path root, LocalObjectStoreOptions options)
       tmp_(root_ / "tmp"),
       uploads_(root_ / "uploads"),
       options_(options) {}
+
+LocalObjectStore::Impl::~Impl() {
+  for (int fd : {data_fd_, meta_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status LocalObjectStore::Impl::OpenRootDirs() {
+  data_fd_ = ::open(data_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (data_fd_ < 0) return ErrnoStatus(errno, "cannot open object store directory '" + data_.string() + "'");
+  meta_fd_ = ::open(meta_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (meta_fd_ < 0) return ErrnoStatus(errno, "cannot open object store directory '" + meta_.string() + "'");
+  return OkStatus();
+}
 
 std::mutex& LocalObjectStore::Impl::LockFor(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
@@ -246,7 +261,7 @@ Status LocalObjectStore::Impl::MakeDirs(const fs::path& dir, std::string_view ke
 }
 
 Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::ReadSidecar(std::string_view key, const struct stat& st) {
-  auto text = ReadSmallFile(MetaPath(key));
+  auto text = ReadSmallFile(MetaPath(key), meta_fd_, std::string(key).c_str());
   if (!text.ok()) return text.status();
   try {
     auto j = nlohmann::json::parse(*text);
@@ -301,11 +316,11 @@ Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Me
 }
 
 Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::HeadImpl(std::string_view key, bool locked) {
-  const fs::path path = DataPath(key);
+  const std::string rel(key);  // valid keys are relative paths that stay below data/
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return NotFoundError("object '" + std::string(key) + "' not found");
-    return ErrnoStatus(errno, "cannot stat '" + path.string() + "'");
+  if (::fstatat(data_fd_, rel.c_str(), &st, 0) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return NotFoundError("object '" + rel + "' not found");
+    return ErrnoStatus(errno, "cannot stat '" + DataPath(key).string() + "'");
   }
   if (S_ISDIR(st.st_mode)) return NotFoundError("object '" + std::string(key) + "' not found");
   auto m = ReadSidecar(key, st);
@@ -315,6 +330,7 @@ Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::HeadImpl(std::strin
     return HeadImpl(key, true);
   }
   // Invariant 2: rebuild the sidecar from the data file.
+  const fs::path path = DataPath(key);
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) return ErrnoStatus(errno, "cannot open '" + path.string() + "'");
   if (::fstat(f.fd, &st) != 0) return ErrnoStatus(errno, "cannot stat '" + path.string() + "'");
@@ -397,6 +413,7 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const fs::path&
     fs::create_directories(dir, ec);
     if (ec) return ErrnoStatus(ec.value(), "cannot create object store directory '" + dir.string() + "'");
   }
+  DOTDO_RETURN_IF_ERROR(impl->OpenRootDirs());
   impl->RemoveDeadTmpFiles();
   return std::unique_ptr<LocalObjectStore>(new LocalObjectStore(std::move(impl)));
 }
@@ -451,21 +468,20 @@ struct OpenObject {
 
 static Result<OpenObject> OpenForRead(LocalObjectStore::Impl& impl, std::string_view key, bool want_info) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
-  const fs::path path = impl.DataPath(key);
+  const std::string rel(key);  // opened relative to data/: a shorter path walk than the absolute path
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::optional<LocalObjectStore::Impl::Meta> meta;
     if (want_info) {
       DOTDO_ASSIGN_OR_RETURN(auto m, impl.HeadImpl(key, false));
       meta = std::move(m);
     }
-    auto fd = std::make_unique<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    auto fd = std::make_unique<Fd>(::openat(impl.data_fd_, rel.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd->fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)
-        return NotFoundError("object '" + std::string(key) + "' not found");
-      return ErrnoStatus(errno, "cannot open '" + path.string() + "'");
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return NotFoundError("object '" + rel + "' not found");
+      return ErrnoStatus(errno, "cannot open '" + impl.DataPath(key).string() + "'");
     }
     struct stat st;
-    if (::fstat(fd->fd, &st) != 0) return ErrnoStatus(errno, "cannot stat '" + path.string() + "'");
+    if (::fstat(fd->fd, &st) != 0) return ErrnoStatus(errno, "cannot stat '" + impl.DataPath(key).string() + "'");
     if (S_ISDIR(st.st_mode)) return NotFoundError("object '" + std::string(key) + "' not found");
     if (meta && meta->ino != static_cast<uint64_t>(st.st_ino)) continue;  // replaced between head and open
     OpenObject o;

@@ -27,6 +27,11 @@ namespace dotdo {
 class LocalObjectStore::Impl {
  public:
   Impl(std::filesystem::path root, LocalObjectStoreOptions options);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Opens data_fd_ and meta_fd_; called once by Open.
+  Status OpenRootDirs();
 
   struct Meta {
     ObjectInfo info;
@@ -66,6 +71,9 @@ class LocalObjectStore::Impl {
 
   const std::filesystem::path root_, data_, meta_, tmp_, uploads_;
   const LocalObjectStoreOptions options_;
+  // data/ and meta/ opened as directories: reads resolve keys relative to them (openat/fstatat).
+  // Valid keys never leave these directories (no leading '/', no '..').
+  int data_fd_ = -1, meta_fd_ = -1;
 
  private:
   Result<Meta> ReadSidecar(std::string_view key, const struct stat& st);
