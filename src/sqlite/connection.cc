@@ -28,6 +28,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
     DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
     DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL"));
   }
+  // Savepoint sub-journals stay in memory (each is emptied when its outermost savepoint ends). With
+  // the default, a sub-journal that passes 64 KiB moves to a temporary file for the rest of the
+  // transaction, and every later savepoint (each store call inside a caller's transaction opens one)
+  // pays a write system call per page it touches.
+  DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA temp_store=MEMORY"));
   // Probe the file so a non-database fails here, with a clear error, rather than on first use.
   DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA schema_version"));
   return conn;
