@@ -1,7 +1,7 @@
 // dotdo-bench document: the DocumentStore against raw SQLite doing the same work in the same run.
 //
 // The baseline is a competent hand-written equivalent on its own connection and file, with the same
-// pragmas (WAL, synchronous=NORMAL), the same tables and indexes, and the same inputs:
+// pragmas (WAL, synchronous=NORMAL, temp_store=MEMORY), the same tables and indexes, and the same inputs:
 //   create_batch   N documents in one transaction with CreateMany. Raw: per document, add the
 //                  system fields, dump the JSON once, insert the JSONB row and the outbox row
 //                  (after = the document).
@@ -32,6 +32,7 @@ namespace {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+PRAGMA temp_store=MEMORY;
 CREATE TABLE doc_documents (
   seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, version INTEGER NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL);
