@@ -209,6 +209,15 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
   if (!q.types.empty()) sql += " AND r.type IN (SELECT value FROM json_each(?2))";
   if (q.node_type) sql += std::string(" AND r.") + (outgoing ? "to_type" : "from_type") + " = ?3";
   Connection& conn = DatabaseInternals::Conn(db);
+  // Per id, the `limit` smallest edges in page order — (type, other end) — as a max-heap: a row is
+  // copied out of SQLite only when it belongs to the page so far, so memory and copying stay bounded
+  // by ids x limit even for a node with millions of edges (rows usually arrive in index order, and
+  // then every row past the first `limit` of an id is rejected by one comparison).
+  auto other_of = [outgoing](const RawEdge& e) -> const std::string& { return outgoing ? e.to : e.from; };
+  auto page_less = [&](const RawEdge& a, const RawEdge& b) {
+    return a.type != b.type ? a.type < b.type : other_of(a) < other_of(b);
+  };
+  const auto limit = static_cast<size_t>(q.limit);
   std::vector<std::vector<RawEdge>> per_id(unique.size());
   {
     DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
@@ -220,18 +229,24 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
       if (!row) break;
       const auto k = static_cast<size_t>(st.ColumnInt64(0));
       if (k >= unique.size()) return InternalError("batch query returned an unknown id index");
-      per_id[k].push_back(internal::RawEdgeFromRow(st, 1));
+      auto& heap = per_id[k];
+      if (heap.size() == limit) {
+        // Columns: 0 key, 1 id, 2 from_id, 3 to_id, 4 type, ...
+        const std::string_view type = st.ColumnText(4), other = st.ColumnText(outgoing ? 3 : 2);
+        const RawEdge& top = heap.front();
+        if (type != top.type ? type > top.type : other >= other_of(top)) continue;
+        std::pop_heap(heap.begin(), heap.end(), page_less);
+        heap.back() = internal::RawEdgeFromRow(st, 1);
+      } else {
+        heap.push_back(internal::RawEdgeFromRow(st, 1));
+      }
+      std::push_heap(heap.begin(), heap.end(), page_less);
     }
   }
-  // The page order of Outgoing/Incoming: (type, other end). Data is parsed only for kept edges.
+  // Data is parsed only for kept edges.
   for (size_t i = 0; i < unique.size(); ++i) {
     auto& raws = per_id[i];
-    std::sort(raws.begin(), raws.end(), [outgoing](const RawEdge& a, const RawEdge& b) {
-      const std::string& ao = outgoing ? a.to : a.from;
-      const std::string& bo = outgoing ? b.to : b.from;
-      return a.type != b.type ? a.type < b.type : ao < bo;
-    });
-    if (static_cast<int64_t>(raws.size()) > q.limit) raws.resize(static_cast<size_t>(q.limit));
+    std::sort_heap(raws.begin(), raws.end(), page_less);
     auto& edges = result[unique[i]];
     edges.reserve(raws.size());
     for (auto& r : raws) {
