@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "testing/test_util.h"
 
 namespace dotdo {
@@ -53,15 +56,21 @@ TEST_F(GraphCliTest, RelateGetExistsUnrelateRoundTrip) {
   EXPECT_EQ(again["id"], id);  // relating again updates the data of the same edge
   EXPECT_EQ(RunOk({"graph", "get", "User/alice", "User/bob", "follows"})["data"]["since"], 2025);
   EXPECT_EQ(RunOk({"graph", "get", "--id", id})["to"], "User/bob");
+  const auto file = dir_.path() / "edge.json";
+  FILE* f = std::fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(R"({"since":2026,"via":"file"})", f);
+  std::fclose(f);
+  EXPECT_EQ(RunOk({"graph", "relate", "User/alice", "User/bob", "follows", "@" + file.string()})["data"]["via"], "file");
   EXPECT_EQ(RunOk({"graph", "exists", "User/alice", "User/bob", "follows"})["exists"], true);
   EXPECT_EQ(RunOk({"graph", "exists", "User/bob", "User/alice", "follows"})["exists"], false);
 
   EXPECT_EQ(RunOk({"graph", "unrelate", "User/alice", "User/bob", "follows"})["removed"], true);
   EXPECT_EQ(RunOk({"graph", "unrelate", "User/alice", "User/bob", "follows"})["removed"], false);
   ExpectError({"graph", "get", "User/alice", "User/bob", "follows"}, 3, "NOT_FOUND", "User/alice -[follows]-> User/bob");
-  // Insert, update, delete: one event each, with the edge id as key.
+  // Insert, two updates, delete: one event each, with the edge id as key.
   Json events = RunOk({"events", "read"});
-  ASSERT_EQ(events.size(), 3u);
+  ASSERT_EQ(events.size(), 4u);
   for (const auto& ev : events) {
     EXPECT_EQ(ev["store"], "graph");
     EXPECT_EQ(ev["key"], id);
