@@ -2,11 +2,11 @@
 //
 // The baseline is a competent hand-written equivalent on its own connection and file, with the same
 // pragmas (WAL, synchronous=NORMAL, temp_store=MEMORY), the same tables and indexes, and the same inputs:
-//   create_batch   N documents in one transaction with CreateMany. Raw: per document, add the
-//                  system fields, dump the JSON once, insert the JSONB row and the outbox row
-//                  (after = the document).
-//   create_in_txn  the same with N Create calls inside a caller's db.Transaction (each call is
-//                  atomic on its own, so it pays a savepoint); informational, no target.
+//   create_batch   N Create calls inside one caller db.Transaction (each call stays atomic on its
+//                  own, so it opens a savepoint). Raw: per document, add the system fields, dump
+//                  the JSON once, insert the JSONB row and the outbox row (after = the document).
+//   create_many    the same N documents through CreateMany (one call, all or nothing, returns
+//                  every stored document); informational, no target.
 //   get            random gets by id. Raw: SELECT json(data) by id and parse it into a Json.
 //   query_indexed  equality on an indexed path (about 10 matches) at 200k documents (--quick: 20k).
 //                  Raw: the same SELECT over the same expression index, parse every row.
@@ -181,7 +181,7 @@ int RunSuite(const Options& options) {
   Fail(store.CreateIndex("Order", "customer"), "index");
   Raw raw((std::filesystem::path(options.data_dir) / "raw.sqlite").string());
 
-  // create_batch (CreateMany) and create_in_txn (Create calls in a caller's transaction): N
+  // create_many (CreateMany) and create_batch (Create calls in a caller's transaction): N
   // documents per transaction, each round's ours and raw alternating on fresh documents.
   std::vector<std::string> all_ids;
   auto new_round = [&](std::vector<Json>& docs, std::vector<std::string>& round_ids) {
@@ -223,12 +223,11 @@ int RunSuite(const Options& options) {
     txn_raw_best = std::min(txn_raw_best, TimeIt([&] { raw.CreateBatch(docs, round_ids); }));
     all_ids.insert(all_ids.end(), round_ids.begin(), round_ids.end());
   }
-  Report({"document", "create_batch", "ops_per_s", "sqlite_raw", batch / many_best, batch / many_raw_best, true,
-          "CreateMany, " + std::to_string(batch) + " documents per transaction, best of " +
-              std::to_string(create_rounds) + "; target ratio >= 0.6"});
-  Report({"document", "create_in_txn", "ops_per_s", "sqlite_raw", batch / txn_best, batch / txn_raw_best, true,
+  Report({"document", "create_batch", "ops_per_s", "sqlite_raw", batch / txn_best, batch / txn_raw_best, true,
           std::to_string(batch) + " Create calls in one caller transaction (a savepoint each), best of " +
-              std::to_string(create_rounds)});
+              std::to_string(create_rounds) + "; target ratio >= 0.6"});
+  Report({"document", "create_many", "ops_per_s", "sqlite_raw", batch / many_best, batch / many_raw_best, true,
+          "CreateMany of " + std::to_string(batch) + " documents, best of " + std::to_string(create_rounds)});
 
   // Fill both sides up to total_docs with identical documents.
   while (static_cast<int64_t>(all_ids.size()) < total_docs) {
