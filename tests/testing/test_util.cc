@@ -85,4 +85,23 @@ CliRun RunProgram(const std::string& program, const std::vector<std::string>& ar
   return run;
 }
 
+CliRun CliNamespace::Run(std::vector<std::string> args, const std::string& input) const {
+  args.insert(args.begin(), {"--data", data_dir_.string(), "--ns", ns_, "--compact"});
+  return RunProgram(program_, args, input);
+}
+
+Json CliNamespace::RunOk(std::vector<std::string> args, const std::string& input) const {
+  const std::string shown = ::testing::PrintToString(args);
+  auto run = Run(std::move(args), input);
+  EXPECT_EQ(run.exit_code, 0) << shown << ": " << run.err;
+  EXPECT_EQ(run.err, "") << shown;
+  if (run.exit_code != 0) return Json();
+  try {
+    return Json::parse(run.out);
+  } catch (const Json::exception& e) {
+    ADD_FAILURE() << shown << " printed no JSON: " << e.what() << "\n" << run.out;
+    return Json();
+  }
+}
+
 }  // namespace dotdo::testing

@@ -78,4 +78,20 @@ struct CliRun {
 // Runs `program args...` (no shell), feeding `input` on stdin, and waits for it.
 CliRun RunProgram(const std::string& program, const std::vector<std::string>& args, const std::string& input = "");
 
+// The CLI against one namespace: every run is `program --data <dir> --ns <ns> --compact args...`.
+class CliNamespace {
+ public:
+  CliNamespace(std::string program, std::filesystem::path data_dir, std::string ns)
+      : program_(std::move(program)), data_dir_(std::move(data_dir)), ns_(std::move(ns)) {}
+  CliRun Run(std::vector<std::string> args, const std::string& input = "") const;
+  // A run that must exit 0 with nothing on stderr (a test failure otherwise); its parsed stdout,
+  // or null when it failed.
+  Json RunOk(std::vector<std::string> args, const std::string& input = "") const;
+
+ private:
+  std::string program_;
+  std::filesystem::path data_dir_;
+  std::string ns_;
+};
+
 }  // namespace dotdo::testing
