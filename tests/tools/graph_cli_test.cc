@@ -20,15 +20,9 @@ using ::testing::StartsWith;
 class GraphCliTest : public ::testing::Test {
  protected:
   testing::CliRun Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), {"--data", dir_.path().string(), "--ns", "g", "--compact"});
-    return testing::RunProgram(DOTDO_CLI_PATH, args, input);
+    return cli_.Run(std::move(args), input);
   }
-  Json RunOk(std::vector<std::string> args, const std::string& input = "") {
-    auto run = Run(args, input);
-    EXPECT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_EQ(run.err, "");
-    return run.exit_code == 0 ? Json::parse(run.out) : Json();
-  }
+  Json RunOk(std::vector<std::string> args, const std::string& input = "") { return cli_.RunOk(std::move(args), input); }
   // A failing call: exactly one line on stderr starting with "error: <code>", nothing on stdout.
   void ExpectError(std::vector<std::string> args, int exit_code, const std::string& code, const std::string& text = "") {
     auto run = Run(args);
@@ -42,6 +36,7 @@ class GraphCliTest : public ::testing::Test {
     return result["path"].is_null() ? std::vector<std::string>{} : result["path"]["nodes"].get<std::vector<std::string>>();
   }
   testing::ScratchDir dir_;
+  testing::CliNamespace cli_{DOTDO_CLI_PATH, dir_.path(), "g"};
 };
 
 TEST_F(GraphCliTest, RelateGetExistsUnrelateRoundTrip) {
