@@ -203,6 +203,7 @@ TEST_F(GraphCliTest, BadInputIsOneLineErrorAndWritesNothing) {
   ExpectError({"graph", "path", "User/a", "User/b", "--default-weight", "1"}, 2, "INVALID_ARGUMENT", "--weighted");
   ExpectError({"graph", "path", "User/a", "User/b", "--weighted", "w", "--max-depth", "3"}, 2, "INVALID_ARGUMENT");
   ExpectError({"graph", "path", "User/a", "User/b", "--weighted", "a..b"}, 2, "INVALID_ARGUMENT", "weight_field");
+  ExpectError({"graph", "path", "User/a", "User/b", "--weighted", ""}, 2, "INVALID_ARGUMENT", "weight_field");
   ExpectError({"graph", "path", "User/a", "User/b", "--max-depth", "-3"}, 2, "INVALID_ARGUMENT");
   ExpectError({"graph", "cycle", "User/a", "--type", "no spaces"}, 2, "INVALID_ARGUMENT");
   ExpectError({"graph", "unrelate-all", "User"}, 2, "INVALID_ARGUMENT", "Type/key");

@@ -29,7 +29,7 @@ struct GraphArgs {
   bool any = false;
   std::string acyclic;
   // Set by the callbacks from the options' counts (CLI11 fills values only when given).
-  bool has_max_depth = false, has_default_weight = false;
+  bool has_max_depth = false, has_default_weight = false, has_weighted = false;
 };
 
 Json EdgesToJson(const std::vector<Edge>& edges) {
@@ -117,14 +117,14 @@ Result<Json> RunTraverse(Context& ctx, const GraphArgs& a) {
 
 Result<Json> RunPath(Context& ctx, const GraphArgs& a) {
   DOTDO_ASSIGN_OR_RETURN(Direction direction, ParseDirection(a.direction));
-  if (!a.weighted.empty() && a.any) return InvalidArgumentError("--weighted and --any are exclusive");
-  if (a.weighted.empty() && a.has_default_weight)
+  if (a.has_weighted && a.any) return InvalidArgumentError("--weighted and --any are exclusive");
+  if (!a.has_weighted && a.has_default_weight)
     return InvalidArgumentError("--default-weight only applies with --weighted <field>");
-  if (!a.weighted.empty() && a.has_max_depth)
+  if (a.has_weighted && a.has_max_depth)
     return InvalidArgumentError("--max-depth does not apply to --weighted paths (they minimise weight, not length)");
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
   std::optional<Path> path;
-  if (!a.weighted.empty()) {
+  if (a.has_weighted) {  // an empty field is the API's "weight_field is required" error
     WeightedPathOptions o{.from = a.from, .to = a.to, .direction = direction, .types = a.types, .weight_field = a.weighted};
     if (a.has_default_weight) o.default_weight = a.default_weight;
     DOTDO_ASSIGN_OR_RETURN(path, g.WeightedShortestPath(o));
@@ -235,12 +235,13 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
   direction_arg(path);
   types_arg(path);
   auto* path_depth = max_depth_arg(path, "Longest accepted path in edges, 0..1000 (default 100; not with --weighted)");
-  path->add_option("--weighted", a->weighted, "Minimise the sum of this numeric edge-data field (dotted path, e.g. cost.usd)");
+  auto* weighted = path->add_option("--weighted", a->weighted, "Minimise the sum of this numeric edge-data field (dotted path, e.g. cost.usd)");
   auto* default_weight = path->add_option(
       "--default-weight", a->default_weight, "With --weighted: weight of edges lacking the field (default: such an edge is an error)");
   path->add_flag("--any", a->any, "Return any path (depth-first), not necessarily the shortest");
-  path->callback([&ctx, a, path_depth, default_weight] {
+  path->callback([&ctx, a, path_depth, default_weight, weighted] {
     a->has_max_depth = path_depth->count() > 0;
+    a->has_weighted = weighted->count() > 0;
     a->has_default_weight = default_weight->count() > 0;
     ctx.Finish(RunPath(ctx, *a));
   });
