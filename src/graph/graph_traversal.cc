@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <queue>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/json_path.h"
 #include "graph/graph_internal.h"
@@ -159,7 +163,9 @@ class LevelExpander {
   LevelExpander(Connection& conn, Direction direction, const std::vector<std::string>& types)
       : conn_(conn), direction_(direction), types_json_(TypesJson(types)) {}
 
-  Status Expand(const std::vector<std::string>& frontier, const HopFn& fn) {
+  // Ids: a vector of std::string or std::string_view.
+  template <typename Ids>
+  Status Expand(const Ids& frontier, const HopFn& fn) {
     if (frontier.empty()) return OkStatus();
     // order[p] = frontier index of the p-th smallest id.
     std::vector<uint32_t> order(frontier.size());
@@ -173,6 +179,7 @@ class LevelExpander {
     ids += ']';
 
     hops_.clear();
+    arena_.clear();
     grouped_ = true;
     if (direction_ != Direction::kIn) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/true));
     if (direction_ != Direction::kOut) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/false));
@@ -181,9 +188,9 @@ class LevelExpander {
       if (a.forward != b.forward) return a.forward > b.forward;
       const std::string& ta = types_[a.type];
       const std::string& tb = types_[b.type];
-      return ta != tb ? ta < tb : a.neighbor < b.neighbor;
+      return ta != tb ? ta < tb : Neighbor(a) < Neighbor(b);
     };
-    auto emit = [&](const Buffered& b) { return fn(Hop{b.src, b.neighbor, types_[b.type], b.forward}); };
+    auto emit = [&](const Buffered& b) { return fn(Hop{b.src, Neighbor(b), types_[b.type], b.forward}); };
     if (!grouped_) {
       // The plan did not deliver each node's edges together: order everything in memory.
       std::sort(hops_.begin(), hops_.end(), key_less);
@@ -208,18 +215,21 @@ class LevelExpander {
   }
 
  private:
+  // One hop; the neighbour's id is arena_[offset, offset + size).
   struct Buffered {
     uint32_t src;
     uint32_t type;
+    size_t offset;
+    uint32_t size;
     bool forward;
-    std::string neighbor;
   };
+  std::string_view Neighbor(const Buffered& b) const { return std::string_view(arena_).substr(b.offset, b.size); }
   // hops_[begin, end): the edges of one frontier node in one direction.
   struct Run {
     uint32_t begin = 0, end = 0;
   };
 
-  static void AppendJsonString(std::string& out, const std::string& s) {
+  static void AppendJsonString(std::string& out, std::string_view s) {
     // Ids are stored bytes; only '"', '\' and control characters need escaping (never ill-formed
     // UTF-8 replacement: the id must match the stored bytes exactly).
     out += '"';
@@ -274,8 +284,10 @@ class LevelExpander {
         run.begin = static_cast<uint32_t>(hops_.size());
         last = pos;
       }
-      hops_.push_back(Buffered{order[static_cast<size_t>(pos)], TypeIndex(st.ColumnText(2)), forward,
-                               std::string(st.ColumnText(1))});
+      const std::string_view neighbor = st.ColumnText(1);
+      hops_.push_back(Buffered{order[static_cast<size_t>(pos)], TypeIndex(st.ColumnText(2)), arena_.size(),
+                               static_cast<uint32_t>(neighbor.size()), forward});
+      arena_.append(neighbor);
       run.end = static_cast<uint32_t>(hops_.size());
     }
     return OkStatus();
@@ -286,8 +298,53 @@ class LevelExpander {
   std::string types_json_;
   std::vector<std::string> types_;  // relation types met so far; Buffered::type indexes it
   std::vector<Buffered> hops_;
+  std::string arena_;         // the neighbour ids of hops_, back to back
   std::vector<Run> runs_[2];  // per frontier position (sorted order); [0] outgoing, [1] incoming
   bool grouped_ = true;       // every position's edges arrived as one run per direction
+};
+
+// The node ids a BFS has reached, as an open-addressing hash set of indexes into the caller's id
+// store (no per-node allocation, no string copies; a 32-bit hash per slot spares most compares).
+class VisitedSet {
+ public:
+  VisitedSet() : slots_(1024, 0) {}
+
+  // Adds `id` under `index` unless present; true when added. id_of(i) returns the id stored under i.
+  template <typename IdOf>
+  bool Insert(std::string_view id, uint32_t index, const IdOf& id_of) {
+    if ((count_ + 1) * 2 > slots_.size()) Grow();
+    const uint32_t h = Hash(id);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) {
+        slots_[i] = (uint64_t{h} << 32) | (uint64_t{index} + 1);
+        ++count_;
+        return true;
+      }
+      if (static_cast<uint32_t>(slot >> 32) == h && id_of(static_cast<uint32_t>(slot) - 1) == id) return false;
+    }
+  }
+
+ private:
+  static uint32_t Hash(std::string_view s) {
+    const uint64_t h = std::hash<std::string_view>{}(s);
+    return static_cast<uint32_t>(h ^ (h >> 32));
+  }
+  void Grow() {
+    std::vector<uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (uint64_t slot : old) {
+      if (slot == 0) continue;
+      size_t i = static_cast<uint32_t>(slot >> 32) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<uint64_t> slots_;  // 0 = empty, else (hash << 32) | (index + 1)
+  size_t count_ = 0;
 };
 
 Status ValidateDepth(int depth) {
@@ -428,27 +485,29 @@ Result<std::vector<TraversedNode>> GraphStore::Traverse(const TraverseOptions& o
   }
 
   // BFS by levels. Each reported node remembers its parent's index (-1 = the start), so memory is
-  // O(limit) and paths are rebuilt at the end.
+  // O(limit) and paths are rebuilt at the end. Ids live once, in `ids` (a deque: stable addresses);
+  // the visited set indexes them and the frontiers view them.
   struct Reached {
-    std::string id;
     int depth;
     int64_t parent;
   };
   std::vector<Reached> reached;
+  std::deque<std::string> ids;
   internal::LevelExpander level(conn, o.direction, o.types);
-  std::unordered_set<std::string> visited{o.start};
-  std::vector<std::string> frontier{o.start};
+  internal::VisitedSet visited;  // every reached node but the start
+  auto id_of = [&](uint32_t i) -> std::string_view { return ids[i]; };
+  std::vector<std::string_view> frontier{std::string_view(o.start)};
   std::vector<int64_t> frontier_index{-1};
   bool full = false;
   for (int depth = 1; depth <= o.max_depth && !frontier.empty() && !full; ++depth) {
-    std::vector<std::string> next;
+    std::vector<std::string_view> next;
     std::vector<int64_t> next_index;
     DOTDO_RETURN_IF_ERROR(level.Expand(frontier, [&](const Hop& h) {
-      std::string n(h.neighbor);
-      if (!visited.insert(n).second) return true;
+      if (h.neighbor == o.start || !visited.Insert(h.neighbor, static_cast<uint32_t>(ids.size()), id_of)) return true;
+      const std::string_view n = ids.emplace_back(h.neighbor);
       next_index.push_back(static_cast<int64_t>(reached.size()));
-      reached.push_back(Reached{n, depth, frontier_index[h.src]});
-      next.push_back(std::move(n));
+      reached.push_back(Reached{depth, frontier_index[h.src]});
+      next.push_back(n);
       full = static_cast<int64_t>(reached.size()) >= o.limit;
       return !full;
     }));
@@ -456,11 +515,12 @@ Result<std::vector<TraversedNode>> GraphStore::Traverse(const TraverseOptions& o
     frontier_index = std::move(next_index);
   }
   out.reserve(reached.size());
-  for (const auto& r : reached) {
-    TraversedNode n{r.id, r.depth, std::vector<std::string>(static_cast<size_t>(r.depth) + 1)};
-    size_t i = static_cast<size_t>(r.depth);
-    for (int64_t at = static_cast<int64_t>(&r - reached.data()); at >= 0; at = reached[static_cast<size_t>(at)].parent)
-      n.path[i--] = reached[static_cast<size_t>(at)].id;
+  for (size_t k = 0; k < reached.size(); ++k) {
+    const int depth = reached[k].depth;
+    TraversedNode n{ids[k], depth, std::vector<std::string>(static_cast<size_t>(depth) + 1)};
+    size_t i = static_cast<size_t>(depth);
+    for (int64_t at = static_cast<int64_t>(k); at >= 0; at = reached[static_cast<size_t>(at)].parent)
+      n.path[i--] = ids[static_cast<size_t>(at)];
     n.path[0] = o.start;
     out.push_back(std::move(n));
   }
