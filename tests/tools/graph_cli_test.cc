@@ -192,6 +192,7 @@ TEST_F(GraphCliTest, BadInputIsOneLineErrorAndWritesNothing) {
   ExpectError({"graph", "out", "User/a", "--cursor", "zz"}, 2, "INVALID_ARGUMENT", "cursor");
   ExpectError({"graph", "out", "User/a", "--types", "a,bad type"}, 2, "INVALID_ARGUMENT", "relation type");
   ExpectError({"graph", "out", "User/a", "--node-type", "9x"}, 2, "INVALID_ARGUMENT", "node_type");
+  ExpectError({"graph", "in", "User/a", "--node-type", ""}, 2, "INVALID_ARGUMENT", "node_type");
   ExpectError({"graph", "degree", "User/a", "--direction", "up"}, 2, "INVALID_ARGUMENT", "out, in, both");
   ExpectError({"graph", "traverse", "User/a", "--direction", "sideways"}, 2, "INVALID_ARGUMENT", "out, in, both");
   ExpectError({"graph", "traverse", "User/a", "--algorithm", "astar"}, 2, "INVALID_ARGUMENT", "bfs, dfs");

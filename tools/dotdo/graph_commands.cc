@@ -29,7 +29,7 @@ struct GraphArgs {
   bool any = false;
   std::string acyclic;
   // Set by the callbacks from the options' counts (CLI11 fills values only when given).
-  bool has_max_depth = false, has_default_weight = false, has_weighted = false;
+  bool has_max_depth = false, has_default_weight = false, has_weighted = false, has_node_type = false;
 };
 
 Json EdgesToJson(const std::vector<Edge>& edges) {
@@ -77,7 +77,7 @@ Result<Json> RunGet(Context& ctx, const GraphArgs& a) {
 
 Result<Json> RunAdjacency(Context& ctx, const GraphArgs& a, Direction direction) {
   EdgeQuery q{.types = a.types, .limit = a.limit, .cursor = a.cursor};
-  if (!a.node_type.empty()) q.node_type = a.node_type;
+  if (a.has_node_type) q.node_type = a.node_type;  // an empty one is refused by the store
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
   Result<EdgePage> page = direction == Direction::kOut  ? g.Outgoing(a.node, q)
                           : direction == Direction::kIn ? g.Incoming(a.node, q)
@@ -202,10 +202,14 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
     auto* cmd = graph->add_subcommand(adjacency[i].first, adjacency_help[i]);
     node_arg(cmd, "Node id, Type/key");
     types_arg(cmd);
-    cmd->add_option("--node-type", a->node_type, "Only edges whose other end has this node type (default: any)");
+    auto* node_type = cmd->add_option("--node-type", a->node_type,
+                                      "Only edges whose other end has this node type (default: any)");
     cmd->add_option("--limit", a->limit, "Page size, 1..10000 (default 100)");
     cmd->add_option("--cursor", a->cursor, "next_cursor of the previous page");
-    cmd->callback([&ctx, a, direction] { ctx.Finish(RunAdjacency(ctx, *a, direction)); });
+    cmd->callback([&ctx, a, direction, node_type] {
+      a->has_node_type = node_type->count() > 0;
+      ctx.Finish(RunAdjacency(ctx, *a, direction));
+    });
   }
 
   auto* degree = graph->add_subcommand("degree", "Number of outgoing and/or incoming edges of a node");
