@@ -69,7 +69,8 @@ Status ValidateQuery(const EdgeQuery& q, bool batch) {
     return InvalidArgumentError("limit must be between 1 and " + std::to_string(kMaxEdgePageSize) + ", got " +
                                 std::to_string(q.limit));
   if (q.node_type) {
-    auto t = NodeTypeOf(*q.node_type + "/x");
+    const std::string probe = *q.node_type + "/x";  // NodeTypeOf returns a view into its argument
+    auto t = NodeTypeOf(probe);
     if (!t.ok() || *t != *q.node_type)
       return InvalidArgumentError("node_type '" + *q.node_type + "' must match [A-Za-z][A-Za-z0-9_]{0,63}");
   }
