@@ -42,6 +42,8 @@ namespace dotdo {
 using ObjectReader = std::function<Result<size_t>(char* buf, size_t cap)>;
 // Receives consecutive chunks of a streamed download; an error aborts the download.
 using ObjectWriter = std::function<Status(std::string_view chunk)>;
+// Maps the hex SHA-256 of an object's bytes to the key it is stored under (PutAddressed).
+using AddressFn = std::function<std::string(std::string_view sha256_hex)>;
 
 // Storage classes understood by the stores: "STANDARD" (default) and "INFREQUENT_ACCESS" (R2's
 // infrequent-access class; the cold tier). Anything else is kInvalidArgument.
@@ -136,6 +138,14 @@ class DOTDO_EXPORT ObjectStore {
   virtual Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
                                        const PutOptions& options = {}) = 0;
 
+  // Content-addressed put: stores data under key_for(hex SHA-256 of data), e.g. "blobs/ab/ab…", and
+  // returns its info (info.key is that key, info.etag the SHA-256). An existing object under the
+  // key is replaced (by construction it holds the same bytes). An invalid key is kInvalidArgument
+  // and stores nothing. The default implementation hashes, then calls Put; LocalObjectStore hashes
+  // while it writes and syncs, so the hash costs no extra latency.
+  virtual Result<ObjectInfo> PutAddressed(const AddressFn& key_for, std::string_view data,
+                                          const PutOptions& options = {});
+
   // The object's bytes (or the range in options). Missing: kNotFound.
   virtual Result<std::string> Get(std::string_view key, const GetOptions& options = {}) = 0;
   // Streams the bytes (or the range) to writer in chunks; returns the object's info.
@@ -190,6 +200,8 @@ class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
   Result<ObjectInfo> Put(std::string_view key, std::string_view data, const PutOptions& options = {}) override;
   Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
                                const PutOptions& options = {}) override;
+  Result<ObjectInfo> PutAddressed(const AddressFn& key_for, std::string_view data,
+                                  const PutOptions& options = {}) override;
   Result<std::string> Get(std::string_view key, const GetOptions& options = {}) override;
   Result<ObjectInfo> GetStream(std::string_view key, const ObjectWriter& writer,
                                const GetOptions& options = {}) override;

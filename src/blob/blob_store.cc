@@ -69,9 +69,9 @@ Status ValidateRequest(const BlobPutRequest& r, const BlobOptions& o) {
   return OkStatus();
 }
 
-// From this size on, an in-memory content-addressed put is hashed by the object store while it
-// writes (PutViaTemp) rather than before; the same threshold at which LocalObjectStore hashes on a
-// second thread.
+// From this size on, an in-memory content-addressed put goes through ObjectStore::PutAddressed
+// (hashed while written) rather than hashing before the write; LocalObjectStore's threshold for
+// hashing on a second thread.
 constexpr size_t kHashWhileWritingBytes = 1 << 20;
 
 PutOptions ObjectPutOptions() {
@@ -411,18 +411,37 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
                                 std::to_string(*request.content_length) + " were declared");
   auto write = [&](const std::string& object_key) { return impl_->store_.Put(object_key, data, ObjectPutOptions()); };
   if (!impl_->options_.content_addressed) return impl_->PutOwnObject(request, write);
-  // Large blobs: the store hashes while it writes and fsyncs (one pass over the bytes, overlapped
-  // with the I/O) instead of a hash pass before the write.
-  if (data.size() >= kHashWhileWritingBytes) return impl_->PutViaTemp(request, write);
-  // Small blobs: hash first, so bytes already stored are not written again.
-  const std::string sha = internal::Sha256::Hex(data);
-  const std::string object_key = Impl::AddressedKey(sha, kStorageClassStandard);
+  std::string sha, object_key;
+  bool written = false;
+  if (data.size() >= kHashWhileWritingBytes) {
+    // Large: the store hashes while it writes and syncs, so the hash adds no latency. (Bytes already
+    // stored are written again; a dedup hit costs what a new put costs.)
+    DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, impl_->store_.PutAddressed(
+                                               [](std::string_view hex) {
+                                                 return Impl::AddressedKey(hex, kStorageClassStandard);
+                                               },
+                                               data, ObjectPutOptions()));
+    sha = obj.etag;
+    object_key = obj.key;
+    written = true;
+  } else {
+    // Small: hash first, so bytes already stored are not written again.
+    sha = internal::Sha256::Hex(data);
+    object_key = Impl::AddressedKey(sha, kStorageClassStandard);
+  }
   std::string freed;
   Result<BlobInfo> info = InternalError("unreachable");
   {
     std::lock_guard<std::mutex> lock(impl_->ObjectLock(object_key));
     DOTDO_ASSIGN_OR_RETURN(bool present, impl_->ObjectReferenced(object_key));
-    if (!present) DOTDO_RETURN_IF_ERROR(write(object_key).status());
+    if (!present && written) {
+      // Written before the lock was held: the delete of the last other reference to these bytes
+      // may have removed the object since. Under the lock nothing removes it any more.
+      Result<ObjectInfo> head = impl_->store_.Head(object_key);
+      if (!head.ok() && head.status().code() != StatusCode::kNotFound) return head.status();
+      written = head.ok();
+    }
+    if (!present && !written) DOTDO_RETURN_IF_ERROR(write(object_key).status());
     DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
     info = impl_->CommitPut(request, object_key, sha, data.size(), &freed);
     if (!info.ok() && !present) {

@@ -421,12 +421,10 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const fs::path&
 const fs::path& LocalObjectStore::root() const { return impl_->root_; }
 fs::path LocalObjectStore::DataPath(std::string_view key) const { return impl_->DataPath(key); }
 
-Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view data, const PutOptions& options) {
-  DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
-  DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
+Result<LocalObjectStore::Impl::TmpObject> LocalObjectStore::Impl::WriteTmpBytes(std::string_view data) {
   // One write() for in-memory data; the reader path would copy it through a buffer.
-  Impl::TmpObject t;
-  t.path = impl_->NewTmpPath();
+  TmpObject t;
+  t.path = NewTmpPath();
   Cleanup cleanup{t.path};
   // Large objects are hashed on a second thread while this one writes and fsyncs, so the ETag costs
   // no extra latency; small ones are hashed inline (a thread costs more than the hash).
@@ -436,13 +434,35 @@ Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view 
     Fd f(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + t.path.string() + "'");
     DOTDO_RETURN_IF_ERROR(WriteAll(f.fd, data, t.path));
-    if (impl_->options_.sync && ::fsync(f.fd) != 0) return ErrnoStatus(errno, "cannot sync '" + t.path.string() + "'");
+    if (options_.sync && ::fsync(f.fd) != 0) return ErrnoStatus(errno, "cannot sync '" + t.path.string() + "'");
     struct stat st;
     if (::fstat(f.fd, &st) != 0) return ErrnoStatus(errno, "cannot stat '" + t.path.string() + "'");
     t.ino = static_cast<uint64_t>(st.st_ino);
   }
   t.size = data.size();
   t.etag = etag.valid() ? etag.get() : internal::Sha256::Hex(data);
+  cleanup.path.clear();
+  return t;
+}
+
+Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view data, const PutOptions& options) {
+  DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
+  DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
+  DOTDO_ASSIGN_OR_RETURN(Impl::TmpObject t, impl_->WriteTmpBytes(data));
+  Cleanup cleanup{t.path};
+  std::lock_guard<std::mutex> lock(impl_->LockFor(key));
+  return impl_->CommitLocked(key, t, InfoFromOptions(options), options.if_match, options.if_none_match);
+}
+
+Result<ObjectInfo> LocalObjectStore::PutAddressed(const AddressFn& key_for, std::string_view data,
+                                                  const PutOptions& options) {
+  if (!key_for) return InvalidArgumentError("PutAddressed needs a key function");
+  DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
+  // The key is known once the bytes are hashed, which happens while they are written and synced.
+  DOTDO_ASSIGN_OR_RETURN(Impl::TmpObject t, impl_->WriteTmpBytes(data));
+  Cleanup cleanup{t.path};
+  const std::string key = key_for(t.etag);
+  DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   std::lock_guard<std::mutex> lock(impl_->LockFor(key));
   return impl_->CommitLocked(key, t, InfoFromOptions(options), options.if_match, options.if_none_match);
 }

@@ -50,6 +50,9 @@ class LocalObjectStore::Impl {
   std::filesystem::path MetaPath(std::string_view key) const { return meta_ / std::string(key); }
   std::filesystem::path NewTmpPath();
 
+  // Writes in-memory bytes to a new temp file (hashing them on a second thread from 1 MiB on); the
+  // file is removed on any error.
+  Result<TmpObject> WriteTmpBytes(std::string_view data);
   // Streams reader into a new temp file (hashing as it goes); the file is removed on any error.
   Result<TmpObject> WriteTmp(const ObjectReader& reader);
   // Current metadata; kNotFound when there is no object. Rebuilds a stale sidecar (invariant 2);

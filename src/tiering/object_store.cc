@@ -1,8 +1,10 @@
 // The parts of the object-store contract shared by every implementation: key grammar, user
-// metadata limits and the storage-class vocabulary.
+// metadata limits, the storage-class vocabulary, and the default (hash, then put) PutAddressed.
 #include "dotdo/object_store.h"
 
 #include <string>
+
+#include "tiering/sha256.h"
 
 namespace dotdo {
 
@@ -52,6 +54,11 @@ Status ValidateObjectMetadata(const std::map<std::string, std::string>& metadata
       return InvalidArgumentError("user metadata value of '" + name + "' is longer than 2048 bytes");
   }
   return OkStatus();
+}
+
+Result<ObjectInfo> ObjectStore::PutAddressed(const AddressFn& key_for, std::string_view data, const PutOptions& options) {
+  if (!key_for) return InvalidArgumentError("PutAddressed needs a key function");
+  return Put(key_for(internal::Sha256::Hex(data)), data, options);
 }
 
 Status ValidateStorageClass(std::string_view storage_class) {

@@ -569,5 +569,29 @@ TEST(LocalObjectStoreTest, OpenRemovesTempFilesOfWritersThatDied) {
   EXPECT_TRUE(store->List()->objects.empty());  // temp files are never objects
 }
 
+
+TEST(LocalObjectStoreTest, PutAddressedStoresUnderTheKeyOfTheContentHash) {
+  ScratchDir dir;
+  auto store = OpenStore(dir.path());
+  auto addressed = [](std::string_view hex) { return "cas/" + std::string(hex.substr(0, 2)) + "/" + std::string(hex); };
+  const std::string big((1 << 20) + 3, 'b');  // hashed on the second thread
+  for (const std::string& data : {std::string("hello"), big}) {
+    const std::string sha = internal::Sha256::Hex(data);
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->PutAddressed(addressed, data));
+    EXPECT_EQ(info.key, "cas/" + sha.substr(0, 2) + "/" + sha);
+    EXPECT_EQ(info.etag, sha);
+    EXPECT_EQ(*store->Get(info.key), data);
+    DOTDO_ASSERT_OK(store->PutAddressed(addressed, data));  // again: same key, same bytes
+    EXPECT_EQ(store->Head(info.key)->etag, sha);
+  }
+  EXPECT_EQ(store->List({.prefix = "cas/"})->objects.size(), 2u);
+  // A key function that yields an invalid key, or none at all: nothing stored, no temp file left.
+  EXPECT_THAT(store->PutAddressed([](std::string_view) { return std::string("../escape"); }, "x"),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(store->PutAddressed(nullptr, "x"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  EXPECT_EQ(CountFiles(dir.path() / "data"), 2u);
+}
+
 }  // namespace
 }  // namespace dotdo
