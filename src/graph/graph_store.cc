@@ -90,13 +90,14 @@ Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const 
   if (q.node_type) sql += std::string(" AND ") + other_type + " = ?3";
   if (after) sql += std::string(" AND (type, ") + other + ") > (?4, ?5)";
   if (incoming_skip_self) sql += " AND from_id <> to_id";
-  sql += std::string(" ORDER BY type, ") + other + " LIMIT ?6";
+  // The validated row count is part of the SQL text: a re-bound LIMIT parameter makes SQLite
+  // re-prepare the statement on every call.
+  sql += std::string(" ORDER BY type, ") + other + " LIMIT " + std::to_string(want);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   st.Bind(1, node);
   if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));
   if (q.node_type) st.Bind(3, *q.node_type);
   if (after) st.Bind(4, after->type).Bind(5, after->other);
-  st.Bind(6, want);
   for (;;) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -204,50 +205,18 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
   std::map<std::string, std::vector<Edge>> result;
   if (unique.empty()) return result;
 
-  const char* self = outgoing ? "from_id" : "to_id";
-  std::string sql = "SELECT j.key, r.id, r.from_id, r.to_id, r.type, r.data, r.created_at, r.updated_at "
-                    "FROM json_each(?1) AS j JOIN graph_relationships AS r ON r." + std::string(self) + " = j.value";
-  if (!q.types.empty()) sql += " AND r.type IN (SELECT value FROM json_each(?2))";
-  if (q.node_type) sql += std::string(" AND r.") + (outgoing ? "to_type" : "from_type") + " = ?3";
+  // One read snapshot, and per id the same cached statement that Outgoing/Incoming use: it walks the
+  // primary key (or the incoming index) in page order and stops at `limit`, so a node with millions
+  // of edges costs no more than one with `limit`. (A single join against the id list cannot stop per
+  // id, and in an embedded engine a statement execution costs microseconds, not a round trip.)
   Connection& conn = DatabaseInternals::Conn(db);
-  // Per id, the `limit` smallest edges in page order — (type, other end) — as a max-heap: a row is
-  // copied out of SQLite only when it belongs to the page so far, so memory and copying stay bounded
-  // by ids x limit even for a node with millions of edges (rows usually arrive in index order, and
-  // then every row past the first `limit` of an id is rejected by one comparison).
-  auto other_of = [outgoing](const RawEdge& e) -> const std::string& { return outgoing ? e.to : e.from; };
-  auto page_less = [&](const RawEdge& a, const RawEdge& b) {
-    return a.type != b.type ? a.type < b.type : other_of(a) < other_of(b);
-  };
-  const auto limit = static_cast<size_t>(q.limit);
+  internal::ReadSnapshot snapshot(conn);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
   std::vector<std::vector<RawEdge>> per_id(unique.size());
-  {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
-    st.Bind(1, internal::IdsJson(unique));
-    if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));
-    if (q.node_type) st.Bind(3, *q.node_type);
-    for (;;) {
-      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      const auto k = static_cast<size_t>(st.ColumnInt64(0));
-      if (k >= unique.size()) return InternalError("batch query returned an unknown id index");
-      auto& heap = per_id[k];
-      if (heap.size() == limit) {
-        // Columns: 0 key, 1 id, 2 from_id, 3 to_id, 4 type, ...
-        const std::string_view type = st.ColumnText(4), other = st.ColumnText(outgoing ? 3 : 2);
-        const RawEdge& top = heap.front();
-        if (type != top.type ? type > top.type : other >= other_of(top)) continue;
-        std::pop_heap(heap.begin(), heap.end(), page_less);
-        heap.back() = internal::RawEdgeFromRow(st, 1);
-      } else {
-        heap.push_back(internal::RawEdgeFromRow(st, 1));
-      }
-      std::push_heap(heap.begin(), heap.end(), page_less);
-    }
-  }
-  // Data is parsed only for kept edges.
+  for (size_t i = 0; i < unique.size(); ++i)
+    DOTDO_RETURN_IF_ERROR(QueryPhase(conn, unique[i], outgoing, q, nullptr, q.limit, false, per_id[i]));
   for (size_t i = 0; i < unique.size(); ++i) {
     auto& raws = per_id[i];
-    std::sort_heap(raws.begin(), raws.end(), page_less);
     auto& edges = result[unique[i]];
     edges.reserve(raws.size());
     for (auto& r : raws) {
