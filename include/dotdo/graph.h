@@ -192,7 +192,8 @@ class DOTDO_EXPORT GraphStore {
   Result<int64_t> OutDegree(std::string_view node, const std::vector<std::string>& types = {});
   Result<int64_t> InDegree(std::string_view node, const std::vector<std::string>& types = {});
 
-  // The first page (query.limit edges per id) of Outgoing/Incoming for every id, in ONE query.
+  // The first page (query.limit edges per id) of Outgoing/Incoming for every id, in one call and
+  // one read snapshot (the N+1 prevention of the seed: one call instead of one per id).
   // Every requested id is a key of the result (empty vector when it has no edges). At most
   // kMaxBatchIds distinct ids; duplicates are ignored.
   Result<std::map<std::string, std::vector<Edge>>> OutgoingBatch(const std::vector<std::string>& ids,

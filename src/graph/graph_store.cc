@@ -116,6 +116,32 @@ Result<EdgePage> FinishPage(std::vector<RawEdge> raws) {
   return page;
 }
 
+// One page of Outgoing (outgoing = true) or Incoming, continuing after q.cursor.
+Result<EdgePage> OneWayPage(Database& db, std::string_view node, const EdgeQuery& q, bool outgoing) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
+  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
+  const char phase = outgoing ? 'o' : 'i';
+  std::optional<Cursor> after;
+  if (!q.cursor.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+    if (after->phase != phase)
+      return InvalidArgumentError(outgoing ? "this cursor belongs to an incoming page"
+                                           : "this cursor belongs to an outgoing page");
+  }
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  std::vector<RawEdge> raws;
+  DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db), node, outgoing, q, after ? &*after : nullptr,
+                                   q.limit + 1, false, raws));
+  std::string next;
+  if (static_cast<int64_t>(raws.size()) > q.limit) {
+    raws.pop_back();
+    next = EncodeCursor(phase, raws.back().type, outgoing ? raws.back().to : raws.back().from);
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
+  page.next_cursor = std::move(next);
+  return page;
+}
+
 Result<std::optional<RawEdge>> FindEdge(Connection& conn, std::string_view from, std::string_view to,
                                         std::string_view type) {
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kSelectEdgeByKey));
@@ -375,49 +401,9 @@ Result<Edge> GraphStore::GetEdgeById(std::string_view id) {
   return internal::ToEdge(internal::RawEdgeFromRow(st, 0));
 }
 
-Result<EdgePage> GraphStore::Outgoing(std::string_view node, const EdgeQuery& q) {
-  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
-  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
-  std::optional<Cursor> after;
-  if (!q.cursor.empty()) {
-    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
-    if (after->phase != 'o') return InvalidArgumentError("this cursor belongs to an incoming page");
-  }
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
-  std::vector<RawEdge> raws;
-  DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db_), node, true, q, after ? &*after : nullptr,
-                                   q.limit + 1, false, raws));
-  std::string next;
-  if (static_cast<int64_t>(raws.size()) > q.limit) {
-    raws.pop_back();
-    next = EncodeCursor('o', raws.back().type, raws.back().to);
-  }
-  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
-  page.next_cursor = std::move(next);
-  return page;
-}
+Result<EdgePage> GraphStore::Outgoing(std::string_view node, const EdgeQuery& q) { return OneWayPage(db_, node, q, true); }
 
-Result<EdgePage> GraphStore::Incoming(std::string_view node, const EdgeQuery& q) {
-  DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
-  DOTDO_RETURN_IF_ERROR(ValidateQuery(q, false));
-  std::optional<Cursor> after;
-  if (!q.cursor.empty()) {
-    DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
-    if (after->phase != 'i') return InvalidArgumentError("this cursor belongs to an outgoing page");
-  }
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
-  std::vector<RawEdge> raws;
-  DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db_), node, false, q, after ? &*after : nullptr,
-                                   q.limit + 1, false, raws));
-  std::string next;
-  if (static_cast<int64_t>(raws.size()) > q.limit) {
-    raws.pop_back();
-    next = EncodeCursor('i', raws.back().type, raws.back().from);
-  }
-  DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
-  page.next_cursor = std::move(next);
-  return page;
-}
+Result<EdgePage> GraphStore::Incoming(std::string_view node, const EdgeQuery& q) { return OneWayPage(db_, node, q, false); }
 
 Result<EdgePage> GraphStore::Both(std::string_view node, const EdgeQuery& q) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
