@@ -1,9 +1,8 @@
 // `dotdo blob put|get|head|rm|ls|query|sign|stats` through the real binary (DOTDO_CLI_PATH): JSON
 // output, bytes in and out through files and pipes, where the objects land on disk, and exit codes
 // (2 bad input, 3 not found, 4 precondition).
-#include <sys/wait.h>
+#include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "testing/test_util.h"
@@ -11,33 +10,12 @@
 namespace dotdo {
 namespace {
 
-using ::dotdo::testing::ScratchDir;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
 class BlobCliTest : public ::testing::Test {
  protected:
-  RunResult Run(const std::string& args, const std::string& stdin_file = "") {
-    const std::string err_path = (dir_.path() / "stderr.txt").string();
-    std::string cmd = std::string(DOTDO_CLI_PATH) + " --compact --data '" + (dir_.path() / "data").string() +
-                      "' --ns acme " + args + " 2>'" + err_path + "'";
-    if (!stdin_file.empty()) cmd += " <'" + stdin_file + "'";
-    RunResult r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream e(err_path);
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    return r;
+  testing::CliRun Run(std::vector<std::string> args, const std::string& input = "") {
+    return cli_.Run(std::move(args), input);
   }
-  Json JsonOut(const RunResult& r) {
+  Json JsonOut(const testing::CliRun& r) {
     try {
       return Json::parse(r.out);
     } catch (const Json::exception& e) {
@@ -54,13 +32,14 @@ class BlobCliTest : public ::testing::Test {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  ScratchDir dir_;
+  testing::ScratchDir dir_;
+  testing::CliNamespace cli_{DOTDO_CLI_PATH, dir_.path() / "data", "acme"};
 };
 
 TEST_F(BlobCliTest, PutGetHeadLsQueryRmRoundTrip) {
   std::string bytes("binary\0data\xff", 12);
   const std::string file = WriteFile("in.bin", bytes);
-  auto put = Run("blob put photos/a.bin '" + file + "' --content-type image/x-test --metadata '{\"w\":3}'");
+  auto put = Run({"blob", "put", "photos/a.bin", file, "--content-type", "image/x-test", "--metadata", R"({"w":3})"});
   ASSERT_EQ(put.exit_code, 0) << put.err;
   Json info = JsonOut(put);
   EXPECT_EQ(info["size"], 12);
@@ -69,77 +48,82 @@ TEST_F(BlobCliTest, PutGetHeadLsQueryRmRoundTrip) {
   // Objects live under <data-dir>/objects/<ns>/.
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "objects" / "acme" / "data" / "blobs" / hash.substr(0, 2) / hash));
 
-  auto piped = Run("blob put photos/b.bin -", file);
+  auto piped = Run({"blob", "put", "photos/b.bin", "-"}, bytes);
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(JsonOut(piped)["hash"], hash);
 
-  auto get = Run("blob get photos/a.bin");
+  auto get = Run({"blob", "get", "photos/a.bin"});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out, bytes);
   const std::string out_path = (dir_.path() / "out.bin").string();
-  auto get_file = Run("blob get photos/b.bin -o '" + out_path + "'");
+  auto get_file = Run({"blob", "get", "photos/b.bin", "-o", out_path});
   ASSERT_EQ(get_file.exit_code, 0) << get_file.err;
   EXPECT_EQ(ReadFile(out_path), bytes);
   EXPECT_EQ(JsonOut(get_file)["key"], "photos/b.bin");
 
-  EXPECT_EQ(JsonOut(Run("blob head photos/a.bin"))["metadata"]["w"], 3);
-  Json ls = JsonOut(Run("blob ls --prefix photos/ --limit 1"));
+  EXPECT_EQ(JsonOut(Run({"blob", "head", "photos/a.bin"}))["metadata"]["w"], 3);
+  Json ls = JsonOut(Run({"blob", "ls", "--prefix", "photos/", "--limit", "1"}));
   ASSERT_EQ(ls["items"].size(), 1u);
   EXPECT_EQ(ls["next_cursor"], "photos/a.bin");
-  Json page2 = JsonOut(Run("blob ls --prefix photos/ --cursor photos/a.bin"));
+  Json page2 = JsonOut(Run({"blob", "ls", "--prefix", "photos/", "--cursor", "photos/a.bin"}));
   EXPECT_EQ(page2["items"][0]["key"], "photos/b.bin");
   EXPECT_TRUE(page2["next_cursor"].is_null());
-  Json found = JsonOut(Run("blob query '{\"metadata.w\":{\"$gte\":3}}'"));
+  Json found = JsonOut(Run({"blob", "query", R"({"metadata.w":{"$gte":3}})"}));
   ASSERT_EQ(found["items"].size(), 1u);
   EXPECT_EQ(found["items"][0]["key"], "photos/a.bin");
-  Json stats = JsonOut(Run("blob stats"));
+  Json stats = JsonOut(Run({"blob", "stats"}));
   EXPECT_EQ(stats["blobs"], 2);
   EXPECT_EQ(stats["objects"], 1);
 
-  auto rm = Run("blob rm photos/a.bin");
+  auto rm = Run({"blob", "rm", "photos/a.bin"});
   ASSERT_EQ(rm.exit_code, 0) << rm.err;
-  EXPECT_EQ(Run("blob rm photos/a.bin").exit_code, 3);
-  EXPECT_EQ(Run("blob get photos/a.bin").exit_code, 3);
+  EXPECT_EQ(Run({"blob", "rm", "photos/a.bin"}).exit_code, 3);
+  EXPECT_EQ(Run({"blob", "get", "photos/a.bin"}).exit_code, 3);
 }
 
 TEST_F(BlobCliTest, BadInputExitsWithCodeTwoAndChangesNothing) {
   const std::string file = WriteFile("in.bin", "x");
-  auto escape = Run("blob put ../../etc/passwd '" + file + "'");
+  auto escape = Run({"blob", "put", "../../etc/passwd", file});
   EXPECT_EQ(escape.exit_code, 2);
   EXPECT_NE(escape.err.find("invalid blob key"), std::string::npos) << escape.err;
-  auto missing = Run("blob put k");
+  auto missing = Run({"blob", "put", "k"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("missing data"), std::string::npos);
-  EXPECT_EQ(Run("blob put k '" + file + "' --metadata '{oops'").exit_code, 2);
-  EXPECT_EQ(Run("blob put k '" + file + "' --metadata '[1]'").exit_code, 2);
-  EXPECT_EQ(Run("blob query '{\"metadata.x\":{\"$regex\":1}}'").exit_code, 2);
-  EXPECT_EQ(Run("blob ls --limit 0").exit_code, 2);
-  EXPECT_EQ(Run("blob frobnicate").exit_code, 2);
-  EXPECT_EQ(Run("blob put k '" + (dir_.path() / "nope.bin").string() + "'").exit_code, 3);
-  EXPECT_EQ(JsonOut(Run("blob stats"))["blobs"], 0);
+  EXPECT_EQ(Run({"blob", "put", "k", file, "--metadata", "{oops"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "put", "k", file, "--metadata", "[1]"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "query", R"({"metadata.x":{"$regex":1}})"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "ls", "--limit", "0"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "put", "k", (dir_.path() / "nope.bin").string()}).exit_code, 3);
+  EXPECT_EQ(JsonOut(Run({"blob", "stats"}))["blobs"], 0);
 }
 
 TEST_F(BlobCliTest, SignPrintsVerifiableUrlsAndRequiresASecret) {
-  auto no_secret = Run("blob sign k");
+  auto no_secret = Run({"blob", "sign", "k"});
   EXPECT_EQ(no_secret.exit_code, 4);
   EXPECT_NE(no_secret.err.find("signing_secret"), std::string::npos);
-  const std::string secret = "--secret 0123456789abcdef0123456789abcdef --url-base https://f.test/acme";
-  auto get_url = Run("blob sign 'a b.txt' --expires 15m --disposition attachment " + secret);
+  const std::vector<std::string> secret = {"--secret", "0123456789abcdef0123456789abcdef", "--url-base",
+                                           "https://f.test/acme"};
+  auto with_secret = [&](std::vector<std::string> args) {
+    args.insert(args.end(), secret.begin(), secret.end());
+    return Run(std::move(args));
+  };
+  auto get_url = with_secret({"blob", "sign", "a b.txt", "--expires", "15m", "--disposition", "attachment"});
   ASSERT_EQ(get_url.exit_code, 0) << get_url.err;
   Json g = JsonOut(get_url);
   EXPECT_EQ(g["method"], "GET");
   EXPECT_EQ(g["url"].get<std::string>().rfind("https://f.test/acme/a%20b.txt?X-Dotdo-Method=GET", 0), 0u);
-  auto put_url = Run("blob sign up.png --upload --max-size 1000 --content-type image/png " + secret);
+  auto put_url = with_secret({"blob", "sign", "up.png", "--upload", "--max-size", "1000", "--content-type", "image/png"});
   ASSERT_EQ(put_url.exit_code, 0) << put_url.err;
   EXPECT_NE(JsonOut(put_url)["url"].get<std::string>().find("X-Dotdo-Max-Size=1000"), std::string::npos);
-  EXPECT_EQ(Run("blob sign k --expires 30d " + secret).exit_code, 2);
-  EXPECT_EQ(Run("blob sign k --expires soon " + secret).exit_code, 2);
-  EXPECT_EQ(Run("blob sign k --upload " + secret).exit_code, 2);
-  EXPECT_EQ(Run("blob sign k --secret short").exit_code, 2);
+  EXPECT_EQ(with_secret({"blob", "sign", "k", "--expires", "30d"}).exit_code, 2);
+  EXPECT_EQ(with_secret({"blob", "sign", "k", "--expires", "soon"}).exit_code, 2);
+  EXPECT_EQ(with_secret({"blob", "sign", "k", "--upload"}).exit_code, 2);
+  EXPECT_EQ(Run({"blob", "sign", "k", "--secret", "short"}).exit_code, 2);
 }
 
 TEST_F(BlobCliTest, HelpListsTheCommands) {
-  auto help = Run("blob --help");
+  auto help = Run({"blob", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"put", "get", "head", "rm", "ls", "query", "sign"})
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
