@@ -140,14 +140,8 @@ TEST(BlobKillTest, SigkilledWritersNeverLeaveMetadataWithoutItsObject) {
   std::mt19937 rng(2024);
   int killed_mid_run = 0;
   for (int round = 0; round < 14; ++round) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) WriteForever(dir.path(), static_cast<unsigned>(round) + 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(15 + rng() % 90));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer exited on its own (code " << WEXITSTATUS(status) << ")";
+    ASSERT_TRUE(testing::RunAndKill([&] { WriteForever(dir.path(), static_cast<unsigned>(round) + 1); },
+                                    std::chrono::milliseconds(15 + rng() % 90)));
     ++killed_mid_run;
     auto o = OpenAll(dir.path());
     ASSERT_THAT(o, IsOk());

@@ -43,14 +43,8 @@ TEST(GraphCrashTest, KilledWritersLeaveOnlyCommittedEdgesWithTheirEvents) {
   testing::ScratchDir dir;
   std::mt19937 rng(17);
   for (int generation = 0; generation < 6; ++generation) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) WriteForever(dir.path(), generation);
-    usleep(20'000 + rng() % 80'000);
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited early with " << WEXITSTATUS(status);
+    ASSERT_TRUE(testing::RunAndKill([&] { WriteForever(dir.path(), generation); },
+                                    std::chrono::milliseconds(20 + rng() % 80)));
   }
 
   DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "crash"));

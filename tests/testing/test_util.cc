@@ -1,6 +1,7 @@
 // Shared test helpers.
 #include "testing/test_util.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,27 @@ std::string DrainFd(int fd) {
   return data;
 }
 }  // namespace
+
+bool RunAndKill(const std::function<void()>& write_forever, std::chrono::milliseconds run_for) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed";
+    return false;
+  }
+  if (pid == 0) {
+    write_forever();
+    ::_exit(125);  // write_forever must not return
+  }
+  std::this_thread::sleep_for(run_for);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFSIGNALED(status)) {
+    ADD_FAILURE() << "the writer exited on its own with code " << WEXITSTATUS(status) << " before it was killed";
+    return false;
+  }
+  return true;
+}
 
 CliRun RunProgram(const std::string& program, const std::vector<std::string>& args, const std::string& input) {
   int in_pipe[2], out_pipe[2], err_pipe[2];

@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +69,11 @@ class ScratchDir {
 
 // Opens an in-memory namespace with `clock` (may be null for the system clock); aborts the test on failure.
 std::unique_ptr<Database> OpenMemoryDb(Clock* clock = nullptr, std::string_view ns = "test");
+
+// Forks a child that runs `write_forever` (it must never return), lets it run for `run_for`, then
+// SIGKILLs it and reaps it. Returns false (with a test failure) when the child could not be forked
+// or exited on its own before the kill.
+bool RunAndKill(const std::function<void()>& write_forever, std::chrono::milliseconds run_for);
 
 // One run of a command-line program: its exit code and what it printed.
 struct CliRun {
