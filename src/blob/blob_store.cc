@@ -482,7 +482,7 @@ Result<BlobInfo> BlobStore::Head(std::string_view key) {
   if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
   DOTDO_ASSIGN_OR_RETURN(auto row, impl_->ReadRow(key));
   if (!row) return NotFoundError("blob '" + std::string(key) + "' not found");
-  return *row;
+  return std::move(*row);
 }
 
 Result<Blob> BlobStore::Get(std::string_view key) {
