@@ -1,5 +1,6 @@
 // LocalObjectStore internals shared by its translation units (writes/reads in
-// local_object_store.cc, listing in local_object_store_list.cc).
+// local_object_store.cc, listing in local_object_store_list.cc, multipart uploads in
+// local_object_store_multipart.cc).
 //
 // Invariants:
 //   1. An object file under data/ is never modified in place: every write creates a new file in
@@ -12,10 +13,13 @@
 //      key's stripe lock, so a precondition check and the write it guards are atomic.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -88,6 +92,40 @@ namespace internal {
 // errno -> Status with an actionable message about `what`.
 Status ErrnoStatus(int err, const std::string& what);
 int64_t WallClockMillis();
+
+inline constexpr size_t kChunk = 1 << 20;  // streaming buffer: 1 MiB
+
+// Closes an fd on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+// Removes a path on scope exit unless released (path cleared).
+struct Cleanup {
+  std::filesystem::path path;
+  ~Cleanup() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+// write() all of data, retrying on EINTR; `path` names the file in errors.
+Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path);
+// Content type (<= 256 bytes, no control characters), storage class and user metadata of a put.
+Status ValidatePutOptions(const PutOptions& o);
+// The ObjectInfo fields a put sets from its options (defaults filled in).
+ObjectInfo InfoFromOptions(const PutOptions& o);
+// A pending multipart upload's options, as stored in its upload directory.
+nlohmann::json OptionsToJson(std::string_view key, const PutOptions& o);
+// Reads `rel` relative to the directory `dirfd` (AT_FDCWD: `path` itself); `path` names it in errors.
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, int dirfd = AT_FDCWD, const char* rel = nullptr);
+// Upload ids are 32 lowercase hex digits.
+bool IsValidUploadId(std::string_view id);
 }  // namespace internal
 
 }  // namespace dotdo
