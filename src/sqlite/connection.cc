@@ -1,6 +1,8 @@
 // Connection open/close, pragmas and the prepared-statement cache.
 #include "sqlite/connection.h"
 
+#include <algorithm>
+
 #include <sqlite3.h>
 
 #include "sqlite/status_from_sqlite.h"
@@ -56,6 +58,9 @@ Result<Statement> Connection::Prepare(std::string_view sql) {
   if (it != cache_.end() && !it->second.empty()) {
     sqlite3_stmt* s = it->second.back();
     it->second.pop_back();
+    auto pos = idle_pos_.find(s);
+    idle_lru_.erase(pos->second);
+    idle_pos_.erase(pos);
     --cached_count_;
     return Statement(this, s, std::move(lock));
   }
@@ -87,12 +92,27 @@ void Connection::ReturnToCache(sqlite3_stmt* stmt) {
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
   auto k = cache_key_.find(stmt);
-  if (k == cache_key_.end() || cached_count_ >= options_.statement_cache_capacity) {
+  if (k == cache_key_.end() || options_.statement_cache_capacity == 0) {
     if (k != cache_key_.end()) cache_key_.erase(k);
     sqlite3_finalize(stmt);
     return;
   }
+  if (cached_count_ >= options_.statement_cache_capacity) {
+    // Make room: finalize the least recently used idle statement.
+    sqlite3_stmt* victim = idle_lru_.back();
+    idle_lru_.pop_back();
+    idle_pos_.erase(victim);
+    auto vk = cache_key_.find(victim);
+    auto& idle = cache_[vk->second];
+    idle.erase(std::find(idle.begin(), idle.end(), victim));
+    if (idle.empty()) cache_.erase(vk->second);
+    cache_key_.erase(vk);
+    sqlite3_finalize(victim);
+    --cached_count_;
+  }
   cache_[k->second].push_back(stmt);
+  idle_lru_.push_front(stmt);
+  idle_pos_.emplace(stmt, idle_lru_.begin());
   ++cached_count_;
 }
 

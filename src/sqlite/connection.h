@@ -3,7 +3,8 @@
 //
 // Invariants:
 //   1. A cached statement is handed out to at most one Statement at a time; it goes back to the
-//      cache reset and with its bindings cleared.
+//      cache reset and with its bindings cleared. At most statement_cache_capacity statements are
+//      idle in the cache; beyond that the least recently used idle one is finalized.
 //   2. Every statement step runs with mu_ held (Statement holds the lock), so the cache and the
 //      handle are never used by two threads at once.
 //
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +79,10 @@ class Connection {
   // sql text -> idle prepared statements. GUARDED_BY(mu_)
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
   std::unordered_map<sqlite3_stmt*, std::string> cache_key_;  // statements that belong to the cache
+  // Idle statements, most recently returned first: when the cache is full, the least recently used
+  // idle statement is finalized to make room, so one-off SQL cannot crowd out the hot statements.
+  std::list<sqlite3_stmt*> idle_lru_;
+  std::unordered_map<sqlite3_stmt*, std::list<sqlite3_stmt*>::iterator> idle_pos_;
   size_t cached_count_ = 0;
   RowCounters counters_;
 };

@@ -2,6 +2,9 @@
 // options dotdo relies on (JSONB, FTS5, no double-quoted string literals), WAL and read-only opens.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
 
 #include "sqlite/connection.h"
 #include "sqlite/statement.h"
@@ -61,6 +64,46 @@ TEST(ConnectionTest, CachedStatementComesBackResetWithBindingsCleared) {
   ASSERT_TRUE(*b->Step());
   EXPECT_EQ(a->ColumnInt64(0), 7);
   EXPECT_EQ(b->ColumnInt64(0), 7);
+}
+
+// The SQL texts of every statement prepared on the connection and not yet finalized.
+std::vector<std::string> LiveStatements(Connection& conn) {
+  std::vector<std::string> out;
+  for (sqlite3_stmt* s = sqlite3_next_stmt(conn.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(conn.handle(), s))
+    out.push_back(sqlite3_sql(s));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(ConnectionTest, FullCacheEvictsTheLeastRecentlyUsedIdleStatement) {
+  ConnectionOptions options;
+  options.statement_cache_capacity = 3;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto conn, Connection::Open(":memory:", options));
+  auto run = [&](const std::string& sql) {
+    auto st = conn->Prepare(sql);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    ASSERT_TRUE(*st->Step());
+  };
+  // A hot statement used between many one-off statements stays cached; the one-offs make room
+  // for each other, oldest first, and the cache never holds more than its capacity.
+  for (int i = 0; i < 10; ++i) {
+    run("SELECT 'hot'");
+    run("SELECT " + std::to_string(i));
+    EXPECT_LE(LiveStatements(*conn).size(), 3u);
+  }
+  EXPECT_EQ(LiveStatements(*conn), (std::vector<std::string>{"SELECT 'hot'", "SELECT 8", "SELECT 9"}));
+  // A statement added when the cache is full is cached too (it evicts the oldest idle one).
+  run("SELECT 'late'");
+  run("SELECT 'hot'");
+  EXPECT_EQ(LiveStatements(*conn), (std::vector<std::string>{"SELECT 'hot'", "SELECT 'late'", "SELECT 9"}));
+  // Capacity 0: nothing is kept.
+  options.statement_cache_capacity = 0;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto uncached, Connection::Open(":memory:", options));
+  {
+    auto st = uncached->Prepare("SELECT 1");
+    ASSERT_TRUE(st.ok());
+  }
+  EXPECT_TRUE(LiveStatements(*uncached).empty());
 }
 
 TEST(ConnectionTest, MapsSqliteErrorsToTypedCodes) {
