@@ -136,8 +136,7 @@ Result<std::vector<BlobInfo>> BlobStore::Query(const BlobQuery& query) {
     }
     for (const auto& [op, v] : cond.items()) DOTDO_RETURN_IF_ERROR(AppendCondition(f, field, op, v, sql, params));
   }
-  params.push_back(SqlValue(query.limit));
-  sql += " ORDER BY key LIMIT ?" + std::to_string(params.size());
+  sql += " ORDER BY key" + internal::LimitClause(query.limit);
   auto& conn = internal::DatabaseInternals::Conn(impl_->db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached(sql));
   st.BindValues(params);

@@ -528,10 +528,9 @@ Result<BlobList> BlobStore::List(const BlobListOptions& options) {
   // Keys starting with prefix are exactly those in [prefix, upper) (SQLite compares TEXT byte-wise).
   const std::optional<std::string> upper = internal::PrefixUpperBound(options.prefix);
   auto& conn = DatabaseInternals::Conn(impl_->db_);
-  // The validated page size is part of the SQL text: re-binding a LIMIT parameter makes SQLite re-prepare.
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + internal::kBlobColumns +
                                                " FROM blob_blobs WHERE key > ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) "
-                                               "ORDER BY key LIMIT " + std::to_string(options.limit + 1)));
+                                               "ORDER BY key" + internal::LimitClause(options.limit + 1)));
   st.BindAll(options.cursor, options.prefix, upper);
   BlobList out;
   for (;;) {

@@ -164,10 +164,8 @@ Result<std::vector<UnifiedEvent>> Outbox::Read(int64_t after_lsn, int64_t limit)
   if (limit < 1 || limit > 10000) return InvalidArgumentError("limit must be between 1 and 10000");
   if (after_lsn < 0) return InvalidArgumentError("after_lsn must be >= 0");
   Connection& conn = DatabaseInternals::Conn(db_);
-  // The validated limit is part of the SQL text: re-binding a LIMIT parameter makes SQLite re-prepare.
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + kOutboxColumns +
-                                               " FROM cdc_events WHERE lsn > ?1 ORDER BY lsn LIMIT " +
-                                               std::to_string(limit)));
+                                               " FROM cdc_events WHERE lsn > ?1 ORDER BY lsn" + LimitClause(limit)));
   st.Bind(1, after_lsn);
   std::vector<UnifiedEvent> out;
   for (;;) {

@@ -297,9 +297,7 @@ Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
   sql += " ORDER BY ";
   for (const SortTerm& t : sort) sql += internal::PathExpression(t.path) + (t.descending ? " DESC, " : ", ");
   sql += tie_desc ? "seq DESC" : "seq";
-  // The page size is part of the SQL text, not a parameter: SQLite re-prepares a statement whose
-  // LIMIT is a bound parameter every time it is bound anew. It is a validated integer (1..1001).
-  sql += " LIMIT " + std::to_string(q.limit + 1);
+  sql += internal::LimitClause(q.limit + 1);  // q.limit was validated (1..1000)
   return out;
 }
 

@@ -90,9 +90,7 @@ Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const 
   if (q.node_type) sql += std::string(" AND ") + other_type + " = ?3";
   if (after) sql += std::string(" AND (type, ") + other + ") > (?4, ?5)";
   if (incoming_skip_self) sql += " AND from_id <> to_id";
-  // The validated row count is part of the SQL text: a re-bound LIMIT parameter makes SQLite
-  // re-prepare the statement on every call.
-  sql += std::string(" ORDER BY type, ") + other + " LIMIT " + std::to_string(want);
+  sql += std::string(" ORDER BY type, ") + other + internal::LimitClause(want);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   st.Bind(1, node);
   if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));

@@ -8,6 +8,8 @@
 
 namespace dotdo::internal {
 
+std::string LimitClause(int64_t n) { return " LIMIT " + std::to_string(n); }
+
 Statement::Statement(Connection* conn, sqlite3_stmt* stmt, std::unique_lock<std::recursive_mutex> lock)
     : conn_(conn), stmt_(stmt), lock_(std::move(lock)) {}
 

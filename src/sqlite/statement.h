@@ -30,6 +30,11 @@ using SqlValue = std::variant<std::monostate, int64_t, double, std::string, SqlB
 
 enum class ColumnType { kInteger, kFloat, kText, kBlob, kNull };
 
+// " LIMIT <n>", to append to SQL text. A row limit is written into the statement, never bound:
+// SQLite's planner reads a bound LIMIT's value, so every re-bind of that parameter (even to the same
+// value) makes the statement re-prepare on its next step. REQUIRES: n was validated by the caller.
+std::string LimitClause(int64_t n);
+
 class Statement {
  public:
   Statement() = default;

@@ -106,6 +106,31 @@ TEST(ConnectionTest, FullCacheEvictsTheLeastRecentlyUsedIdleStatement) {
   EXPECT_TRUE(LiveStatements(*uncached).empty());
 }
 
+// Why LimitClause exists: a bound LIMIT makes SQLite re-prepare the statement after every re-bind,
+// a LIMIT in the text never does.
+TEST(ConnectionTest, LimitInTheSqlTextIsNotReprepared) {
+  auto conn = OpenMemory();
+  DOTDO_ASSERT_OK(conn->Exec("CREATE TABLE t(a INTEGER PRIMARY KEY)"));
+  DOTDO_ASSERT_OK(conn->Exec("INSERT INTO t VALUES (1), (2), (3)"));
+  auto reprepares = [&](const std::string& sql, bool bind_limit) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v3(conn->handle(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr), SQLITE_OK);
+    for (int i = 0; i < 5; ++i) {
+      sqlite3_bind_int(st, 1, 0);
+      if (bind_limit) sqlite3_bind_int(st, 2, 2);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+      }
+      sqlite3_reset(st);
+    }
+    const int n = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_GT(reprepares("SELECT a FROM t WHERE a > ?1 ORDER BY a LIMIT ?2", true), 0);
+  EXPECT_EQ(LimitClause(2), " LIMIT 2");
+  EXPECT_EQ(reprepares("SELECT a FROM t WHERE a > ?1 ORDER BY a" + LimitClause(2), false), 0);
+}
+
 TEST(ConnectionTest, MapsSqliteErrorsToTypedCodes) {
   auto conn = OpenMemory();
   DOTDO_ASSERT_OK(conn->Exec("CREATE TABLE u(k TEXT PRIMARY KEY)"));
