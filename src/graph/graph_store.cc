@@ -79,21 +79,37 @@ Status ValidateQuery(const EdgeQuery& q, bool batch) {
   return OkStatus();
 }
 
-// One page of one direction. `incoming_skip_self` drops self-loops (Both lists them once, as outgoing).
-Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const EdgeQuery& q, const Cursor* after,
-                  int64_t want, bool incoming_skip_self, std::vector<RawEdge>& out) {
+// The statement for one page of one direction: SQL text and the type filter, built once and run
+// for any number of nodes (a batch runs it per id). `incoming_skip_self` drops self-loops (Both
+// lists them once, as outgoing).
+struct PageQuery {
+  std::string sql;
+  std::string types_json;  // empty: every type
+};
+
+PageQuery MakePageQuery(bool outgoing, const EdgeQuery& q, bool has_after, int64_t want, bool incoming_skip_self) {
   const char* self = outgoing ? "from_id" : "to_id";
   const char* other = outgoing ? "to_id" : "from_id";
   const char* other_type = outgoing ? "to_type" : "from_type";
-  std::string sql = "SELECT " + std::string(internal::kEdgeColumns) + " FROM graph_relationships WHERE " + self + " = ?1";
-  if (!q.types.empty()) sql += " AND type IN (SELECT value FROM json_each(?2))";
-  if (q.node_type) sql += std::string(" AND ") + other_type + " = ?3";
-  if (after) sql += std::string(" AND (type, ") + other + ") > (?4, ?5)";
-  if (incoming_skip_self) sql += " AND from_id <> to_id";
-  sql += std::string(" ORDER BY type, ") + other + internal::LimitClause(want);
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  PageQuery p;
+  p.sql = "SELECT " + std::string(internal::kEdgeColumns) + " FROM graph_relationships WHERE " + self + " = ?1";
+  if (!q.types.empty()) {
+    p.sql += " AND type IN (SELECT value FROM json_each(?2))";
+    p.types_json = internal::TypesJson(q.types);
+  }
+  if (q.node_type) p.sql += std::string(" AND ") + other_type + " = ?3";
+  if (has_after) p.sql += std::string(" AND (type, ") + other + ") > (?4, ?5)";
+  if (incoming_skip_self) p.sql += " AND from_id <> to_id";
+  p.sql += std::string(" ORDER BY type, ") + other + internal::LimitClause(want);
+  return p;
+}
+
+// Appends the edges of `node` that `page` selects to `out`.
+Status RunPageQuery(Connection& conn, const PageQuery& page, std::string_view node, const EdgeQuery& q,
+                    const Cursor* after, std::vector<RawEdge>& out) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(page.sql));
   st.Bind(1, node);
-  if (!q.types.empty()) st.Bind(2, internal::TypesJson(q.types));
+  if (!page.types_json.empty()) st.Bind(2, page.types_json);
   if (q.node_type) st.Bind(3, *q.node_type);
   if (after) st.Bind(4, after->type).Bind(5, after->other);
   for (;;) {
@@ -102,6 +118,12 @@ Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const 
     out.push_back(internal::RawEdgeFromRow(st, 0));
   }
   return OkStatus();
+}
+
+// One page of one direction for one node.
+Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const EdgeQuery& q, const Cursor* after,
+                  int64_t want, bool incoming_skip_self, std::vector<RawEdge>& out) {
+  return RunPageQuery(conn, MakePageQuery(outgoing, q, after != nullptr, want, incoming_skip_self), node, q, after, out);
 }
 
 Result<EdgePage> FinishPage(std::vector<RawEdge> raws) {
@@ -236,17 +258,13 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
   Connection& conn = DatabaseInternals::Conn(db);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
-  std::vector<std::vector<RawEdge>> per_id(unique.size());
-  for (size_t i = 0; i < unique.size(); ++i)
-    DOTDO_RETURN_IF_ERROR(QueryPhase(conn, unique[i], outgoing, q, nullptr, q.limit, false, per_id[i]));
-  for (size_t i = 0; i < unique.size(); ++i) {
-    auto& raws = per_id[i];
-    auto& edges = result[unique[i]];
-    edges.reserve(raws.size());
-    for (auto& r : raws) {
-      DOTDO_ASSIGN_OR_RETURN(auto e, internal::ToEdge(std::move(r)));
-      edges.push_back(std::move(e));
-    }
+  const PageQuery page = MakePageQuery(outgoing, q, /*has_after=*/false, q.limit, /*incoming_skip_self=*/false);
+  std::vector<RawEdge> raws;
+  for (const std::string& id : unique) {
+    raws.clear();
+    DOTDO_RETURN_IF_ERROR(RunPageQuery(conn, page, id, q, nullptr, raws));
+    DOTDO_ASSIGN_OR_RETURN(EdgePage edges, FinishPage(std::move(raws)));
+    result.emplace_hint(result.end(), id, std::move(edges.edges));
   }
   return result;
 }
