@@ -2,6 +2,7 @@
 #include "sqlite/connection.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include <sqlite3.h>
 
@@ -45,8 +46,8 @@ Connection::Connection(sqlite3* db, std::string path, const ConnectionOptions& o
 
 Connection::~Connection() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  for (auto& [sql, stmts] : cache_)
-    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : idle_) sqlite3_finalize(s);
+  idle_.clear();
   cache_.clear();
   sqlite3_close_v2(db_);
 }
@@ -56,12 +57,9 @@ Result<Statement> Connection::Prepare(std::string_view sql) {
   std::string key(sql);
   auto it = cache_.find(key);
   if (it != cache_.end() && !it->second.empty()) {
-    sqlite3_stmt* s = it->second.back();
+    sqlite3_stmt* s = *it->second.back();
+    idle_.erase(it->second.back());
     it->second.pop_back();
-    auto pos = idle_pos_.find(s);
-    idle_lru_.erase(pos->second);
-    idle_pos_.erase(pos);
-    --cached_count_;
     return Statement(this, s, std::move(lock));
   }
   sqlite3_stmt* s = nullptr;
@@ -97,23 +95,19 @@ void Connection::ReturnToCache(sqlite3_stmt* stmt) {
     sqlite3_finalize(stmt);
     return;
   }
-  if (cached_count_ >= options_.statement_cache_capacity) {
+  if (idle_.size() >= options_.statement_cache_capacity) {
     // Make room: finalize the least recently used idle statement.
-    sqlite3_stmt* victim = idle_lru_.back();
-    idle_lru_.pop_back();
-    idle_pos_.erase(victim);
-    auto vk = cache_key_.find(victim);
-    auto& idle = cache_[vk->second];
-    idle.erase(std::find(idle.begin(), idle.end(), victim));
-    if (idle.empty()) cache_.erase(vk->second);
+    const IdleList::iterator victim = std::prev(idle_.end());
+    auto vk = cache_key_.find(*victim);
+    auto& same_sql = cache_[vk->second];
+    same_sql.erase(std::find(same_sql.begin(), same_sql.end(), victim));
+    if (same_sql.empty()) cache_.erase(vk->second);
+    sqlite3_finalize(*victim);
     cache_key_.erase(vk);
-    sqlite3_finalize(victim);
-    --cached_count_;
+    idle_.erase(victim);
   }
-  cache_[k->second].push_back(stmt);
-  idle_lru_.push_front(stmt);
-  idle_pos_.emplace(stmt, idle_lru_.begin());
-  ++cached_count_;
+  idle_.push_front(stmt);
+  cache_[k->second].push_back(idle_.begin());
 }
 
 Status Connection::Exec(std::string_view sql) {

@@ -76,14 +76,13 @@ class Connection {
   std::string path_;
   ConnectionOptions options_;
   std::recursive_mutex mu_;
-  // sql text -> idle prepared statements. GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
+  // Idle cached statements, most recently returned first; when the cache is full the last one is
+  // finalized to make room, so one-off SQL cannot crowd out the hot statements. GUARDED_BY(mu_)
+  using IdleList = std::list<sqlite3_stmt*>;
+  IdleList idle_;
+  // sql text -> its idle statements (positions in idle_). GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::vector<IdleList::iterator>> cache_;
   std::unordered_map<sqlite3_stmt*, std::string> cache_key_;  // statements that belong to the cache
-  // Idle statements, most recently returned first: when the cache is full, the least recently used
-  // idle statement is finalized to make room, so one-off SQL cannot crowd out the hot statements.
-  std::list<sqlite3_stmt*> idle_lru_;
-  std::unordered_map<sqlite3_stmt*, std::list<sqlite3_stmt*>::iterator> idle_pos_;
-  size_t cached_count_ = 0;
   RowCounters counters_;
 };
 
