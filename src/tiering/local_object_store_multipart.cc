@@ -15,24 +15,15 @@
 namespace dotdo {
 
 namespace fs = std::filesystem;
-using internal::Cleanup;
 using internal::ErrnoStatus;
-using internal::Fd;
-using internal::InfoFromOptions;
-using internal::IsValidUploadId;
-using internal::kChunk;
-using internal::OptionsToJson;
-using internal::ReadSmallFile;
-using internal::ValidatePutOptions;
-using internal::WriteAll;
 
 namespace {
 Result<PutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_view key, std::string_view upload_id) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
-  if (!IsValidUploadId(upload_id))
+  if (!internal::IsValidUploadId(upload_id))
     return InvalidArgumentError("invalid upload id '" + std::string(upload_id.substr(0, 64)) +
                                 "': expected the 32 hex digits CreateMultipartUpload returned");
-  auto text = ReadSmallFile(impl.uploads_ / std::string(upload_id) / "upload.json");
+  auto text = internal::ReadSmallFile(impl.uploads_ / std::string(upload_id) / "upload.json");
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound)
       return NotFoundError("no multipart upload '" + std::string(upload_id) + "' (completed, aborted or never created)");
@@ -63,18 +54,18 @@ std::string PartName(int n) {
 
 Result<std::string> LocalObjectStore::CreateMultipartUpload(std::string_view key, const PutOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
-  DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
+  DOTDO_RETURN_IF_ERROR(internal::ValidatePutOptions(options));
   const std::string id = internal::RandomHex(16);
   const fs::path dir = impl_->uploads_ / id;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return ErrnoStatus(ec.value(), "cannot create '" + dir.string() + "'");
   const fs::path tmp = impl_->NewTmpPath();
-  Cleanup cleanup{tmp};
+  internal::Cleanup cleanup{tmp};
   {
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    internal::Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + tmp.string() + "'");
-    DOTDO_RETURN_IF_ERROR(WriteAll(f.fd, OptionsToJson(key, options).dump(), tmp));
+    DOTDO_RETURN_IF_ERROR(internal::WriteAll(f.fd, internal::OptionsToJson(key, options).dump(), tmp));
     if (impl_->options_.sync && ::fsync(f.fd) != 0) return ErrnoStatus(errno, "cannot sync '" + tmp.string() + "'");
   }
   if (::rename(tmp.c_str(), (dir / "upload.json").c_str()) != 0)
@@ -95,7 +86,7 @@ Result<std::string> LocalObjectStore::UploadPart(std::string_view key, std::stri
     rest.remove_prefix(n);
     return n;
   }));
-  Cleanup cleanup{t.path};
+  internal::Cleanup cleanup{t.path};
   const fs::path dir = impl_->uploads_ / std::string(upload_id);
   if (::rename(t.path.c_str(), (dir / PartName(part_number)).c_str()) != 0) {
     if (errno == ENOENT) return NotFoundError("multipart upload '" + std::string(upload_id) + "' was completed or aborted");
@@ -118,14 +109,14 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipartUpload(std::string_view ke
   const fs::path dir = impl_->uploads_ / std::string(upload_id);
   Impl::TmpObject t;
   t.path = impl_->NewTmpPath();
-  Cleanup cleanup{t.path};
+  internal::Cleanup cleanup{t.path};
   internal::Sha256 combined;
   {
-    Fd out(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    internal::Fd out(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (out.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + t.path.string() + "'");
-    std::vector<char> buf(kChunk);
+    std::vector<char> buf(internal::kChunk);
     for (const CompletedPart& p : parts) {
-      Fd in(::open((dir / PartName(p.part_number)).c_str(), O_RDONLY | O_CLOEXEC));
+      internal::Fd in(::open((dir / PartName(p.part_number)).c_str(), O_RDONLY | O_CLOEXEC));
       if (in.fd < 0)
         return InvalidArgumentError("part " + std::to_string(p.part_number) + " of upload '" + std::string(upload_id) +
                                     "' was not uploaded");
@@ -139,7 +130,7 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipartUpload(std::string_view ke
         if (n == 0) break;
         std::string_view chunk(buf.data(), static_cast<size_t>(n));
         sha.Update(chunk);
-        DOTDO_RETURN_IF_ERROR(WriteAll(out.fd, chunk, t.path));
+        DOTDO_RETURN_IF_ERROR(internal::WriteAll(out.fd, chunk, t.path));
         t.size += static_cast<uint64_t>(n);
       }
       auto digest = sha.Finish();
@@ -154,7 +145,7 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipartUpload(std::string_view ke
     t.ino = static_cast<uint64_t>(st.st_ino);
   }
   t.etag = combined.FinishHex() + "-" + std::to_string(parts.size());
-  ObjectInfo info = InfoFromOptions(options);
+  ObjectInfo info = internal::InfoFromOptions(options);
   {
     std::lock_guard<std::mutex> lock(impl_->LockFor(key));
     DOTDO_ASSIGN_OR_RETURN(info, impl_->CommitLocked(key, t, std::move(info), options.if_match, options.if_none_match));
