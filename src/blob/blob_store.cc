@@ -368,28 +368,36 @@ Result<BlobInfo> BlobStore::Impl::FinishPut(Result<BlobInfo> info, const std::st
   return info;
 }
 
-Result<BlobInfo> BlobStore::Impl::PutViaTemp(const BlobPutRequest& request, const ObjectWrite& write) {
-  const std::string tmp_key = "tmp/" + db_.NewId();
-  DOTDO_ASSIGN_OR_RETURN(ObjectInfo tmp, write(tmp_key));
-  // A single put's ETag is the hex SHA-256 of its bytes (ObjectStore contract).
-  const std::string object_key = AddressedKey(tmp.etag, kStorageClassStandard);
+Result<BlobInfo> BlobStore::Impl::CommitAddressed(const BlobPutRequest& request, const std::string& object_key,
+                                                  const std::string& sha, uint64_t size,
+                                                  const std::function<Status(bool present)>& ensure) {
   std::string freed;
   Result<BlobInfo> info = InternalError("unreachable");
   {
     std::lock_guard<std::mutex> lock(ObjectLock(object_key));
-    auto present = ObjectReferenced(object_key);
-    Status moved = present.status();
-    if (present.ok() && !*present) moved = store_.Copy(tmp_key, object_key).status();
-    store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
-    DOTDO_RETURN_IF_ERROR(moved);
+    DOTDO_ASSIGN_OR_RETURN(bool present, ObjectReferenced(object_key));
+    DOTDO_RETURN_IF_ERROR(ensure(present));
     DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
-    info = CommitPut(request, object_key, tmp.etag, tmp.size, &freed);
-    if (!info.ok() && !*present) {
+    info = CommitPut(request, object_key, sha, size, &freed);
+    if (!info.ok() && !present) {
+      // Best effort: drop the object we wrote for a put that did not commit (else the sweep will).
       auto still = ObjectReferenced(object_key);
       if (still.ok() && !*still) store_.Delete(object_key).IgnoreError();
     }
   }
   return FinishPut(std::move(info), freed);
+}
+
+Result<BlobInfo> BlobStore::Impl::PutViaTemp(const BlobPutRequest& request, const ObjectWrite& write) {
+  const std::string tmp_key = "tmp/" + db_.NewId();
+  DOTDO_ASSIGN_OR_RETURN(ObjectInfo tmp, write(tmp_key));
+  // A single put's ETag is the hex SHA-256 of its bytes (ObjectStore contract).
+  const std::string object_key = AddressedKey(tmp.etag, kStorageClassStandard);
+  return CommitAddressed(request, object_key, tmp.etag, tmp.size, [&](bool present) {
+    const Status moved = present ? OkStatus() : store_.Copy(tmp_key, object_key).status();
+    store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
+    return moved;
+  });
 }
 
 Result<BlobInfo> BlobStore::Impl::PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write) {
@@ -411,46 +419,30 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
                                 std::to_string(*request.content_length) + " were declared");
   auto write = [&](const std::string& object_key) { return impl_->store_.Put(object_key, data, ObjectPutOptions()); };
   if (!impl_->options_.content_addressed) return impl_->PutOwnObject(request, write);
-  std::string sha, object_key;
-  bool written = false;
-  if (data.size() >= kHashWhileWritingBytes) {
-    // Large: the store hashes while it writes and syncs, so the hash adds no latency. (Bytes already
-    // stored are written again; a dedup hit costs what a new put costs.)
-    DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, impl_->store_.PutAddressed(
-                                               [](std::string_view hex) {
-                                                 return Impl::AddressedKey(hex, kStorageClassStandard);
-                                               },
-                                               data, ObjectPutOptions()));
-    sha = obj.etag;
-    object_key = obj.key;
-    written = true;
-  } else {
+  if (data.size() < kHashWhileWritingBytes) {
     // Small: hash first, so bytes already stored are not written again.
-    sha = internal::Sha256::Hex(data);
-    object_key = Impl::AddressedKey(sha, kStorageClassStandard);
+    const std::string sha = internal::Sha256::Hex(data);
+    const std::string object_key = Impl::AddressedKey(sha, kStorageClassStandard);
+    return impl_->CommitAddressed(request, object_key, sha, data.size(), [&](bool present) {
+      return present ? OkStatus() : write(object_key).status();
+    });
   }
-  std::string freed;
-  Result<BlobInfo> info = InternalError("unreachable");
-  {
-    std::lock_guard<std::mutex> lock(impl_->ObjectLock(object_key));
-    DOTDO_ASSIGN_OR_RETURN(bool present, impl_->ObjectReferenced(object_key));
-    if (!present && written) {
-      // Written before the lock was held: the delete of the last other reference to these bytes
-      // may have removed the object since. Under the lock nothing removes it any more.
-      Result<ObjectInfo> head = impl_->store_.Head(object_key);
-      if (!head.ok() && head.status().code() != StatusCode::kNotFound) return head.status();
-      written = head.ok();
-    }
-    if (!present && !written) DOTDO_RETURN_IF_ERROR(write(object_key).status());
-    DOTDO_RETURN_IF_ERROR(impl_->Fault("after_object_write"));
-    info = impl_->CommitPut(request, object_key, sha, data.size(), &freed);
-    if (!info.ok() && !present) {
-      // Best effort: drop the object we wrote for a put that did not commit (else the sweep will).
-      auto still = impl_->ObjectReferenced(object_key);
-      if (still.ok() && !*still) impl_->store_.Delete(object_key).IgnoreError();
-    }
-  }
-  return impl_->FinishPut(std::move(info), freed);
+  // Large: the store hashes while it writes and syncs, so the hash adds no latency. (Bytes already
+  // stored are written again; a dedup hit costs what a new put costs.)
+  DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, impl_->store_.PutAddressed(
+                                             [](std::string_view hex) {
+                                               return Impl::AddressedKey(hex, kStorageClassStandard);
+                                             },
+                                             data, ObjectPutOptions()));
+  return impl_->CommitAddressed(request, obj.key, obj.etag, data.size(), [&](bool present) -> Status {
+    if (present) return OkStatus();
+    // Written before the lock was held: the delete of the last other reference to these bytes may
+    // have removed the object since. Under the lock nothing removes it any more.
+    Result<ObjectInfo> head = impl_->store_.Head(obj.key);
+    if (head.ok()) return OkStatus();
+    if (head.status().code() != StatusCode::kNotFound) return head.status();
+    return write(obj.key).status();
+  });
 }
 
 Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const ObjectReader& reader) {

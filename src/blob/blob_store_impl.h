@@ -47,6 +47,12 @@ class BlobStore::Impl {
   // "tmp/<ULID>" (the store's ETag is their SHA-256), moves them to their content address unless an
   // object already holds them, drops the temp object, commits.
   Result<BlobInfo> PutViaTemp(const BlobPutRequest& request, const ObjectWrite& write);
+  // The content-addressed commit every such put ends with, under the object lock: `ensure(present)`
+  // makes the object at `object_key` exist (present: it is referenced, so it does), then the
+  // metadata commits; a commit that fails drops the object if nothing references it.
+  Result<BlobInfo> CommitAddressed(const BlobPutRequest& request, const std::string& object_key,
+                                   const std::string& sha, uint64_t size,
+                                   const std::function<Status(bool present)>& ensure);
   // Put in non-content-addressed mode: a fresh "objects/<ULID>" per put.
   Result<BlobInfo> PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write);
   // The common end of every put: the "after_metadata_commit" fault point, then removal of the
