@@ -569,7 +569,6 @@ TEST(LocalObjectStoreTest, OpenRemovesTempFilesOfWritersThatDied) {
   EXPECT_TRUE(store->List()->objects.empty());  // temp files are never objects
 }
 
-
 TEST(LocalObjectStoreTest, PutAddressedStoresUnderTheKeyOfTheContentHash) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
