@@ -261,7 +261,7 @@ int RunSuite(const Options& options) {
     for (const char* table : {"doc_documents", "cdc_events"})
       if (count(table) != total_docs || raw.Count(table) != total_docs)
         throw std::runtime_error(std::string("row count mismatch in ") + table);
-    QueryOptions probe_q;
+    DocumentQueryOptions probe_q;
     probe_q.type = "Order";
     probe_q.where = {{"customer", "c1"}};
     auto plan = store.Explain(probe_q);
@@ -293,7 +293,7 @@ int RunSuite(const Options& options) {
   std::vector<std::string> keys;
   for (int64_t i = 0; i < queries; ++i) keys.push_back("c" + std::to_string(rng() % static_cast<uint64_t>(customers)));
   std::vector<double> ours_lat, raw_lat;
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "Order";
   q.limit = 100;
   Interleaved qi = RunInterleaved(read_rounds, [&] {

@@ -312,7 +312,7 @@ int RunSuite(const Options& options) {
   Interleaved bfs = PerItem(
       rounds, starts,
       [&](const std::string& start) {
-        TraverseOptions t;
+        GraphTraverseOptions t;
         t.start = start;
         t.max_depth = 3;
         t.limit = kMaxTraverseLimit;
@@ -344,7 +344,7 @@ int RunSuite(const Options& options) {
   Interleaved sp = PerItem(
       rounds, path_items,
       [&](const std::pair<std::string, std::string>& p) {
-        PathOptions o;
+        GraphPathOptions o;
         o.from = p.first;
         o.to = p.second;
         o.max_depth = kPathDepth;
@@ -353,7 +353,7 @@ int RunSuite(const Options& options) {
         return std::move(r).value();
       },
       [&](const std::pair<std::string, std::string>& p) { return raw.Distance(p.first, p.second, kPathDepth); },
-      [&](const std::pair<std::string, std::string>& p, const std::optional<Path>& path, int base) {
+      [&](const std::pair<std::string, std::string>& p, const std::optional<GraphPath>& path, int base) {
         const int ours = path ? static_cast<int>(path->edges.size()) : -1;
         if (ours != base)
           Mismatch("shortest path " + p.first + " -> " + p.second + ": ours " + std::to_string(ours) + " hops, raw " +
@@ -418,7 +418,7 @@ int RunSuite(const Options& options) {
         for (const auto& id : ids) {
           auto r = graph.Outgoing(id, q);
           Fail(r.status(), "outgoing");
-          out.emplace(id, std::move(r->edges));
+          out.emplace(id, std::move(r->items));
         }
         return out;
       },

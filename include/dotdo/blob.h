@@ -30,6 +30,7 @@
 
 #include "dotdo/database.h"
 #include "dotdo/export.h"
+#include "dotdo/page.h"
 #include "dotdo/object_store.h"
 #include "dotdo/status.h"
 
@@ -100,10 +101,8 @@ struct BlobListOptions {
   int64_t limit = 100;  // 1..1000, default 100
   std::string cursor;   // next_cursor of the previous page; default: first page
 };
-struct BlobList {
-  std::vector<BlobInfo> blobs;
-  std::string next_cursor;  // empty on the last page
-};
+// A page of blobs in key order (dotdo/page.h).
+using BlobPage = Page<BlobInfo>;
 
 // Where clause: {"<field>": <value> | {"$op": <value>, ...}, ...}, all conditions ANDed.
 // Fields: key, size, hash, contentType, storageClass, createdAt, updatedAt, lastAccessedAt, and
@@ -113,25 +112,25 @@ struct BlobQuery {
   int64_t limit = 100;  // 1..1000, default 100
 };
 
-struct SignedUrlOptions {
+struct BlobSignedUrlOptions {
   int64_t expires_in_ms = 3'600'000;  // 1 s .. 7 days, default 1 h
   std::string disposition;            // Content-Disposition to serve with, e.g. "attachment"; default none
 };
-struct UploadUrlOptions {
+struct BlobUploadUrlOptions {
   std::string key;
   std::string content_type;           // required Content-Type of the upload; default: any
   uint64_t max_size = 0;              // largest accepted body, 1..max_blob_size; required
   int64_t expires_in_ms = 3'600'000;  // 1 s .. 7 days, default 1 h
 };
 // A request presented to the server against a presigned URL.
-struct SignedRequest {
+struct BlobSignedRequest {
   std::string method;  // "GET" | "PUT" (HEAD is accepted for GET URLs)
   std::string url;     // as received: url_base + "/" + encoded key + "?" + query
   int64_t now_ms = 0;
   std::optional<uint64_t> content_length;  // required for PUT
   std::optional<std::string> content_type;
 };
-struct VerifiedRequest {
+struct BlobVerifiedRequest {
   std::string method;  // the signed method
   std::string key;
   int64_t expires_at_ms = 0;
@@ -140,19 +139,19 @@ struct VerifiedRequest {
   uint64_t max_size = 0;
 };
 
-enum class LifecycleAction { kTransition, kDelete };
-struct LifecycleRule {
+enum class BlobLifecycleAction { kTransition, kDelete };
+struct BlobLifecycleRule {
   std::string id;        // [A-Za-z0-9_.-]{1,64}
   std::string prefix;    // keys starting with this; default all
   int64_t age_ms = 0;    // applies to blobs whose last put is at least this old (>= 0)
-  LifecycleAction action = LifecycleAction::kTransition;
+  BlobLifecycleAction action = BlobLifecycleAction::kTransition;
   std::string storage_class;  // target class for kTransition
 };
-struct LifecycleReport {
+struct BlobLifecycleReport {
   int64_t transitioned = 0;
   int64_t deleted = 0;
 };
-struct SweepReport {
+struct BlobSweepReport {
   int64_t removed = 0;        // unreferenced objects removed
   int64_t removed_bytes = 0;
   int64_t kept_in_grace = 0;  // unreferenced but younger than the grace period
@@ -183,26 +182,26 @@ class DOTDO_EXPORT BlobStore {
   Result<BlobInfo> Head(std::string_view key);
   // Removes the blob (cdc.delete); the object goes when its last reference does. Missing: kNotFound.
   Status Delete(std::string_view key);
-  Result<BlobList> List(const BlobListOptions& options = {});
+  Result<BlobPage> List(const BlobListOptions& options = {});
   Result<std::vector<BlobInfo>> Query(const BlobQuery& query);
 
   // Presigned URLs (see docs/formats/blob.md for the canonical string).
-  Result<std::string> GetSignedUrl(std::string_view key, const SignedUrlOptions& options = {});
-  Result<std::string> GetUploadUrl(const UploadUrlOptions& options);
+  Result<std::string> GetSignedUrl(std::string_view key, const BlobSignedUrlOptions& options = {});
+  Result<std::string> GetUploadUrl(const BlobUploadUrlOptions& options);
   // kPermissionDenied for expired, tampered, wrong-method, wrong-key, over-size or wrong-type
   // requests; kInvalidArgument for a URL that is not a presigned URL at all.
-  Result<VerifiedRequest> VerifySignedRequest(const SignedRequest& request);
+  Result<BlobVerifiedRequest> VerifySignedRequest(const BlobSignedRequest& request);
 
   // Lifecycle rules are persisted in blob_lifecycle_rules; adding an existing id replaces it.
-  Status PutLifecycleRule(const LifecycleRule& rule);
+  Status PutLifecycleRule(const BlobLifecycleRule& rule);
   Status RemoveLifecycleRule(std::string_view id);
-  Result<std::vector<LifecycleRule>> ListLifecycleRules();
+  Result<std::vector<BlobLifecycleRule>> ListLifecycleRules();
   // Applies every rule as of now_ms (delete rules first). Transitions move the bytes to the cold
   // area of the object store (key prefix "cold/", storage class INFREQUENT_ACCESS) and back.
-  Result<LifecycleReport> ApplyLifecycle(int64_t now_ms);
+  Result<BlobLifecycleReport> ApplyLifecycle(int64_t now_ms);
   // Removes objects no blob references whose last write is older than now_ms - orphan_grace_ms
   // (now_ms is wall-clock time, like the object store's timestamps).
-  Result<SweepReport> SweepOrphans(int64_t now_ms);
+  Result<BlobSweepReport> SweepOrphans(int64_t now_ms);
   Result<BlobStats> Stats();
 
   // Implementation detail, defined in src/blob (public only so its helpers can name it).

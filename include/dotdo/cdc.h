@@ -223,7 +223,7 @@ struct SinkCheckpoint {
   int64_t updated_at = 0;  // ms since epoch
 };
 
-struct RetentionOptions {
+struct CdcRetentionOptions {
   // Keep events younger than this (ms before now), even when every sink has them. Default 0.
   int64_t min_age_ms = 0;
   // Upper bound on deleted lsns. With sinks registered: delete lsn <= min(every checkpoint, this).
@@ -240,9 +240,9 @@ class DOTDO_EXPORT CdcCheckpoints {
   // Removes the sink: retention no longer waits for it. kNotFound when not registered.
   Status Unregister(std::string_view sink);
   Result<std::vector<SinkCheckpoint>> List();
-  // Deletes outbox events every registered sink has checkpointed (see RetentionOptions), in one
+  // Deletes outbox events every registered sink has checkpointed (see CdcRetentionOptions), in one
   // transaction; returns how many were deleted. lsns are never reused afterwards.
-  Result<int64_t> ApplyRetention(const RetentionOptions& options = {});
+  Result<int64_t> ApplyRetention(const CdcRetentionOptions& options = {});
 
  private:
   Database& db_;

@@ -28,6 +28,7 @@
 
 #include "dotdo/database.h"
 #include "dotdo/export.h"
+#include "dotdo/page.h"
 #include "dotdo/status.h"
 
 namespace dotdo {
@@ -46,12 +47,12 @@ struct DocumentStoreOptions {
 };
 
 // One ORDER BY term of a query.
-struct SortKey {
+struct DocumentSortKey {
   std::string path;         // a JsonPath, or "$id" / "$type" / "$version" / "$createdAt" / "$updatedAt"
   bool descending = false;  // default ascending
 };
 
-struct QueryOptions {
+struct DocumentQueryOptions {
   // Only documents of this `$type`. REQUIRES: non-empty, [A-Za-z_][A-Za-z0-9_]{0,127}.
   std::string type;
   // Filter: {"age": {"$gte": 18}, "name": "Ada", "$or": [...], "$and": [...], "$not": {...}}.
@@ -59,7 +60,7 @@ struct QueryOptions {
   // Default: every document of the type.
   Json where = Json::object();
   // Sort terms; ties (and an empty sort) are broken by insertion order. Default: insertion order.
-  std::vector<SortKey> sort;
+  std::vector<DocumentSortKey> sort;
   // Page size, 1..1000. Default 100.
   int64_t limit = 100;
   // next_cursor of the previous page of the same query; empty for the first page. Default empty.
@@ -68,17 +69,15 @@ struct QueryOptions {
   std::vector<std::string> projection;
 };
 
-struct Page {
-  std::vector<Json> items;
-  std::string next_cursor;  // empty = no more pages
-};
+// A page of documents (dotdo/page.h).
+using DocumentPage = Page<Json>;
 
-struct UpdateOptions {
+struct DocumentUpdateOptions {
   // When set, the write fails with kAborted unless the stored `$version` equals it.
   std::optional<int64_t> expected_version;
 };
 
-struct DeleteOptions {
+struct DocumentDeleteOptions {
   // false (default): soft delete — Get reports kNotFound, History and GetAsOf keep the document.
   // true: the document and its whole history are removed (a cdc.delete event is still written).
   bool hard = false;
@@ -110,38 +109,38 @@ class DOTDO_EXPORT DocumentStore {
 
   // Replaces the whole body (system fields are kept/maintained). `$type` may be omitted but not
   // changed; `$id`, when present, must equal id.
-  Result<Json> Replace(std::string_view id, Json doc, UpdateOptions options = {});
+  Result<Json> Replace(std::string_view id, Json doc, DocumentUpdateOptions options = {});
 
   // Partial update on dotted paths: {"$set": {"a.b": 1}, "$unset": {"c": true}, "$inc": {"n": 2}}.
   // Unknown operators, bad or overlapping paths, system fields, and $inc on a non-number are
   // kInvalidArgument.
-  Result<Json> Update(std::string_view id, const Json& ops, UpdateOptions options = {});
+  Result<Json> Update(std::string_view id, const Json& ops, DocumentUpdateOptions options = {});
 
   // JSON Merge Patch (RFC 7386) applied to the body.
-  Result<Json> MergePatch(std::string_view id, const Json& patch, UpdateOptions options = {});
+  Result<Json> MergePatch(std::string_view id, const Json& patch, DocumentUpdateOptions options = {});
 
   // JSON Patch (RFC 6902) applied to the body; all or nothing. A failing "test" operation is
   // kFailedPrecondition, a malformed patch or a path that does not exist is kInvalidArgument.
-  Result<Json> JsonPatch(std::string_view id, const Json& patch, UpdateOptions options = {});
+  Result<Json> JsonPatch(std::string_view id, const Json& patch, DocumentUpdateOptions options = {});
 
   // Creates the document when "$id" is absent or names no live document, else replaces it.
   Result<Json> Upsert(Json doc);
 
-  // Soft delete by default (see DeleteOptions). kNotFound when there is no live document.
-  Status Delete(std::string_view id, DeleteOptions options = {});
+  // Soft delete by default (see DocumentDeleteOptions). kNotFound when there is no live document.
+  Status Delete(std::string_view id, DocumentDeleteOptions options = {});
 
   // Live documents of `type` in insertion order, `limit` (1..1000) per page.
-  Result<Page> List(std::string_view type, int64_t limit = 100, std::string_view cursor = "");
+  Result<DocumentPage> List(std::string_view type, int64_t limit = 100, std::string_view cursor = "");
 
-  // Number of live documents of `type` matching `where` (same language as QueryOptions::where).
+  // Number of live documents of `type` matching `where` (same language as DocumentQueryOptions::where).
   Result<int64_t> Count(std::string_view type, const Json& where = Json::object());
 
-  // Filter, sort, keyset pagination and projection; see QueryOptions.
-  Result<Page> Query(const QueryOptions& q);
+  // Filter, sort, keyset pagination and projection; see DocumentQueryOptions.
+  Result<DocumentPage> Query(const DocumentQueryOptions& q);
 
   // SQLite's plan for the query (EXPLAIN QUERY PLAN details, one per line), or
   // "SKIP DOCUMENTS ..." when the stats prove nothing matches. For tuning indexes.
-  Result<std::string> Explain(const QueryOptions& q);
+  Result<std::string> Explain(const DocumentQueryOptions& q);
 
   // Creates (idempotently) a SQLite expression index on `path` for documents of `type`, usable by
   // $eq, $gt/$gte/$lt/$lte, $in and sort on that path.

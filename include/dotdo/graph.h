@@ -34,6 +34,7 @@
 
 #include "dotdo/database.h"
 #include "dotdo/export.h"
+#include "dotdo/page.h"
 #include "dotdo/status.h"
 
 namespace dotdo {
@@ -54,10 +55,10 @@ struct Edge {
 // {"id","from","to","type","data","createdAt","updatedAt"} with ISO-8601 times.
 DOTDO_EXPORT Json EdgeToJson(const Edge& edge);
 
-enum class Direction { kOut, kIn, kBoth };
+enum class EdgeDirection { kOut, kIn, kBoth };
 // "out" | "in" | "both"; anything else is kInvalidArgument listing the valid names.
-DOTDO_EXPORT Result<Direction> ParseDirection(std::string_view name);
-DOTDO_EXPORT std::string_view DirectionName(Direction direction);
+DOTDO_EXPORT Result<EdgeDirection> ParseEdgeDirection(std::string_view name);
+DOTDO_EXPORT std::string_view EdgeDirectionName(EdgeDirection direction);
 
 enum class TraversalAlgorithm { kBfs, kDfs };
 // "bfs" | "dfs"; anything else is kInvalidArgument listing the valid names.
@@ -89,21 +90,18 @@ struct EdgeQuery {
 };
 
 // Edges in (type, other end) order — for Both: outgoing first, then incoming (a self-loop once).
-struct EdgePage {
-  std::vector<Edge> edges;
-  std::string next_cursor;  // empty when there are no more edges
-};
+using EdgePage = Page<Edge>;
 
-struct RelationOptions {
+struct GraphRelationOptions {
   // Refuse an edge of this type that would close a cycle (self-loops included). Default false.
   bool acyclic = false;
 
-  friend bool operator==(const RelationOptions&, const RelationOptions&) = default;
+  friend bool operator==(const GraphRelationOptions&, const GraphRelationOptions&) = default;
 };
 
-struct TraverseOptions {
+struct GraphTraverseOptions {
   std::string start;
-  Direction direction = Direction::kOut;        // default: follow outgoing edges
+  EdgeDirection direction = EdgeDirection::kOut;        // default: follow outgoing edges
   std::vector<std::string> types;               // default: empty = every type
   int max_depth = 3;                            // 0..kMaxGraphDepth; default 3
   TraversalAlgorithm algorithm = TraversalAlgorithm::kBfs;  // default BFS
@@ -121,18 +119,18 @@ struct TraversedNode {
   friend bool operator==(const TraversedNode&, const TraversedNode&) = default;
 };
 
-struct PathOptions {
+struct GraphPathOptions {
   std::string from;
   std::string to;
-  Direction direction = Direction::kOut;  // default: follow outgoing edges
+  EdgeDirection direction = EdgeDirection::kOut;  // default: follow outgoing edges
   std::vector<std::string> types;         // default: empty = every type
   int max_depth = 100;                    // longest accepted path in edges, 0..kMaxGraphDepth; default 100
 };
 
-struct WeightedPathOptions {
+struct GraphWeightedPathOptions {
   std::string from;
   std::string to;
-  Direction direction = Direction::kOut;  // default: follow outgoing edges
+  EdgeDirection direction = EdgeDirection::kOut;  // default: follow outgoing edges
   std::vector<std::string> types;         // default: empty = every type
   // Dotted path of the numeric weight inside edge data ("weight", "cost.usd"). Required.
   std::string weight_field;
@@ -142,13 +140,13 @@ struct WeightedPathOptions {
 
 // nodes[0] == from, nodes.back() == to; edges[i] joins nodes[i] and nodes[i+1] (stored direction,
 // which for kIn/kBoth may point backwards). cost = number of edges, or the sum of weights.
-struct Path {
+struct GraphPath {
   std::vector<std::string> nodes;
   std::vector<Edge> edges;
   double cost = 0;
 };
 
-DOTDO_EXPORT Json PathToJson(const Path& path);
+DOTDO_EXPORT Json GraphPathToJson(const GraphPath& path);
 
 struct GraphOptions {
   // Most nodes a path search, DFS or cycle check may hold in memory before it stops with
@@ -203,15 +201,15 @@ class DOTDO_EXPORT GraphStore {
 
   // Nodes reachable from options.start within max_depth, each once, at most `limit` of them. Memory
   // is bounded by `limit` (BFS) or by max_depth times the largest degree (DFS).
-  Result<std::vector<TraversedNode>> Traverse(const TraverseOptions& options);
+  Result<std::vector<TraversedNode>> Traverse(const GraphTraverseOptions& options);
   // Fewest edges from `from` to `to` (bidirectional BFS); nullopt when there is no path within
   // max_depth (including when a node has no edges). from == to is the path of length 0.
-  Result<std::optional<Path>> ShortestPath(const PathOptions& options);
+  Result<std::optional<GraphPath>> ShortestPath(const GraphPathOptions& options);
   // Least total weight (Dijkstra). A negative, non-finite or non-numeric weight met on the way is
   // kFailedPrecondition naming the edge; so is a missing field without default_weight.
-  Result<std::optional<Path>> WeightedShortestPath(const WeightedPathOptions& options);
+  Result<std::optional<GraphPath>> WeightedShortestPath(const GraphWeightedPathOptions& options);
   // Some path (depth-first, not necessarily shortest) within max_depth; nullopt when none.
-  Result<std::optional<Path>> FindPath(const PathOptions& options);
+  Result<std::optional<GraphPath>> FindPath(const GraphPathOptions& options);
 
   // A directed cycle reachable from `start` following outgoing edges of `type` (empty: any type),
   // as the closed node list [a, b, ..., a]; nullopt when there is none. A self-loop is [a, a].
@@ -219,9 +217,9 @@ class DOTDO_EXPORT GraphStore {
 
   // Persists the options of a relation type. Turning `acyclic` on while edges of the type already
   // form a cycle is kFailedPrecondition naming that cycle (nothing changes).
-  Status SetRelationOptions(std::string_view type, const RelationOptions& options);
+  Status SetRelationOptions(std::string_view type, const GraphRelationOptions& options);
   // Defaults for a type never configured.
-  Result<RelationOptions> GetRelationOptions(std::string_view type);
+  Result<GraphRelationOptions> GetRelationOptions(std::string_view type);
 
  private:
   Database& db_;

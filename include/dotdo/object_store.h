@@ -66,7 +66,7 @@ struct ObjectInfo {
   int64_t last_modified_ms = 0;                 // wall-clock ms since the epoch of the last write
 };
 
-struct PutOptions {
+struct ObjectPutOptions {
   // Default "application/octet-stream" when empty.
   std::string content_type;
   // User metadata (see ValidateObjectMetadata). Default empty.
@@ -79,7 +79,7 @@ struct PutOptions {
   bool if_none_match = false;
 };
 
-struct GetOptions {
+struct ObjectGetOptions {
   // First byte to return. Default 0. Past the end of the object: kOutOfRange.
   uint64_t offset = 0;
   // Bytes to return from offset; clipped at the end of the object. Default: to the end.
@@ -88,13 +88,13 @@ struct GetOptions {
   std::string if_match;
 };
 
-struct DeleteOptions {
+struct ObjectDeleteOptions {
   // Only delete when the object's ETag equals this; a missing object is then kNotFound.
   // Default empty: deleting a missing key succeeds (S3 semantics).
   std::string if_match;
 };
 
-struct CopyOptions {
+struct ObjectCopyOptions {
   // Replace the destination's content type / user metadata / storage class; default: the source's.
   std::optional<std::string> content_type;
   std::optional<std::map<std::string, std::string>> metadata;
@@ -105,7 +105,7 @@ struct CopyOptions {
   bool if_none_match = false;
 };
 
-struct ListOptions {
+struct ObjectListOptions {
   // Only keys starting with this. Default empty (all keys).
   std::string prefix;
   // When non-empty, keys whose remainder after prefix contains the delimiter are rolled up into
@@ -117,14 +117,14 @@ struct ListOptions {
   std::string continuation;
 };
 
-struct ListResult {
+struct ObjectListResult {
   std::vector<ObjectInfo> objects;
   std::vector<std::string> common_prefixes;
-  // Non-empty when more entries may follow; pass it back as ListOptions::continuation.
+  // Non-empty when more entries may follow; pass it back as ObjectListOptions::continuation.
   std::string next_continuation;
 };
 
-struct CompletedPart {
+struct ObjectCompletedPart {
   int part_number = 0;  // 1..10000
   std::string etag;     // as returned by UploadPart
 };
@@ -133,10 +133,10 @@ class DOTDO_EXPORT ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  virtual Result<ObjectInfo> Put(std::string_view key, std::string_view data, const PutOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> Put(std::string_view key, std::string_view data, const ObjectPutOptions& options = {}) = 0;
   // Streams the object from reader in bounded memory.
   virtual Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
-                                       const PutOptions& options = {}) = 0;
+                                       const ObjectPutOptions& options = {}) = 0;
 
   // Content-addressed put: stores data under key_for(hex SHA-256 of data), e.g. "blobs/ab/ab…", and
   // returns its info (info.key is that key, info.etag the SHA-256). An existing object under the
@@ -144,28 +144,28 @@ class DOTDO_EXPORT ObjectStore {
   // and stores nothing. The default implementation hashes, then calls Put; LocalObjectStore hashes
   // while it writes and syncs, so the hash costs no extra latency.
   virtual Result<ObjectInfo> PutAddressed(const AddressFn& key_for, std::string_view data,
-                                          const PutOptions& options = {});
+                                          const ObjectPutOptions& options = {});
 
   // The object's bytes (or the range in options). Missing: kNotFound.
-  virtual Result<std::string> Get(std::string_view key, const GetOptions& options = {}) = 0;
+  virtual Result<std::string> Get(std::string_view key, const ObjectGetOptions& options = {}) = 0;
   // Streams the bytes (or the range) to writer in chunks; returns the object's info.
   virtual Result<ObjectInfo> GetStream(std::string_view key, const ObjectWriter& writer,
-                                       const GetOptions& options = {}) = 0;
+                                       const ObjectGetOptions& options = {}) = 0;
   virtual Result<ObjectInfo> Head(std::string_view key) = 0;
-  virtual Result<ListResult> List(const ListOptions& options = {}) = 0;
-  virtual Status Delete(std::string_view key, const DeleteOptions& options = {}) = 0;
+  virtual Result<ObjectListResult> List(const ObjectListOptions& options = {}) = 0;
+  virtual Status Delete(std::string_view key, const ObjectDeleteOptions& options = {}) = 0;
   virtual Result<ObjectInfo> Copy(std::string_view source_key, std::string_view dest_key,
-                                  const CopyOptions& options = {}) = 0;
+                                  const ObjectCopyOptions& options = {}) = 0;
 
   // Multipart upload: parts (1..10000, any order, re-uploadable) are stored aside and assembled
   // atomically by Complete. options (content type, metadata, preconditions) apply at completion.
-  virtual Result<std::string> CreateMultipartUpload(std::string_view key, const PutOptions& options = {}) = 0;
+  virtual Result<std::string> CreateMultipartUpload(std::string_view key, const ObjectPutOptions& options = {}) = 0;
   // Returns the part's ETag (hex SHA-256 of the part).
   virtual Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
                                          std::string_view data) = 0;
   // parts: ascending part numbers, each with the ETag UploadPart returned.
   virtual Result<ObjectInfo> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
-                                                     const std::vector<CompletedPart>& parts) = 0;
+                                                     const std::vector<ObjectCompletedPart>& parts) = 0;
   virtual Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) = 0;
 };
 
@@ -197,24 +197,24 @@ class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
                                                         LocalObjectStoreOptions options = {});
   ~LocalObjectStore() override;
 
-  Result<ObjectInfo> Put(std::string_view key, std::string_view data, const PutOptions& options = {}) override;
+  Result<ObjectInfo> Put(std::string_view key, std::string_view data, const ObjectPutOptions& options = {}) override;
   Result<ObjectInfo> PutStream(std::string_view key, const ObjectReader& reader,
-                               const PutOptions& options = {}) override;
+                               const ObjectPutOptions& options = {}) override;
   Result<ObjectInfo> PutAddressed(const AddressFn& key_for, std::string_view data,
-                                  const PutOptions& options = {}) override;
-  Result<std::string> Get(std::string_view key, const GetOptions& options = {}) override;
+                                  const ObjectPutOptions& options = {}) override;
+  Result<std::string> Get(std::string_view key, const ObjectGetOptions& options = {}) override;
   Result<ObjectInfo> GetStream(std::string_view key, const ObjectWriter& writer,
-                               const GetOptions& options = {}) override;
+                               const ObjectGetOptions& options = {}) override;
   Result<ObjectInfo> Head(std::string_view key) override;
-  Result<ListResult> List(const ListOptions& options = {}) override;
-  Status Delete(std::string_view key, const DeleteOptions& options = {}) override;
+  Result<ObjectListResult> List(const ObjectListOptions& options = {}) override;
+  Status Delete(std::string_view key, const ObjectDeleteOptions& options = {}) override;
   Result<ObjectInfo> Copy(std::string_view source_key, std::string_view dest_key,
-                          const CopyOptions& options = {}) override;
-  Result<std::string> CreateMultipartUpload(std::string_view key, const PutOptions& options = {}) override;
+                          const ObjectCopyOptions& options = {}) override;
+  Result<std::string> CreateMultipartUpload(std::string_view key, const ObjectPutOptions& options = {}) override;
   Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
                                  std::string_view data) override;
   Result<ObjectInfo> CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
-                                             const std::vector<CompletedPart>& parts) override;
+                                             const std::vector<ObjectCompletedPart>& parts) override;
   Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) override;
 
   const std::filesystem::path& root() const;

@@ -14,7 +14,7 @@ using internal::Outbox;
 
 namespace {
 
-Status ValidateRule(const LifecycleRule& r) {
+Status ValidateRule(const BlobLifecycleRule& r) {
   if (r.id.empty() || r.id.size() > 64) return InvalidArgumentError("lifecycle rule id must be 1..64 characters");
   for (char c : r.id) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
@@ -25,21 +25,21 @@ Status ValidateRule(const LifecycleRule& r) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return InvalidArgumentError("lifecycle rule prefix contains a control character");
   }
   if (r.age_ms < 0) return InvalidArgumentError("lifecycle rule age must be >= 0 ms");
-  if (r.action == LifecycleAction::kTransition) return ValidateStorageClass(r.storage_class);
+  if (r.action == BlobLifecycleAction::kTransition) return ValidateStorageClass(r.storage_class);
   if (!r.storage_class.empty()) return InvalidArgumentError("a delete rule takes no storage class");
   return OkStatus();
 }
 
 }  // namespace
 
-Status BlobStore::PutLifecycleRule(const LifecycleRule& rule) {
+Status BlobStore::PutLifecycleRule(const BlobLifecycleRule& rule) {
   DOTDO_RETURN_IF_ERROR(ValidateRule(rule));
   return impl_->db_.Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(impl_->db_).Prepare(
                                         "INSERT INTO blob_lifecycle_rules(id, prefix, age_ms, action, storage_class, created_at) "
                                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET prefix = excluded.prefix, "
                                         "age_ms = excluded.age_ms, action = excluded.action, storage_class = excluded.storage_class"));
-    const bool transition = rule.action == LifecycleAction::kTransition;
+    const bool transition = rule.action == BlobLifecycleAction::kTransition;
     st.BindAll(rule.id, rule.prefix, rule.age_ms, transition ? "transition" : "delete",
                transition ? std::optional<std::string>(rule.storage_class) : std::nullopt, impl_->db_.NowMillis());
     return st.Run();
@@ -57,18 +57,18 @@ Status BlobStore::RemoveLifecycleRule(std::string_view id) {
   });
 }
 
-Result<std::vector<LifecycleRule>> BlobStore::ListLifecycleRules() {
+Result<std::vector<BlobLifecycleRule>> BlobStore::ListLifecycleRules() {
   DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(impl_->db_).Prepare(
                                       "SELECT id, prefix, age_ms, action, storage_class FROM blob_lifecycle_rules ORDER BY id"));
-  std::vector<LifecycleRule> out;
+  std::vector<BlobLifecycleRule> out;
   for (;;) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    LifecycleRule r;
+    BlobLifecycleRule r;
     r.id = st.ColumnString(0);
     r.prefix = st.ColumnString(1);
     r.age_ms = st.ColumnInt64(2);
-    r.action = st.ColumnText(3) == "delete" ? LifecycleAction::kDelete : LifecycleAction::kTransition;
+    r.action = st.ColumnText(3) == "delete" ? BlobLifecycleAction::kDelete : BlobLifecycleAction::kTransition;
     r.storage_class = st.ColumnOptionalText(4).value_or("");
     out.push_back(std::move(r));
   }
@@ -84,7 +84,7 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
     std::lock_guard<std::mutex> lock(ObjectLock(target));
     DOTDO_ASSIGN_OR_RETURN(bool present, ObjectReferenced(target));
     if (!present) {
-      CopyOptions c;
+      ObjectCopyOptions c;
       c.storage_class = storage_class;
       DOTDO_RETURN_IF_ERROR(store_.Copy(blob.object_key, target, c).status());
     }
@@ -120,12 +120,12 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
   return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
 }
 
-Result<LifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
+Result<BlobLifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
   DOTDO_ASSIGN_OR_RETURN(auto rules, ListLifecycleRules());
-  LifecycleReport report;
+  BlobLifecycleReport report;
   // Delete rules first: a blob both expired and due for transition is deleted, not moved.
-  for (LifecycleAction pass : {LifecycleAction::kDelete, LifecycleAction::kTransition}) {
-    for (const LifecycleRule& rule : rules) {
+  for (BlobLifecycleAction pass : {BlobLifecycleAction::kDelete, BlobLifecycleAction::kTransition}) {
+    for (const BlobLifecycleRule& rule : rules) {
       if (rule.action != pass) continue;
       std::vector<BlobInfo> due;
       {
@@ -134,7 +134,7 @@ Result<LifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
                                             " FROM blob_blobs WHERE key >= ?1 AND (?2 IS NULL OR key < ?2) "
                                             "AND updated_at <= ?3 AND storage_class IS NOT ?4 ORDER BY key"));
         st.BindAll(rule.prefix, internal::PrefixUpperBound(rule.prefix), now_ms - rule.age_ms,
-                   pass == LifecycleAction::kTransition ? std::optional<std::string>(rule.storage_class) : std::nullopt);
+                   pass == BlobLifecycleAction::kTransition ? std::optional<std::string>(rule.storage_class) : std::nullopt);
         for (;;) {
           DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
           if (!row) break;
@@ -143,7 +143,7 @@ Result<LifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
         }
       }
       for (const BlobInfo& blob : due) {
-        if (pass == LifecycleAction::kDelete) {
+        if (pass == BlobLifecycleAction::kDelete) {
           Status s = impl_->DeleteBlob(blob.key);
           if (s.ok()) ++report.deleted;
           else if (s.code() != StatusCode::kNotFound) return s;
@@ -157,15 +157,15 @@ Result<LifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
   return report;
 }
 
-Result<SweepReport> BlobStore::SweepOrphans(int64_t now_ms) {
-  SweepReport report;
+Result<BlobSweepReport> BlobStore::SweepOrphans(int64_t now_ms) {
+  BlobSweepReport report;
   const int64_t cutoff = now_ms - impl_->options_.orphan_grace_ms;
   // The prefixes this BlobStore writes under; anything else in the object store is not ours.
   for (const char* prefix : {"blobs/", "cold/", "objects/", "tmp/"}) {
-    ListOptions o;
+    ObjectListOptions o;
     o.prefix = prefix;
     do {
-      DOTDO_ASSIGN_OR_RETURN(ListResult page, impl_->store_.List(o));
+      DOTDO_ASSIGN_OR_RETURN(ObjectListResult page, impl_->store_.List(o));
       for (const ObjectInfo& obj : page.objects) {
         std::lock_guard<std::mutex> lock(impl_->ObjectLock(obj.key));
         DOTDO_ASSIGN_OR_RETURN(bool referenced, impl_->ObjectReferenced(obj.key));

@@ -65,7 +65,7 @@ static std::string BuildUrl(BlobStore::Impl& impl, const Signed& s) {
   return url + "&" + std::string(kParamSignature) + "=" + Hmac(impl.options_.signing_secret, Canonical(impl.db_.ns(), s));
 }
 
-Result<std::string> BlobStore::GetSignedUrl(std::string_view key, const SignedUrlOptions& options) {
+Result<std::string> BlobStore::GetSignedUrl(std::string_view key, const BlobSignedUrlOptions& options) {
   DOTDO_RETURN_IF_ERROR(NeedSecret(impl_->options_));
   Status k = ValidateObjectKey(key);
   if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
@@ -78,7 +78,7 @@ Result<std::string> BlobStore::GetSignedUrl(std::string_view key, const SignedUr
   return BuildUrl(*impl_, s);
 }
 
-Result<std::string> BlobStore::GetUploadUrl(const UploadUrlOptions& options) {
+Result<std::string> BlobStore::GetUploadUrl(const BlobUploadUrlOptions& options) {
   DOTDO_RETURN_IF_ERROR(NeedSecret(impl_->options_));
   Status k = ValidateObjectKey(options.key);
   if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
@@ -90,7 +90,7 @@ Result<std::string> BlobStore::GetUploadUrl(const UploadUrlOptions& options) {
   return BuildUrl(*impl_, s);
 }
 
-Result<VerifiedRequest> BlobStore::VerifySignedRequest(const SignedRequest& request) {
+Result<BlobVerifiedRequest> BlobStore::VerifySignedRequest(const BlobSignedRequest& request) {
   DOTDO_RETURN_IF_ERROR(NeedSecret(impl_->options_));
   const size_t q = request.url.find('?');
   if (q == std::string::npos) return InvalidArgumentError("not a presigned URL: no query string");
@@ -163,7 +163,7 @@ Result<VerifiedRequest> BlobStore::VerifySignedRequest(const SignedRequest& requ
     if (!s.content_type.empty() && request.content_type.value_or("") != s.content_type)
       return PermissionDeniedError("the URL is signed for content type '" + s.content_type + "'");
   }
-  return VerifiedRequest{s.method, s.key, s.expires_ms, s.disposition, s.content_type, s.max_size};
+  return BlobVerifiedRequest{s.method, s.key, s.expires_ms, s.disposition, s.content_type, s.max_size};
 }
 
 }  // namespace dotdo

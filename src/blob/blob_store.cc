@@ -74,8 +74,8 @@ Status ValidateRequest(const BlobPutRequest& r, const BlobOptions& o) {
 // hashing on a second thread.
 constexpr size_t kHashWhileWritingBytes = 1 << 20;
 
-PutOptions ObjectPutOptions() {
-  PutOptions p;
+ObjectPutOptions BlobObjectPutOptions() {
+  ObjectPutOptions p;
   p.content_type = "application/octet-stream";
   return p;
 }
@@ -417,7 +417,7 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
   if (request.content_length && *request.content_length != data.size())
     return InvalidArgumentError("data is " + std::to_string(data.size()) + " bytes but " +
                                 std::to_string(*request.content_length) + " were declared");
-  auto write = [&](const std::string& object_key) { return impl_->store_.Put(object_key, data, ObjectPutOptions()); };
+  auto write = [&](const std::string& object_key) { return impl_->store_.Put(object_key, data, BlobObjectPutOptions()); };
   if (!impl_->options_.content_addressed) return impl_->PutOwnObject(request, write);
   if (data.size() < kHashWhileWritingBytes) {
     // Small: hash first, so bytes already stored are not written again.
@@ -433,7 +433,7 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
                                              [](std::string_view hex) {
                                                return Impl::AddressedKey(hex, kStorageClassStandard);
                                              },
-                                             data, ObjectPutOptions()));
+                                             data, BlobObjectPutOptions()));
   return impl_->CommitAddressed(request, obj.key, obj.etag, data.size(), [&](bool present) -> Status {
     if (present) return OkStatus();
     // Written before the lock was held: the delete of the last other reference to these bytes may
@@ -464,7 +464,7 @@ Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const Objec
                                   std::to_string(*request.content_length) + " were declared");
     return n;
   };
-  auto write = [&](const std::string& object_key) { return impl_->store_.PutStream(object_key, checked, ObjectPutOptions()); };
+  auto write = [&](const std::string& object_key) { return impl_->store_.PutStream(object_key, checked, BlobObjectPutOptions()); };
   // The hash is known only at the end of the stream: content-addressed streams go through a temp object.
   return impl_->options_.content_addressed ? impl_->PutViaTemp(request, write) : impl_->PutOwnObject(request, write);
 }
@@ -512,7 +512,7 @@ Status BlobStore::Delete(std::string_view key) {
   return impl_->DeleteBlob(key);
 }
 
-Result<BlobList> BlobStore::List(const BlobListOptions& options) {
+Result<BlobPage> BlobStore::List(const BlobListOptions& options) {
   if (options.limit < 1 || options.limit > 1000)
     return InvalidArgumentError("list limit " + std::to_string(options.limit) + " is outside 1..1000");
   if (options.prefix.size() > 1024) return InvalidArgumentError("list prefix is longer than 1024 bytes");
@@ -524,16 +524,16 @@ Result<BlobList> BlobStore::List(const BlobListOptions& options) {
                                                " FROM blob_blobs WHERE key > ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) "
                                                "ORDER BY key" + internal::LimitClause(options.limit + 1)));
   st.BindAll(options.cursor, options.prefix, upper);
-  BlobList out;
+  BlobPage out;
   for (;;) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    if (static_cast<int64_t>(out.blobs.size()) == options.limit) {
-      out.next_cursor = out.blobs.back().key;
+    if (static_cast<int64_t>(out.items.size()) == options.limit) {
+      out.next_cursor = out.items.back().key;
       break;
     }
     DOTDO_ASSIGN_OR_RETURN(auto info, impl_->FromRow(st));
-    out.blobs.push_back(std::move(info));
+    out.items.push_back(std::move(info));
   }
   return out;
 }

@@ -90,7 +90,7 @@ Result<std::vector<SinkCheckpoint>> CdcCheckpoints::List() {
   return out;
 }
 
-Result<int64_t> CdcCheckpoints::ApplyRetention(const RetentionOptions& options) {
+Result<int64_t> CdcCheckpoints::ApplyRetention(const CdcRetentionOptions& options) {
   if (options.min_age_ms < 0) return InvalidArgumentError("retention min_age_ms must be >= 0");
   if (options.up_to_lsn && *options.up_to_lsn < 0) return InvalidArgumentError("retention up_to_lsn must be >= 0");
   DOTDO_RETURN_IF_ERROR(Outbox::Of(db_).status());

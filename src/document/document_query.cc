@@ -246,7 +246,7 @@ struct CompiledQuery {
 };
 
 // REQUIRES: the connection lock is held (stats are read).
-Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
+Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
   if (q.limit < 1 || q.limit > 1000)
     return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
@@ -254,7 +254,7 @@ Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
   if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
   CompiledQuery out;
   std::string shape = q.type + '\n' + q.where.dump(-1, ' ', false, Json::error_handler_t::replace) + '\n';
-  for (const SortKey& k : q.sort) {
+  for (const DocumentSortKey& k : q.sort) {
     DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(k.path));
     shape += p.dotted + (k.descending ? " desc," : " asc,");
     out.sort.push_back({std::move(p), k.descending});
@@ -303,13 +303,13 @@ Result<CompiledQuery> CompileQuery(Database& db, const QueryOptions& q) {
 
 }  // namespace
 
-Result<Page> DocumentStore::Query(const QueryOptions& q) {
+Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
-  Page page;
+  DocumentPage page;
   if (cq.excluded) return page;
   DOTDO_ASSIGN_OR_RETURN(auto st, cq.Prepare(conn));
   st.BindValues(cq.params);
@@ -337,7 +337,7 @@ Result<Page> DocumentStore::Query(const QueryOptions& q) {
   return page;
 }
 
-Result<std::string> DocumentStore::Explain(const QueryOptions& q) {
+Result<std::string> DocumentStore::Explain(const DocumentQueryOptions& q) {
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
@@ -359,8 +359,8 @@ Result<std::string> DocumentStore::Explain(const QueryOptions& q) {
   return out;
 }
 
-Result<Page> DocumentStore::List(std::string_view type, int64_t limit, std::string_view cursor) {
-  QueryOptions q;
+Result<DocumentPage> DocumentStore::List(std::string_view type, int64_t limit, std::string_view cursor) {
+  DocumentQueryOptions q;
   q.type = std::string(type);
   q.limit = limit;
   q.cursor = std::string(cursor);

@@ -222,7 +222,7 @@ Result<Json> DocumentStore::WriteVersion(std::string_view id, const std::optiona
   return result;
 }
 
-Result<Json> DocumentStore::Replace(std::string_view id, Json doc, UpdateOptions options) {
+Result<Json> DocumentStore::Replace(std::string_view id, Json doc, DocumentUpdateOptions options) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateBody(doc));
   return WriteVersion(id, options.expected_version, [&](const StoredRowView& row, Json& body) -> Status {
     if (auto it = doc.find("$id"); it != doc.end() && (!it->is_string() || *it != id))
@@ -236,7 +236,7 @@ Result<Json> DocumentStore::Replace(std::string_view id, Json doc, UpdateOptions
   });
 }
 
-Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, UpdateOptions options) {
+Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, DocumentUpdateOptions options) {
   if (!patch.is_object())
     return InvalidArgumentError(std::string("a merge patch for a document must be an object, got ") + patch.type_name());
   for (auto it = patch.begin(); it != patch.end(); ++it)
@@ -252,7 +252,7 @@ Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, U
   });
 }
 
-Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, UpdateOptions options) {
+Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, DocumentUpdateOptions options) {
   if (!patch.is_array())
     return InvalidArgumentError(std::string("a JSON Patch must be an array of operations, got ") + patch.type_name());
   for (size_t i = 0; i < patch.size(); ++i) {
@@ -315,7 +315,7 @@ Result<Json> DocumentStore::Upsert(Json doc) {
   return out;
 }
 
-Status DocumentStore::Delete(std::string_view id, DeleteOptions options) {
+Status DocumentStore::Delete(std::string_view id, DocumentDeleteOptions options) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   (void)state;

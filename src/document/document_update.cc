@@ -80,7 +80,7 @@ Result<Json> Add(const Json& cur, const Json& by, const std::string& path) {
 
 }  // namespace
 
-Result<Json> DocumentStore::Update(std::string_view id, const Json& ops, UpdateOptions options) {
+Result<Json> DocumentStore::Update(std::string_view id, const Json& ops, DocumentUpdateOptions options) {
   DOTDO_ASSIGN_OR_RETURN(std::vector<PathOp> parsed, ParseOps(ops));
   return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
     for (const PathOp& op : parsed) {

@@ -75,18 +75,18 @@ Status ValidateRelationType(std::string_view type) {
   return OkStatus();
 }
 
-Result<Direction> ParseDirection(std::string_view name) {
-  if (name == "out") return Direction::kOut;
-  if (name == "in") return Direction::kIn;
-  if (name == "both") return Direction::kBoth;
+Result<EdgeDirection> ParseEdgeDirection(std::string_view name) {
+  if (name == "out") return EdgeDirection::kOut;
+  if (name == "in") return EdgeDirection::kIn;
+  if (name == "both") return EdgeDirection::kBoth;
   return InvalidArgumentError("unknown direction " + Quote(name) + "; valid directions: out, in, both");
 }
 
-std::string_view DirectionName(Direction direction) {
+std::string_view EdgeDirectionName(EdgeDirection direction) {
   switch (direction) {
-    case Direction::kOut: return "out";
-    case Direction::kIn: return "in";
-    case Direction::kBoth: return "both";
+    case EdgeDirection::kOut: return "out";
+    case EdgeDirection::kIn: return "in";
+    case EdgeDirection::kBoth: return "both";
   }
   return "out";
 }
@@ -107,7 +107,7 @@ Json EdgeToJson(const Edge& e) {
               {"updatedAt", FormatIso8601(e.updated_at)}};
 }
 
-Json PathToJson(const Path& path) {
+Json GraphPathToJson(const GraphPath& path) {
   Json edges = Json::array();
   for (const Edge& e : path.edges) edges.push_back(EdgeToJson(e));
   return Json{{"nodes", path.nodes}, {"edges", std::move(edges)},
@@ -228,7 +228,7 @@ ReadSnapshot::~ReadSnapshot() {
   if (st.ok()) st->Run().IgnoreError();
 }
 
-Adjacency::Adjacency(Connection& conn, Direction direction, const std::vector<std::string>& types)
+Adjacency::Adjacency(Connection& conn, EdgeDirection direction, const std::vector<std::string>& types)
     : conn_(conn), direction_(direction), types_json_(TypesJson(types)) {}
 
 Status Adjacency::ExpandLevel(const std::vector<std::string>& frontier, const HopFn& fn) {
@@ -240,9 +240,9 @@ Status Adjacency::ExpandLevel(const std::vector<std::string>& frontier, const Ho
                              "JOIN graph_relationships AS r ON r.to_id = j.value" + filter;
   std::string sql;
   switch (direction_) {
-    case Direction::kOut: sql = out_sel + " ORDER BY k, t, nbr"; break;
-    case Direction::kIn: sql = in_sel + " ORDER BY k, t, nbr"; break;
-    case Direction::kBoth: sql = out_sel + " UNION ALL " + in_sel + " ORDER BY k, fwd DESC, t, nbr"; break;
+    case EdgeDirection::kOut: sql = out_sel + " ORDER BY k, t, nbr"; break;
+    case EdgeDirection::kIn: sql = in_sel + " ORDER BY k, t, nbr"; break;
+    case EdgeDirection::kBoth: sql = out_sel + " UNION ALL " + in_sel + " ORDER BY k, fwd DESC, t, nbr"; break;
   }
   DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare(sql));
   st.Bind(1, IdsJson(frontier));

@@ -86,7 +86,7 @@ using HopFn = std::function<bool(const Hop&)>;
 // index, with an optional relation-type filter.
 class Adjacency {
  public:
-  Adjacency(Connection& conn, Direction direction, const std::vector<std::string>& types);
+  Adjacency(Connection& conn, EdgeDirection direction, const std::vector<std::string>& types);
 
   // Every edge of every frontier node in ONE query (the frontier is bound as a JSON array), in
   // (src, outgoing before incoming, type, neighbor) order.
@@ -96,14 +96,14 @@ class Adjacency {
 
  private:
   Connection& conn_;
-  Direction direction_;
+  EdgeDirection direction_;
   std::string types_json_;
 };
 
 // Fewest-edge path from `from` to `to` by bidirectional BFS (no validation; callers validate).
 // nullopt when none within max_depth. Fills path->edges by looking each hop's edge up.
-Result<std::optional<Path>> BidirectionalShortestPath(Connection& conn, const std::string& from, const std::string& to,
-                                                      Direction direction, const std::vector<std::string>& types,
+Result<std::optional<GraphPath>> BidirectionalShortestPath(Connection& conn, const std::string& from, const std::string& to,
+                                                      EdgeDirection direction, const std::vector<std::string>& types,
                                                       int max_depth, int64_t max_visited, bool with_edges);
 
 // A directed cycle in the edges (from, to) given in memory, as [a, ..., a]; nullopt when acyclic.

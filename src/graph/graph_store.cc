@@ -128,10 +128,10 @@ Status QueryPhase(Connection& conn, std::string_view node, bool outgoing, const 
 
 Result<EdgePage> FinishPage(std::vector<RawEdge> raws) {
   EdgePage page;
-  page.edges.reserve(raws.size());
+  page.items.reserve(raws.size());
   for (auto& r : raws) {
     DOTDO_ASSIGN_OR_RETURN(auto e, internal::ToEdge(std::move(r)));
-    page.edges.push_back(std::move(e));
+    page.items.push_back(std::move(e));
   }
   return page;
 }
@@ -216,7 +216,7 @@ Result<Edge> RelateInTransaction(Database& db, const ValidEdge& e, bool acyclic,
       return FailedPreconditionError("relating " + e.from + " -[" + e.type + "]-> " + e.to +
                                      " would create the self-loop cycle " + e.from + " -> " + e.from +
                                      "; relation type '" + e.type + "' is acyclic");
-    DOTDO_ASSIGN_OR_RETURN(auto back, internal::BidirectionalShortestPath(conn, e.to, e.from, Direction::kOut,
+    DOTDO_ASSIGN_OR_RETURN(auto back, internal::BidirectionalShortestPath(conn, e.to, e.from, EdgeDirection::kOut,
                                                                           {e.type}, INT_MAX, max_visited, false));
     if (back) {
       std::vector<std::string> cycle{e.from};
@@ -264,7 +264,7 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
     raws.clear();
     DOTDO_RETURN_IF_ERROR(RunPageQuery(conn, page, id, q, nullptr, raws));
     DOTDO_ASSIGN_OR_RETURN(EdgePage edges, FinishPage(std::move(raws)));
-    result.emplace_hint(result.end(), id, std::move(edges.edges));
+    result.emplace_hint(result.end(), id, std::move(edges.items));
   }
   return result;
 }
@@ -473,7 +473,7 @@ Result<std::map<std::string, std::vector<Edge>>> GraphStore::IncomingBatch(const
   return Batch(db_, ids, query, false);
 }
 
-Status GraphStore::SetRelationOptions(std::string_view type, const RelationOptions& options) {
+Status GraphStore::SetRelationOptions(std::string_view type, const GraphRelationOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
   DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
   return db_.Transaction([&]() -> Status {
@@ -481,8 +481,8 @@ Status GraphStore::SetRelationOptions(std::string_view type, const RelationOptio
     DOTDO_ASSIGN_OR_RETURN(auto prev_st, conn.Prepare("SELECT acyclic FROM graph_relation_options WHERE type = ?1"));
     prev_st.Bind(1, type);
     DOTDO_ASSIGN_OR_RETURN(bool had, prev_st.Step());
-    std::optional<RelationOptions> before;
-    if (had) before = RelationOptions{prev_st.ColumnInt64(0) != 0};
+    std::optional<GraphRelationOptions> before;
+    if (had) before = GraphRelationOptions{prev_st.ColumnInt64(0) != 0};
     prev_st = Statement();
     if (before && *before == options) return OkStatus();
     if (options.acyclic && !(before && before->acyclic)) {
@@ -505,18 +505,18 @@ Status GraphStore::SetRelationOptions(std::string_view type, const RelationOptio
                                                  "acyclic = excluded.acyclic, updated_at = excluded.updated_at"));
     up.BindAll(type, options.acyclic ? 1 : 0, db_.NowMillis());
     DOTDO_RETURN_IF_ERROR(up.Run());
-    auto image = [&](const RelationOptions& o) { return Json{{"type", std::string(type)}, {"acyclic", o.acyclic}}; };
+    auto image = [&](const GraphRelationOptions& o) { return Json{{"type", std::string(type)}, {"acyclic", o.acyclic}}; };
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
     return outbox->AppendChange(before ? 'u' : 'c', internal::kGraphStore, internal::kRelationOptionsTable, type,
                                 before ? std::optional<Json>(image(*before)) : std::nullopt, image(options));
   });
 }
 
-Result<RelationOptions> GraphStore::GetRelationOptions(std::string_view type) {
+Result<GraphRelationOptions> GraphStore::GetRelationOptions(std::string_view type) {
   DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
   DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
   DOTDO_ASSIGN_OR_RETURN(bool acyclic, IsAcyclicType(DatabaseInternals::Conn(db_), type));
-  return RelationOptions{acyclic};
+  return GraphRelationOptions{acyclic};
 }
 
 }  // namespace dotdo

@@ -40,8 +40,8 @@ Status TooManyNodes(int64_t max_visited) {
                                 " nodes (GraphOptions::max_visited_nodes); narrow it with types or max_depth");
 }
 
-Direction Reverse(Direction d) {
-  return d == Direction::kOut ? Direction::kIn : d == Direction::kIn ? Direction::kOut : Direction::kBoth;
+EdgeDirection Reverse(EdgeDirection d) {
+  return d == EdgeDirection::kOut ? EdgeDirection::kIn : d == EdgeDirection::kIn ? EdgeDirection::kOut : EdgeDirection::kBoth;
 }
 
 Result<Edge> StoredEdge(Connection& conn, const std::string& parent, const std::string& child, const std::string& type,
@@ -160,7 +160,7 @@ Result<std::optional<std::vector<std::string>>> CycleDfs(const std::vector<std::
 // The hops of a level are buffered and handed out in frontier order afterwards.
 class LevelExpander {
  public:
-  LevelExpander(Connection& conn, Direction direction, const std::vector<std::string>& types)
+  LevelExpander(Connection& conn, EdgeDirection direction, const std::vector<std::string>& types)
       : conn_(conn), direction_(direction), types_json_(TypesJson(types)) {}
 
   // Ids: a vector of std::string or std::string_view.
@@ -181,8 +181,8 @@ class LevelExpander {
     hops_.clear();
     arena_.clear();
     grouped_ = true;
-    if (direction_ != Direction::kIn) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/true));
-    if (direction_ != Direction::kOut) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/false));
+    if (direction_ != EdgeDirection::kIn) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/true));
+    if (direction_ != EdgeDirection::kOut) DOTDO_RETURN_IF_ERROR(Collect(ids, order, /*forward=*/false));
     auto key_less = [&](const Buffered& a, const Buffered& b) {
       if (a.src != b.src) return a.src < b.src;
       if (a.forward != b.forward) return a.forward > b.forward;
@@ -294,7 +294,7 @@ class LevelExpander {
   }
 
   Connection& conn_;
-  Direction direction_;
+  EdgeDirection direction_;
   std::string types_json_;
   std::vector<std::string> types_;  // relation types met so far; Buffered::type indexes it
   std::vector<Buffered> hops_;
@@ -355,7 +355,7 @@ Status ValidateDepth(int depth) {
   return OkStatus();
 }
 
-Result<Path> AssembleEdges(Connection& conn, Path path, const std::vector<Step>& hops) {
+Result<GraphPath> AssembleEdges(Connection& conn, GraphPath path, const std::vector<Step>& hops) {
   // hops[i] leads from nodes[i] to nodes[i+1] (parent = nodes[i]).
   for (size_t i = 0; i < hops.size(); ++i) {
     DOTDO_ASSIGN_OR_RETURN(auto e, StoredEdge(conn, path.nodes[i], path.nodes[i + 1], hops[i].type, hops[i].forward));
@@ -366,10 +366,10 @@ Result<Path> AssembleEdges(Connection& conn, Path path, const std::vector<Step>&
 
 }  // namespace
 
-Result<std::optional<Path>> BidirectionalShortestPath(Connection& conn, const std::string& from, const std::string& to,
-                                                      Direction direction, const std::vector<std::string>& types,
+Result<std::optional<GraphPath>> BidirectionalShortestPath(Connection& conn, const std::string& from, const std::string& to,
+                                                      EdgeDirection direction, const std::vector<std::string>& types,
                                                       int max_depth, int64_t max_visited, bool with_edges) {
-  if (from == to) return std::optional<Path>(Path{{from}, {}, 0});
+  if (from == to) return std::optional<GraphPath>(GraphPath{{from}, {}, 0});
   LevelExpander forward_adj(conn, direction, types), backward_adj(conn, Reverse(direction), types);
   // node -> how it was reached; roots have an empty parent.
   std::unordered_map<std::string, Step> fwd{{from, Step{}}}, bwd{{to, Step{}}};
@@ -406,10 +406,10 @@ Result<std::optional<Path>> BidirectionalShortestPath(Connection& conn, const st
     front = std::move(next);
     (forward ? fwd_depth : bwd_depth) = depth;
   }
-  if (meet.empty()) return std::optional<Path>();
+  if (meet.empty()) return std::optional<GraphPath>();
 
   // from ... meet (walking fwd parents backwards), then meet ... to (walking bwd parents).
-  Path path;
+  GraphPath path;
   std::vector<Step> hops;
   for (std::string n = meet; n != from;) {
     const Step& s = fwd.at(n);
@@ -428,9 +428,9 @@ Result<std::optional<Path>> BidirectionalShortestPath(Connection& conn, const st
     n = s.parent;
   }
   path.cost = static_cast<double>(hops.size());
-  if (!with_edges) return std::optional<Path>(std::move(path));
+  if (!with_edges) return std::optional<GraphPath>(std::move(path));
   DOTDO_ASSIGN_OR_RETURN(auto full, AssembleEdges(conn, std::move(path), hops));
-  return std::optional<Path>(std::move(full));
+  return std::optional<GraphPath>(std::move(full));
 }
 
 Result<std::optional<std::vector<std::string>>> FindCycleInEdges(
@@ -456,7 +456,7 @@ Result<std::optional<std::vector<std::string>>> FindCycleInEdges(
 
 }  // namespace internal
 
-Result<std::vector<TraversedNode>> GraphStore::Traverse(const TraverseOptions& o) {
+Result<std::vector<TraversedNode>> GraphStore::Traverse(const GraphTraverseOptions& o) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.start, "start"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
   DOTDO_RETURN_IF_ERROR(internal::ValidateDepth(o.max_depth));
@@ -527,7 +527,7 @@ Result<std::vector<TraversedNode>> GraphStore::Traverse(const TraverseOptions& o
   return out;
 }
 
-Result<std::optional<Path>> GraphStore::ShortestPath(const PathOptions& o) {
+Result<std::optional<GraphPath>> GraphStore::ShortestPath(const GraphPathOptions& o) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.from, "from"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.to, "to"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
@@ -540,24 +540,24 @@ Result<std::optional<Path>> GraphStore::ShortestPath(const PathOptions& o) {
                                              options_.max_visited_nodes, true);
 }
 
-Result<std::optional<Path>> GraphStore::FindPath(const PathOptions& o) {
+Result<std::optional<GraphPath>> GraphStore::FindPath(const GraphPathOptions& o) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.from, "from"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.to, "to"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
   DOTDO_RETURN_IF_ERROR(internal::ValidateDepth(o.max_depth));
   DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
-  if (o.from == o.to) return std::optional<Path>(Path{{o.from}, {}, 0});
+  if (o.from == o.to) return std::optional<GraphPath>(GraphPath{{o.from}, {}, 0});
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
   Adjacency adj(conn, o.direction, o.types);
-  std::optional<Path> found;
+  std::optional<GraphPath> found;
   std::vector<internal::Step> hops;
   DOTDO_RETURN_IF_ERROR(internal::LabelledDfs(
       adj, o.from, o.max_depth, options_.max_visited_nodes,
       [&](const std::vector<internal::Frame>& stack, const internal::Step& step, int, bool) {
         if (step.parent != o.to) return true;
-        Path p;
+        GraphPath p;
         for (const auto& f : stack) {
           p.nodes.push_back(f.node);
           if (p.nodes.size() > 1) hops.push_back(stack[p.nodes.size() - 2].next[stack[p.nodes.size() - 2].pos - 1]);
@@ -570,10 +570,10 @@ Result<std::optional<Path>> GraphStore::FindPath(const PathOptions& o) {
       }));
   if (!found) return found;
   DOTDO_ASSIGN_OR_RETURN(auto full, internal::AssembleEdges(conn, std::move(*found), hops));
-  return std::optional<Path>(std::move(full));
+  return std::optional<GraphPath>(std::move(full));
 }
 
-Result<std::optional<Path>> GraphStore::WeightedShortestPath(const WeightedPathOptions& o) {
+Result<std::optional<GraphPath>> GraphStore::WeightedShortestPath(const GraphWeightedPathOptions& o) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.from, "from"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.to, "to"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
@@ -583,7 +583,7 @@ Result<std::optional<Path>> GraphStore::WeightedShortestPath(const WeightedPathO
   if (o.default_weight && (!std::isfinite(*o.default_weight) || *o.default_weight < 0))
     return InvalidArgumentError("default_weight must be a finite number >= 0");
   DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
-  if (o.from == o.to) return std::optional<Path>(Path{{o.from}, {}, 0});
+  if (o.from == o.to) return std::optional<GraphPath>(GraphPath{{o.from}, {}, 0});
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
@@ -592,8 +592,8 @@ Result<std::optional<Path>> GraphStore::WeightedShortestPath(const WeightedPathO
   const std::string cols = ", type, json_type(data, ?2), json_extract(data, ?2)";
   const std::string out_sel = "SELECT to_id" + cols + ", 1 FROM graph_relationships WHERE from_id = ?1" + filter;
   const std::string in_sel = "SELECT from_id" + cols + ", 0 FROM graph_relationships WHERE to_id = ?1" + filter;
-  const std::string sql = o.direction == Direction::kOut ? out_sel
-                          : o.direction == Direction::kIn ? in_sel
+  const std::string sql = o.direction == EdgeDirection::kOut ? out_sel
+                          : o.direction == EdgeDirection::kIn ? in_sel
                                                           : out_sel + " UNION ALL " + in_sel;
   const std::string sqlite_path = path->ToSqlite(), types_json = internal::TypesJson(o.types);
 
@@ -646,8 +646,8 @@ Result<std::optional<Path>> GraphStore::WeightedShortestPath(const WeightedPathO
       queue.emplace(nd, std::move(n));
     }
   }
-  if (!settled.count(o.to)) return std::optional<Path>();
-  Path p;
+  if (!settled.count(o.to)) return std::optional<GraphPath>();
+  GraphPath p;
   std::vector<internal::Step> hops;
   for (std::string n = o.to; n != o.from;) {
     const auto& s = parent.at(n);
@@ -660,7 +660,7 @@ Result<std::optional<Path>> GraphStore::WeightedShortestPath(const WeightedPathO
   std::reverse(hops.begin(), hops.end());
   DOTDO_ASSIGN_OR_RETURN(auto full, internal::AssembleEdges(conn, std::move(p), hops));
   full.cost = dist.at(o.to);
-  return std::optional<Path>(std::move(full));
+  return std::optional<GraphPath>(std::move(full));
 }
 
 Result<std::optional<std::vector<std::string>>> GraphStore::DetectCycle(std::string_view start, std::string_view type) {
@@ -674,7 +674,7 @@ Result<std::optional<std::vector<std::string>>> GraphStore::DetectCycle(std::str
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
-  Adjacency adj(conn, Direction::kOut, types);
+  Adjacency adj(conn, EdgeDirection::kOut, types);
   return internal::CycleDfs(
       {std::string(start)},
       [&](const std::string& node, std::vector<std::string>& out) {

@@ -70,7 +70,7 @@ Status WriteAll(int fd, std::string_view data, const fs::path& path) {
   return OkStatus();
 }
 
-Status ValidatePutOptions(const PutOptions& o) {
+Status ValidatePutOptions(const ObjectPutOptions& o) {
   if (o.content_type.size() > 256) return InvalidArgumentError("content type is longer than 256 bytes");
   for (char c : o.content_type) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
@@ -80,7 +80,7 @@ Status ValidatePutOptions(const PutOptions& o) {
   return ValidateObjectMetadata(o.metadata);
 }
 
-ObjectInfo InfoFromOptions(const PutOptions& o) {
+ObjectInfo InfoFromOptions(const ObjectPutOptions& o) {
   ObjectInfo info;
   info.content_type = o.content_type.empty() ? "application/octet-stream" : o.content_type;
   info.metadata = o.metadata;
@@ -88,7 +88,7 @@ ObjectInfo InfoFromOptions(const PutOptions& o) {
   return info;
 }
 
-nlohmann::json OptionsToJson(std::string_view key, const PutOptions& o) {
+nlohmann::json OptionsToJson(std::string_view key, const ObjectPutOptions& o) {
   return {{"key", key},           {"content_type", o.content_type}, {"metadata", o.metadata},
           {"storage_class", o.storage_class}, {"if_match", o.if_match}, {"if_none_match", o.if_none_match}};
 }
@@ -336,7 +336,7 @@ Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::HeadImpl(std::strin
   }
   Meta rebuilt;
   rebuilt.ino = static_cast<uint64_t>(st.st_ino);
-  rebuilt.info = InfoFromOptions(PutOptions{});
+  rebuilt.info = InfoFromOptions(ObjectPutOptions{});
   rebuilt.info.key = std::string(key);
   rebuilt.info.size = static_cast<uint64_t>(st.st_size);
   rebuilt.info.etag = sha.FinishHex();
@@ -434,7 +434,7 @@ Result<LocalObjectStore::Impl::TmpObject> LocalObjectStore::Impl::WriteTmpBytes(
   return t;
 }
 
-Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view data, const PutOptions& options) {
+Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view data, const ObjectPutOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
   DOTDO_ASSIGN_OR_RETURN(Impl::TmpObject t, impl_->WriteTmpBytes(data));
@@ -444,7 +444,7 @@ Result<ObjectInfo> LocalObjectStore::Put(std::string_view key, std::string_view 
 }
 
 Result<ObjectInfo> LocalObjectStore::PutAddressed(const AddressFn& key_for, std::string_view data,
-                                                  const PutOptions& options) {
+                                                  const ObjectPutOptions& options) {
   if (!key_for) return InvalidArgumentError("PutAddressed needs a key function");
   DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
   // The key is known once the bytes are hashed, which happens while they are written and synced.
@@ -456,7 +456,7 @@ Result<ObjectInfo> LocalObjectStore::PutAddressed(const AddressFn& key_for, std:
   return impl_->CommitLocked(key, t, InfoFromOptions(options), options.if_match, options.if_none_match);
 }
 
-Result<ObjectInfo> LocalObjectStore::PutStream(std::string_view key, const ObjectReader& reader, const PutOptions& options) {
+Result<ObjectInfo> LocalObjectStore::PutStream(std::string_view key, const ObjectReader& reader, const ObjectPutOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   DOTDO_RETURN_IF_ERROR(ValidatePutOptions(options));
   if (!reader) return InvalidArgumentError("PutStream needs a reader");
@@ -502,7 +502,7 @@ static Result<OpenObject> OpenForRead(LocalObjectStore::Impl& impl, std::string_
   return AbortedError("object '" + std::string(key) + "' kept changing while being read; retry");
 }
 
-static Result<std::pair<uint64_t, uint64_t>> ResolveRange(std::string_view key, uint64_t size, const GetOptions& o) {
+static Result<std::pair<uint64_t, uint64_t>> ResolveRange(std::string_view key, uint64_t size, const ObjectGetOptions& o) {
   if (o.offset > 0 && o.offset >= size)
     return OutOfRangeError("range start " + std::to_string(o.offset) + " is past the end of '" + std::string(key) +
                            "' (" + std::to_string(size) + " bytes)");
@@ -511,7 +511,7 @@ static Result<std::pair<uint64_t, uint64_t>> ResolveRange(std::string_view key, 
   return std::make_pair(o.offset, len);
 }
 
-Result<std::string> LocalObjectStore::Get(std::string_view key, const GetOptions& options) {
+Result<std::string> LocalObjectStore::Get(std::string_view key, const ObjectGetOptions& options) {
   DOTDO_ASSIGN_OR_RETURN(OpenObject o, OpenForRead(*impl_, key, !options.if_match.empty()));
   if (o.info && o.info->etag != options.if_match)
     return PreconditionFailed("if-match '" + options.if_match + "' does not match the current ETag '" + o.info->etag +
@@ -531,7 +531,7 @@ Result<std::string> LocalObjectStore::Get(std::string_view key, const GetOptions
   return out;
 }
 
-Result<ObjectInfo> LocalObjectStore::GetStream(std::string_view key, const ObjectWriter& writer, const GetOptions& options) {
+Result<ObjectInfo> LocalObjectStore::GetStream(std::string_view key, const ObjectWriter& writer, const ObjectGetOptions& options) {
   if (!writer) return InvalidArgumentError("GetStream needs a writer");
   DOTDO_ASSIGN_OR_RETURN(OpenObject o, OpenForRead(*impl_, key, true));
   if (!options.if_match.empty() && o.info->etag != options.if_match)
@@ -560,7 +560,7 @@ Result<ObjectInfo> LocalObjectStore::Head(std::string_view key) {
   return m.info;
 }
 
-Status LocalObjectStore::Delete(std::string_view key, const DeleteOptions& options) {
+Status LocalObjectStore::Delete(std::string_view key, const ObjectDeleteOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   std::lock_guard<std::mutex> lock(impl_->LockFor(key));
   if (!options.if_match.empty()) {
@@ -583,10 +583,10 @@ Status LocalObjectStore::Delete(std::string_view key, const DeleteOptions& optio
   return OkStatus();
 }
 
-Result<ObjectInfo> LocalObjectStore::Copy(std::string_view source_key, std::string_view dest_key, const CopyOptions& options) {
+Result<ObjectInfo> LocalObjectStore::Copy(std::string_view source_key, std::string_view dest_key, const ObjectCopyOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(source_key));
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(dest_key));
-  PutOptions check;
+  ObjectPutOptions check;
   if (options.content_type) check.content_type = *options.content_type;
   if (options.metadata) check.metadata = *options.metadata;
   if (options.storage_class) {

@@ -117,11 +117,11 @@ struct Cleanup {
 // write() all of data, retrying on EINTR; `path` names the file in errors.
 Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path);
 // Content type (<= 256 bytes, no control characters), storage class and user metadata of a put.
-Status ValidatePutOptions(const PutOptions& o);
+Status ValidatePutOptions(const ObjectPutOptions& o);
 // The ObjectInfo fields a put sets from its options (defaults filled in).
-ObjectInfo InfoFromOptions(const PutOptions& o);
+ObjectInfo InfoFromOptions(const ObjectPutOptions& o);
 // A pending multipart upload's options, as stored in its upload directory.
-nlohmann::json OptionsToJson(std::string_view key, const PutOptions& o);
+nlohmann::json OptionsToJson(std::string_view key, const ObjectPutOptions& o);
 // Reads `rel` relative to the directory `dirfd` (AT_FDCWD: `path` itself); `path` names it in errors.
 Result<std::string> ReadSmallFile(const std::filesystem::path& path, int dirfd = AT_FDCWD, const char* rel = nullptr);
 // Upload ids are 32 lowercase hex digits.

@@ -14,7 +14,7 @@ namespace dotdo {
 
 namespace fs = std::filesystem;
 
-Result<ListResult> LocalObjectStore::List(const ListOptions& options) {
+Result<ObjectListResult> LocalObjectStore::List(const ObjectListOptions& options) {
   if (options.limit < 1 || options.limit > 10000)
     return InvalidArgumentError("list limit " + std::to_string(options.limit) + " is outside 1..10000");
   const std::string& prefix = options.prefix;
@@ -54,7 +54,7 @@ Result<ListResult> LocalObjectStore::List(const ListOptions& options) {
   }
   std::sort(keys.begin(), keys.end());
 
-  ListResult out;
+  ObjectListResult out;
   int64_t count = 0;
   bool more = false;
   std::string last_token, last_prefix;

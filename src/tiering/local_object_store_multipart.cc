@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 using internal::ErrnoStatus;
 
 namespace {
-Result<PutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_view key, std::string_view upload_id) {
+Result<ObjectPutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_view key, std::string_view upload_id) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   if (!internal::IsValidUploadId(upload_id))
     return InvalidArgumentError("invalid upload id '" + std::string(upload_id.substr(0, 64)) +
@@ -33,7 +33,7 @@ Result<PutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_view key
     auto j = nlohmann::json::parse(*text);
     if (j.at("key").get<std::string>() != key)
       return NotFoundError("multipart upload '" + std::string(upload_id) + "' belongs to another key");
-    PutOptions o;
+    ObjectPutOptions o;
     o.content_type = j.at("content_type").get<std::string>();
     o.metadata = j.at("metadata").get<std::map<std::string, std::string>>();
     o.storage_class = j.at("storage_class").get<std::string>();
@@ -52,7 +52,7 @@ std::string PartName(int n) {
 }
 }  // namespace
 
-Result<std::string> LocalObjectStore::CreateMultipartUpload(std::string_view key, const PutOptions& options) {
+Result<std::string> LocalObjectStore::CreateMultipartUpload(std::string_view key, const ObjectPutOptions& options) {
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(key));
   DOTDO_RETURN_IF_ERROR(internal::ValidatePutOptions(options));
   const std::string id = internal::RandomHex(16);
@@ -97,8 +97,8 @@ Result<std::string> LocalObjectStore::UploadPart(std::string_view key, std::stri
 }
 
 Result<ObjectInfo> LocalObjectStore::CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
-                                                             const std::vector<CompletedPart>& parts) {
-  DOTDO_ASSIGN_OR_RETURN(PutOptions options, LoadUpload(*impl_, key, upload_id));
+                                                             const std::vector<ObjectCompletedPart>& parts) {
+  DOTDO_ASSIGN_OR_RETURN(ObjectPutOptions options, LoadUpload(*impl_, key, upload_id));
   if (parts.empty()) return InvalidArgumentError("a multipart upload needs at least one part");
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].part_number < 1 || parts[i].part_number > 10000)
@@ -115,7 +115,7 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipartUpload(std::string_view ke
     internal::Fd out(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (out.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + t.path.string() + "'");
     std::vector<char> buf(internal::kChunk);
-    for (const CompletedPart& p : parts) {
+    for (const ObjectCompletedPart& p : parts) {
       internal::Fd in(::open((dir / PartName(p.part_number)).c_str(), O_RDONLY | O_CLOEXEC));
       if (in.fd < 0)
         return InvalidArgumentError("part " + std::to_string(p.part_number) + " of upload '" + std::string(upload_id) +

@@ -56,7 +56,7 @@ Status ValidateObjectMetadata(const std::map<std::string, std::string>& metadata
   return OkStatus();
 }
 
-Result<ObjectInfo> ObjectStore::PutAddressed(const AddressFn& key_for, std::string_view data, const PutOptions& options) {
+Result<ObjectInfo> ObjectStore::PutAddressed(const AddressFn& key_for, std::string_view data, const ObjectPutOptions& options) {
   if (!key_for) return InvalidArgumentError("PutAddressed needs a key function");
   return Put(key_for(internal::Sha256::Hex(data)), data, options);
 }

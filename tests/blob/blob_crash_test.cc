@@ -185,7 +185,7 @@ TEST_F(BlobCrashTest, LargePutStreamRunsInBoundedMemory) {
 
 TEST_F(BlobCrashTest, CrashesDuringALifecycleTransitionKeepTheBlobReadable) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto hot, blobs_->Put(Req("logs/a"), "cold bytes"));
-  const LifecycleRule rule{.id = "cold", .prefix = "logs/", .age_ms = 0, .action = LifecycleAction::kTransition,
+  const BlobLifecycleRule rule{.id = "cold", .prefix = "logs/", .age_ms = 0, .action = BlobLifecycleAction::kTransition,
                            .storage_class = "INFREQUENT_ACCESS"};
   DOTDO_ASSERT_OK(blobs_->PutLifecycleRule(rule));
   // Crash after the cold copy is written, before the metadata moves: still hot, cold copy orphaned.

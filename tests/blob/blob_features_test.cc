@@ -119,7 +119,7 @@ TEST_F(BlobSigningTest, BadSigningRequestsAreInvalid) {
 
 TEST_F(BlobLifecycleTest, TransitionMovesBytesToTheColdAreaAndBack) {
   DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "logs-cold", .prefix = "logs/", .age_ms = kDay,
-                                            .action = LifecycleAction::kTransition, .storage_class = "INFREQUENT_ACCESS"}));
+                                            .action = BlobLifecycleAction::kTransition, .storage_class = "INFREQUENT_ACCESS"}));
   DOTDO_ASSERT_OK(blobs_->Put(Req("logs/a"), "log line"));
   DOTDO_ASSERT_OK(blobs_->Put(Req("other/x"), "log line"));  // same bytes, not under the rule
   clock_.Advance(kDay / 2);
@@ -145,7 +145,7 @@ TEST_F(BlobLifecycleTest, TransitionMovesBytesToTheColdAreaAndBack) {
   // A rule back to STANDARD moves it back and frees the cold copy.
   DOTDO_ASSERT_OK(blobs_->RemoveLifecycleRule("logs-cold"));
   DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "warm-again", .prefix = "logs/a", .age_ms = 0,
-                                            .action = LifecycleAction::kTransition, .storage_class = "STANDARD"}));
+                                            .action = BlobLifecycleAction::kTransition, .storage_class = "STANDARD"}));
   EXPECT_EQ(blobs_->ApplyLifecycle(clock_.NowMillis())->transitioned, 1);
   EXPECT_EQ(blobs_->Head("logs/a")->object_key, x.object_key);
   EXPECT_THAT(objects_->Head(a.object_key), StatusIs(StatusCode::kNotFound));
@@ -153,9 +153,9 @@ TEST_F(BlobLifecycleTest, TransitionMovesBytesToTheColdAreaAndBack) {
 }
 
 TEST_F(BlobLifecycleTest, DeleteRulesRemoveExpiredBlobsFirst) {
-  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "expire-tmp", .prefix = "tmp/", .age_ms = 7 * kDay, .action = LifecycleAction::kDelete}));
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "expire-tmp", .prefix = "tmp/", .age_ms = 7 * kDay, .action = BlobLifecycleAction::kDelete}));
   DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "cold-all", .prefix = "", .age_ms = 7 * kDay,
-                                            .action = LifecycleAction::kTransition, .storage_class = "INFREQUENT_ACCESS"}));
+                                            .action = BlobLifecycleAction::kTransition, .storage_class = "INFREQUENT_ACCESS"}));
   DOTDO_ASSERT_OK(blobs_->Put(Req("tmp/upload-1"), "scratch"));
   DOTDO_ASSERT_OK(blobs_->Put(Req("keep/me"), "keeper"));
   clock_.Advance(8 * kDay);
@@ -169,22 +169,22 @@ TEST_F(BlobLifecycleTest, DeleteRulesRemoveExpiredBlobsFirst) {
 }
 
 TEST_F(BlobLifecycleTest, RulesArePersistedAndValidated) {
-  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = LifecycleAction::kTransition, .storage_class = "GLACIER"}),
+  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = BlobLifecycleAction::kTransition, .storage_class = "GLACIER"}),
               StatusIs(StatusCode::kInvalidArgument, "unknown storage class"));
-  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = LifecycleAction::kTransition}), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "bad id!", .action = LifecycleAction::kDelete}), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .age_ms = -1, .action = LifecycleAction::kDelete}), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = LifecycleAction::kDelete, .storage_class = "STANDARD"}),
+  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = BlobLifecycleAction::kTransition}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "bad id!", .action = BlobLifecycleAction::kDelete}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .age_ms = -1, .action = BlobLifecycleAction::kDelete}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(blobs_->PutLifecycleRule({.id = "r", .action = BlobLifecycleAction::kDelete, .storage_class = "STANDARD"}),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_TRUE(blobs_->ListLifecycleRules()->empty());
-  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "r", .prefix = "p/", .age_ms = 5, .action = LifecycleAction::kDelete}));
-  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "r", .prefix = "q/", .age_ms = 6, .action = LifecycleAction::kDelete}));  // replaces
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "r", .prefix = "p/", .age_ms = 5, .action = BlobLifecycleAction::kDelete}));
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "r", .prefix = "q/", .age_ms = 6, .action = BlobLifecycleAction::kDelete}));  // replaces
   Reopen(BlobOptions{});
   DOTDO_ASSERT_OK_AND_ASSIGN(auto rules, blobs_->ListLifecycleRules());
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].prefix, "q/");
   EXPECT_EQ(rules[0].age_ms, 6);
-  EXPECT_EQ(rules[0].action, LifecycleAction::kDelete);
+  EXPECT_EQ(rules[0].action, BlobLifecycleAction::kDelete);
   DOTDO_ASSERT_OK(blobs_->RemoveLifecycleRule("r"));
   EXPECT_THAT(blobs_->RemoveLifecycleRule("r"), StatusIs(StatusCode::kNotFound));
 }

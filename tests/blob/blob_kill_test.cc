@@ -59,7 +59,7 @@ Result<Opened> OpenAll(const fs::path& root) {
   auto o = OpenAll(root);
   if (!o.ok()) std::_Exit(1);
   BlobStore& blobs = *o->blobs;
-  if (!blobs.PutLifecycleRule({.id = "cold-k1", .prefix = "k1", .age_ms = 0, .action = LifecycleAction::kTransition,
+  if (!blobs.PutLifecycleRule({.id = "cold-k1", .prefix = "k1", .age_ms = 0, .action = BlobLifecycleAction::kTransition,
                                .storage_class = "INFREQUENT_ACCESS"})
            .ok())
     std::_Exit(1);

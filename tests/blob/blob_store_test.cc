@@ -164,14 +164,14 @@ TEST_F(BlobStoreTest, ListPaginatesByKeyWithPrefix) {
   int pages = 0;
   do {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto page, blobs_->List(o));
-    for (auto& b : page.blobs) seen.push_back(b.key);
+    for (auto& b : page.items) seen.push_back(b.key);
     o.cursor = page.next_cursor;
     ++pages;
   } while (!o.cursor.empty());
   EXPECT_EQ(seen, (std::vector<std::string>{"a/1", "a/2", "a/3", "a/4"}));
   EXPECT_EQ(pages, 2);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto all, blobs_->List());
-  EXPECT_EQ(all.blobs.size(), 6u);
+  EXPECT_EQ(all.items.size(), 6u);
   EXPECT_TRUE(all.next_cursor.empty());
 }
 
@@ -252,9 +252,9 @@ TEST_F(BlobStoreTest, RandomOperationsMatchInMemoryModel) {
       model[key] = value;
     }
     DOTDO_ASSERT_OK_AND_ASSIGN(auto listed, blobs_->List({.limit = 1000}));
-    ASSERT_EQ(listed.blobs.size(), model.size());
+    ASSERT_EQ(listed.items.size(), model.size());
     std::set<std::string> distinct;
-    for (const auto& b : listed.blobs) {
+    for (const auto& b : listed.items) {
       ASSERT_TRUE(model.count(b.key));
       ASSERT_EQ(b.hash, internal::Sha256::Hex(model[b.key]));
       distinct.insert(model[b.key]);
@@ -339,19 +339,19 @@ TEST_F(BlobStoreTest, ListPagesOneByOneInByteOrderWithUnicodePrefixes) {
   BlobListOptions o{.limit = 1};
   do {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto page, blobs_->List(o));
-    ASSERT_LE(page.blobs.size(), 1u);
-    for (auto& b : page.blobs) seen.push_back(b.key);
+    ASSERT_LE(page.items.size(), 1u);
+    for (auto& b : page.items) seen.push_back(b.key);
     o.cursor = page.next_cursor;
     ASSERT_LE(seen.size(), keys.size());
   } while (!o.cursor.empty());
   EXPECT_EQ(seen, expected);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto accents, blobs_->List({.prefix = "\xc3\xa9t\xc3\xa9/"}));
-  ASSERT_EQ(accents.blobs.size(), 2u);
-  EXPECT_EQ(accents.blobs[1].key, "\xc3\xa9t\xc3\xa9/2");
-  EXPECT_EQ(blobs_->List({.prefix = "a"})->blobs.size(), 4u);
-  EXPECT_TRUE(blobs_->List({.cursor = "\xff"})->blobs.empty());  // past every UTF-8 key
-  EXPECT_EQ(blobs_->List({.cursor = "zz"})->blobs.size(), 3u);  // the three keys starting with U+00E9
-  EXPECT_TRUE(blobs_->List({.prefix = "nothing"})->blobs.empty());
+  ASSERT_EQ(accents.items.size(), 2u);
+  EXPECT_EQ(accents.items[1].key, "\xc3\xa9t\xc3\xa9/2");
+  EXPECT_EQ(blobs_->List({.prefix = "a"})->items.size(), 4u);
+  EXPECT_TRUE(blobs_->List({.cursor = "\xff"})->items.empty());  // past every UTF-8 key
+  EXPECT_EQ(blobs_->List({.cursor = "zz"})->items.size(), 3u);  // the three keys starting with U+00E9
+  EXPECT_TRUE(blobs_->List({.prefix = "nothing"})->items.empty());
   EXPECT_THAT(blobs_->List({.prefix = std::string(1025, 'p')}), StatusIs(StatusCode::kInvalidArgument));
 }
 
@@ -370,7 +370,7 @@ TEST_F(BlobStoreTest, WithoutContentAddressingStreamsAndTransitionsMoveTheBlobsO
   }));
   EXPECT_EQ(s.object_key.rfind("objects/", 0), 0u);
   EXPECT_EQ(s.hash, internal::Sha256::Hex(payload));
-  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "c", .prefix = "s", .action = LifecycleAction::kTransition,
+  DOTDO_ASSERT_OK(blobs_->PutLifecycleRule({.id = "c", .prefix = "s", .action = BlobLifecycleAction::kTransition,
                                             .storage_class = "INFREQUENT_ACCESS"}));
   EXPECT_EQ(blobs_->ApplyLifecycle(clock_.NowMillis())->transitioned, 1);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, blobs_->Head("s"));

@@ -208,7 +208,7 @@ TEST(CdcCrashTest, SigkillAtRandomPointsLosesAndDuplicatesNothing) {
   std::string cursor;
   int64_t listed = 0;
   do {
-    DOTDO_ASSERT_OK_AND_ASSIGN(Page page, docs.List(kType, 1000, cursor));
+    DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage page, docs.List(kType, 1000, cursor));
     for (const Json& d : page.items) {
       const std::string id = d["$id"].get<std::string>();
       EXPECT_EQ(events_per_key.count(id), 1u) << "document without event: " << id;

@@ -442,7 +442,7 @@ TEST(CdcRetentionTest, WithoutSinksDeletesNothingUnlessGivenABound) {
   CdcCheckpoints cps(*db);
   DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, cps.ApplyRetention());
   EXPECT_EQ(n, 0);
-  RetentionOptions r;
+  CdcRetentionOptions r;
   r.up_to_lsn = 3;
   DOTDO_ASSERT_OK_AND_ASSIGN(n, cps.ApplyRetention(r));
   EXPECT_EQ(n, 3);
@@ -471,7 +471,7 @@ TEST(CdcRetentionTest, KeepsEverythingAnyRegisteredSinkHasNotCheckpointed) {
   DOTDO_ASSERT_OK(internal::SaveCheckpoint(*db, "b", 2));  // never moves backwards
   DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, cps.ApplyRetention());
   EXPECT_EQ(n, 4);
-  RetentionOptions r;
+  CdcRetentionOptions r;
   r.up_to_lsn = 100;  // an explicit bound never passes a sink
   DOTDO_ASSERT_OK_AND_ASSIGN(n, cps.ApplyRetention(r));
   EXPECT_EQ(n, 0);
@@ -495,7 +495,7 @@ TEST(CdcRetentionTest, MinAgeKeepsRecentEvents) {
   clock.Advance(60'000);
   Commit(*db, 2);
   DOTDO_ASSERT_OK(internal::SaveCheckpoint(*db, "a", 5));
-  RetentionOptions r;
+  CdcRetentionOptions r;
   r.min_age_ms = 30'000;
   DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, CdcCheckpoints(*db).ApplyRetention(r));
   EXPECT_EQ(n, 3);

@@ -202,13 +202,13 @@ class DocumentModelTest : public ::testing::Test {
     }
   }
   // Ids of live documents of `type` matching `where`, in the order of `sort` then insertion.
-  std::vector<std::string> ModelQuery(const std::string& type, const Json& where, const std::vector<SortKey>& sort) {
+  std::vector<std::string> ModelQuery(const std::string& type, const Json& where, const std::vector<DocumentSortKey>& sort) {
     std::vector<std::pair<std::string, const ModelRow*>> rows;
     for (const auto& [id, r] : model_)
       if (!r.deleted && r.type == type && Matches(r.body, where)) rows.emplace_back(id, &r);
     const bool tie_desc = !sort.empty() && sort.back().descending;
     std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
-      for (const SortKey& k : sort) {
+      for (const DocumentSortKey& k : sort) {
         int c = Compare(ToSql(At(a.second->body, k.path)), ToSql(At(b.second->body, k.path)));
         if (c != 0) return k.descending ? c > 0 : c < 0;
       }
@@ -257,7 +257,7 @@ TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
       Json v = g.Value(f);
       const int r = g.Int(3);
       Json ops = r == 0 ? Json{{"$set", {{f, v}}}} : r == 1 ? Json{{"$unset", {{f, true}}}} : Json{{"$set", {{"nested.k", g.Int(5)}}}};
-      UpdateOptions o;
+      DocumentUpdateOptions o;
       const bool stale = live && g.Int(5) == 0;
       if (stale) o.expected_version = it->second.version - 1;
       auto res = store_.Update(id, ops, o);
@@ -327,7 +327,7 @@ TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
         }
       }
     } else {  // query
-      QueryOptions q;
+      DocumentQueryOptions q;
       q.type = g.Int(3) == 0 ? "B" : "A";
       q.where = g.Filter();
       const int s = g.Int(4);

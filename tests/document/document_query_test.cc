@@ -32,8 +32,8 @@ class DocumentQueryTest : public ::testing::Test {
   }
 
   // Names of the matching documents, in result order.
-  std::vector<std::string> Names(const Json& where, std::vector<SortKey> sort = {}) {
-    QueryOptions q;
+  std::vector<std::string> Names(const Json& where, std::vector<DocumentSortKey> sort = {}) {
+    DocumentQueryOptions q;
     q.type = "P";
     q.where = where;
     q.sort = std::move(sort);
@@ -122,7 +122,7 @@ TEST_F(DocumentQueryTest, MalformedFiltersAreRejectedWithTheReason) {
       {Json::array(), "must be a JSON object"},
   };
   for (const auto& [where, message] : cases) {
-    QueryOptions q;
+    DocumentQueryOptions q;
     q.type = "P";
     q.where = where;
     EXPECT_THAT(store_.Query(q), StatusIs(StatusCode::kInvalidArgument, message)) << where.dump();
@@ -138,7 +138,7 @@ TEST_F(DocumentQueryTest, MalformedFiltersAreRejectedWithTheReason) {
 
 TEST_F(DocumentQueryTest, InjectionThroughNamesIsRejectedAndValuesAreInert) {
   const std::string evil = "a'); DROP TABLE doc_documents; --";
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "P' OR 1=1 --";
   EXPECT_THAT(store_.Query(q), StatusIs(StatusCode::kInvalidArgument, "$type"));
   q.type = "P";
@@ -168,11 +168,11 @@ TEST_F(DocumentQueryTest, SortOrdersMissingThenNumbersThenStringsWithStableTies)
 }
 
 TEST_F(DocumentQueryTest, ProjectionReturnsOnlyTheRequestedPaths) {
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "P";
   q.where = {{"name", "Dee"}};
   q.projection = {"name", "nested.x", "absent"};
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store_.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store_.Query(q));
   ASSERT_EQ(p.items.size(), 1u);
   EXPECT_EQ(p.items[0], Json({{"$id", "p4"}, {"$type", "P"}, {"name", "Dee"}, {"nested", {{"x", 1}}}}));
   q.projection = {"tags.0"};
@@ -180,14 +180,14 @@ TEST_F(DocumentQueryTest, ProjectionReturnsOnlyTheRequestedPaths) {
 }
 
 TEST_F(DocumentQueryTest, QueryRejectsBadLimitsAndForeignCursors) {
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "P";
   q.limit = 1001;
   EXPECT_THAT(store_.Query(q), StatusIs(StatusCode::kInvalidArgument, "limit"));
   q.limit = 2;
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store_.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store_.Query(q));
   ASSERT_FALSE(p.next_cursor.empty());
-  QueryOptions other = q;
+  DocumentQueryOptions other = q;
   other.where = {{"age", 36}};
   other.cursor = p.next_cursor;
   EXPECT_THAT(store_.Query(other), StatusIs(StatusCode::kInvalidArgument, "different query"));
@@ -216,24 +216,24 @@ TEST(DocumentPaginationTest, KeysetPagesMatchTheFullResultForEverySortShape) {
     d["g"] = static_cast<int>(rng() % 3);
     DOTDO_ASSERT_OK(store.Create(d));
   }
-  const std::vector<std::vector<SortKey>> shapes = {
+  const std::vector<std::vector<DocumentSortKey>> shapes = {
       {}, {{"score", false}}, {{"score", true}}, {{"g", false}, {"score", true}}, {{"g", true}, {"score", false}},
       {{"score", true}, {"g", true}}};
   for (const auto& sort : shapes) {
     for (const Json& where : {Json::object(), Json{{"g", {{"$ne", 1}}}}}) {
-      QueryOptions q;
+      DocumentQueryOptions q;
       q.type = "R";
       q.where = where;
       q.sort = sort;
       q.limit = 1000;
-      DOTDO_ASSERT_OK_AND_ASSIGN(Page all, store.Query(q));
+      DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage all, store.Query(q));
       EXPECT_TRUE(all.next_cursor.empty());
       for (int64_t size : {1, 7, 50}) {
         std::vector<Json> got;
         q.limit = size;
         q.cursor.clear();
         do {
-          DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store.Query(q));
+          DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store.Query(q));
           ASSERT_LE(static_cast<int64_t>(p.items.size()), size);
           got.insert(got.end(), p.items.begin(), p.items.end());
           q.cursor = p.next_cursor;
@@ -249,16 +249,16 @@ TEST(DocumentPaginationTest, PagesStayStableWhileOtherDocumentsChange) {
   auto db = testing::OpenMemoryDb(&clock);
   DocumentStore store(*db);
   for (int i = 0; i < 30; ++i) DOTDO_ASSERT_OK(store.Create({{"$id", "k" + std::to_string(100 + i)}, {"$type", "S"}, {"n", i}}));
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "S";
   q.sort = {{"n", false}};
   q.limit = 10;
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page first, store.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage first, store.Query(q));
   // Inserted before the cursor, deleted after it: neither shifts the next page.
   DOTDO_ASSERT_OK(store.Create({{"$type", "S"}, {"n", -1}}));
   DOTDO_ASSERT_OK(store.Delete("k125"));
   q.cursor = first.next_cursor;
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page second, store.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage second, store.Query(q));
   ASSERT_EQ(second.items.size(), 10u);
   EXPECT_EQ(second.items.front()["n"], 10);
   EXPECT_EQ(second.items.back()["n"], 19);
@@ -275,8 +275,8 @@ class DocumentIndexTest : public ::testing::Test {
       return OkStatus();
     }));
   }
-  std::string Plan(const Json& where, std::vector<SortKey> sort = {}) {
-    QueryOptions q;
+  std::string Plan(const Json& where, std::vector<DocumentSortKey> sort = {}) {
+    DocumentQueryOptions q;
     q.type = "Idx";
     q.where = where;
     q.sort = std::move(sort);
@@ -293,7 +293,7 @@ TEST_F(DocumentIndexTest, ThePlanUsesTheExpressionIndexForEveryIndexedOperator) 
   EXPECT_THAT(Plan({{"n", {{"$gt", 5}}}}), ::testing::Not(::testing::HasSubstr("doc_ix_Idx")));
   DOTDO_ASSERT_OK(store_.CreateIndex("Idx", "n"));
   DOTDO_ASSERT_OK(store_.CreateIndex("Idx", "n"));  // idempotent
-  const std::vector<std::pair<Json, std::vector<SortKey>>> cases = {
+  const std::vector<std::pair<Json, std::vector<DocumentSortKey>>> cases = {
       {{{"n", 7}}, {}},
       {{{"n", {{"$eq", 7}}}}, {}},
       {{{"n", {{"$gt", 490}}}}, {}},
@@ -313,11 +313,11 @@ TEST_F(DocumentIndexTest, ThePlanUsesTheExpressionIndexForEveryIndexedOperator) 
     }
   }
   // Index answers agree with a scan of the same data.
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "Idx";
   q.where = {{"n", {{"$gte", 495}}}};
   q.limit = 1000;
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store_.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store_.Query(q));
   EXPECT_EQ(p.items.size(), 20u);
   DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, store_.Count("Idx", {{"n", {{"$in", {1, 2}}}}}));
   EXPECT_EQ(n, 8);

@@ -56,11 +56,11 @@ TEST_F(DocumentStatsTest, AbsentValueIsAnsweredWithoutReadingDocuments) {
   // A present value needs the scan (no index on email): the contrast that makes the point.
   EXPECT_GE(RowsReadBy({{"email", "user7@example.com"}}, &n), 1000);
   EXPECT_EQ(n, 1);
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = "Acct";
   q.where = {{"email", "nobody@example.com"}};
   db_->ResetStats();
-  DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store_.Query(q));
+  DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store_.Query(q));
   EXPECT_TRUE(p.items.empty());
   EXPECT_LE(db_->stats().rows_read, 2);
   DOTDO_ASSERT_OK_AND_ASSIGN(std::string plan, store_.Explain(q));

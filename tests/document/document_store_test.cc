@@ -367,7 +367,7 @@ TEST_F(DocumentStoreTest, ListPagesThroughATypeInInsertionOrder) {
   std::string cursor;
   int pages = 0;
   do {
-    DOTDO_ASSERT_OK_AND_ASSIGN(Page p, store_.List("Item", 10, cursor));
+    DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage p, store_.List("Item", 10, cursor));
     for (const Json& d : p.items) seen.push_back(d["$id"]);
     cursor = p.next_cursor;
     ++pages;

@@ -39,7 +39,7 @@ class GraphBadInputTest : public ::testing::Test {
 
 TEST_F(GraphBadInputTest, UnknownDirectionAndAlgorithmNamesAreRejected) {
   for (const char* bad : {"", "OUT", "outgoing", "both ", "sideways"})
-    EXPECT_THAT(ParseDirection(bad), StatusIs(StatusCode::kInvalidArgument, "valid directions: out, in, both")) << bad;
+    EXPECT_THAT(ParseEdgeDirection(bad), StatusIs(StatusCode::kInvalidArgument, "valid directions: out, in, both")) << bad;
   for (const char* bad : {"", "BFS", "astar", "dijkstra"})
     EXPECT_THAT(ParseTraversalAlgorithm(bad), StatusIs(StatusCode::kInvalidArgument, "valid algorithms: bfs, dfs"))
         << bad;
@@ -83,7 +83,7 @@ TEST_F(GraphBadInputTest, SelfLoopsAndCyclesOfAcyclicTypesAreRefusedWithTheCycle
 TEST_F(GraphBadInputTest, MissingNodesInPathQueriesGiveAnEmptyResult) {
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"Ghost/1", "Ghost/2"}, {"N/a", "Ghost/2"}, {"Ghost/1", "N/c"}}) {
-    for (Direction d : {Direction::kOut, Direction::kIn, Direction::kBoth}) {
+    for (EdgeDirection d : {EdgeDirection::kOut, EdgeDirection::kIn, EdgeDirection::kBoth}) {
       EXPECT_THAT(g_->ShortestPath({.from = from, .to = to, .direction = d}), IsOkAndEmpty()) << from << to;
       EXPECT_THAT(g_->FindPath({.from = from, .to = to, .direction = d}), IsOkAndEmpty()) << from << to;
       EXPECT_THAT(g_->WeightedShortestPath({.from = from, .to = to, .direction = d, .weight_field = "w"}),
@@ -152,7 +152,7 @@ TEST_F(GraphBadInputTest, IdsWithJsonSpecialCharactersAreFoundByEveryQuery) {
   EXPECT_EQ(in.at(ctrl_like)[0].from, u);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto page, g_->Both(u, {.limit = 1}));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto next, g_->Both(u, {.limit = 1, .cursor = page.next_cursor}));
-  EXPECT_EQ(next.edges.at(0).from, bs);  // the cursor carries the non-ASCII id intact
+  EXPECT_EQ(next.items.at(0).from, bs);  // the cursor carries the non-ASCII id intact
 }
 
 }  // namespace

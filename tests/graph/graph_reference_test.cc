@@ -42,13 +42,13 @@ struct RandomGraph {
 
   // Boost graph of the edges whose type is in `types` (all when empty), as a traversal in
   // `direction` sees them: kIn reverses every edge, kBoth adds both orientations.
-  BoostGraph Boost(const std::set<std::string>& types = {}, Direction direction = Direction::kOut) const {
+  BoostGraph Boost(const std::set<std::string>& types = {}, EdgeDirection direction = EdgeDirection::kOut) const {
     BoostGraph g(static_cast<size_t>(nodes));
     for (const auto& e : edges) {
       if (!types.empty() && !types.count(e.type)) continue;
       const auto from = static_cast<size_t>(e.from), to = static_cast<size_t>(e.to);
-      if (direction != Direction::kIn) boost::add_edge(from, to, e.weight, g);
-      if (direction != Direction::kOut) boost::add_edge(to, from, e.weight, g);
+      if (direction != EdgeDirection::kIn) boost::add_edge(from, to, e.weight, g);
+      if (direction != EdgeDirection::kOut) boost::add_edge(to, from, e.weight, g);
     }
     return g;
   }
@@ -111,10 +111,10 @@ class GraphReferenceTest : public ::testing::TestWithParam<uint32_t> {
 
 TEST_P(GraphReferenceTest, BfsReachabilityAndDepthsMatchBoost) {
   struct Variant {
-    Direction dir;
+    EdgeDirection dir;
     std::vector<std::string> types;
   };
-  for (const Variant& v : {Variant{Direction::kOut, {}}, Variant{Direction::kOut, {"x"}}, Variant{Direction::kBoth, {"y"}}}) {
+  for (const Variant& v : {Variant{EdgeDirection::kOut, {}}, Variant{EdgeDirection::kOut, {"x"}}, Variant{EdgeDirection::kBoth, {"y"}}}) {
     const BoostGraph bg = rg_.Boost(std::set<std::string>(v.types.begin(), v.types.end()), v.dir);
     for (int start = 0; start < rg_.nodes; start += 7) {
       const auto want = BoostBfsDepths(bg, start);
@@ -157,27 +157,27 @@ TEST_P(GraphReferenceTest, BfsReachabilityAndDepthsMatchBoost) {
 
 TEST_P(GraphReferenceTest, ShortestPathsMatchBoostBfsAndDijkstra) {
   std::mt19937 rng(GetParam() * 31 + 1);
-  for (Direction dir : {Direction::kOut, Direction::kIn, Direction::kBoth}) {
+  for (EdgeDirection dir : {EdgeDirection::kOut, EdgeDirection::kIn, EdgeDirection::kBoth}) {
     const BoostGraph bg = rg_.Boost({}, dir);
     // Every returned edge must exist and join consecutive path nodes as the direction allows.
-    auto check_edges = [&](const Path& p) {
+    auto check_edges = [&](const GraphPath& p) {
       ASSERT_EQ(p.edges.size() + 1, p.nodes.size());
       for (size_t i = 0; i < p.edges.size(); ++i) {
         const Edge& e = p.edges[i];
         EXPECT_TRUE(rg_.HasEdge(e.from, e.to, e.type)) << e.from << " -> " << e.to;
         const bool fwd = e.from == p.nodes[i] && e.to == p.nodes[i + 1];
         const bool bwd = e.to == p.nodes[i] && e.from == p.nodes[i + 1];
-        EXPECT_TRUE(dir == Direction::kOut ? fwd : dir == Direction::kIn ? bwd : fwd || bwd)
-            << "edge " << i << " of a " << DirectionName(dir) << " path";
+        EXPECT_TRUE(dir == EdgeDirection::kOut ? fwd : dir == EdgeDirection::kIn ? bwd : fwd || bwd)
+            << "edge " << i << " of a " << EdgeDirectionName(dir) << " path";
       }
     };
     for (int q = 0; q < 20; ++q) {
       const int from = static_cast<int>(rng() % 120), to = static_cast<int>(rng() % 120);
-      const PathOptions options{.from = RandomGraph::Name(from), .to = RandomGraph::Name(to), .direction = dir,
+      const GraphPathOptions options{.from = RandomGraph::Name(from), .to = RandomGraph::Name(to), .direction = dir,
                                 .max_depth = kMaxGraphDepth};
       const int want = BoostBfsDepths(bg, from)[static_cast<size_t>(to)];
       DOTDO_ASSERT_OK_AND_ASSIGN(auto path, g_->ShortestPath(options));
-      ASSERT_EQ(path.has_value(), want >= 0) << from << " -> " << to << " " << DirectionName(dir);
+      ASSERT_EQ(path.has_value(), want >= 0) << from << " -> " << to << " " << EdgeDirectionName(dir);
       if (path) {
         EXPECT_EQ(static_cast<int>(path->nodes.size()) - 1, want);
         check_edges(*path);
@@ -192,7 +192,7 @@ TEST_P(GraphReferenceTest, ShortestPathsMatchBoostBfsAndDijkstra) {
                                                                        .direction = dir, .weight_field = "w"}));
       const double wd = dist[static_cast<size_t>(to)];
       const bool reachable = wd < std::numeric_limits<double>::max() / 2;
-      ASSERT_EQ(wpath.has_value(), reachable) << from << " -> " << to << " " << DirectionName(dir);
+      ASSERT_EQ(wpath.has_value(), reachable) << from << " -> " << to << " " << EdgeDirectionName(dir);
       if (wpath) {
         EXPECT_DOUBLE_EQ(wpath->cost, wd);
         double sum = 0;

@@ -171,11 +171,11 @@ class AdjacencyTest : public ::testing::Test {
 
 TEST_F(AdjacencyTest, OutgoingIsOrderedByTypeThenTarget) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto page, g_->Outgoing("User/a"));
-  EXPECT_THAT(Tos(page.edges), ElementsAre("follows:User/b", "likes:Post/1", "likes:Post/2", "likes:User/b",
+  EXPECT_THAT(Tos(page.items), ElementsAre("follows:User/b", "likes:Post/1", "likes:Post/2", "likes:User/b",
                                            "likes:User/c", "notes:User/a"));
   EXPECT_TRUE(page.next_cursor.empty());
   DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g_->Incoming("User/a"));
-  EXPECT_THAT(Froms(in.edges), ElementsAre("blocks:User/c", "follows:User/b", "notes:User/a"));
+  EXPECT_THAT(Froms(in.items), ElementsAre("blocks:User/c", "follows:User/b", "notes:User/a"));
 }
 
 TEST_F(AdjacencyTest, PagesWithCursorsCoverEverythingOnce) {
@@ -185,7 +185,7 @@ TEST_F(AdjacencyTest, PagesWithCursorsCoverEverythingOnce) {
     int pages = 0;
     do {
       DOTDO_ASSERT_OK_AND_ASSIGN(auto page, g_->Both("User/a", {.limit = limit, .cursor = cursor}));
-      for (const auto& e : page.edges) all.push_back(e.from + ">" + e.type + ">" + e.to);
+      for (const auto& e : page.items) all.push_back(e.from + ">" + e.type + ">" + e.to);
       cursor = page.next_cursor;
       ASSERT_LT(++pages, 20);
     } while (!cursor.empty());
@@ -197,21 +197,21 @@ TEST_F(AdjacencyTest, PagesWithCursorsCoverEverythingOnce) {
   }
   DOTDO_ASSERT_OK_AND_ASSIGN(auto p1, g_->Outgoing("User/a", {.limit = 4}));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto p2, g_->Outgoing("User/a", {.limit = 4, .cursor = p1.next_cursor}));
-  EXPECT_THAT(Tos(p2.edges), ElementsAre("likes:User/c", "notes:User/a"));
+  EXPECT_THAT(Tos(p2.items), ElementsAre("likes:User/c", "notes:User/a"));
   EXPECT_TRUE(p2.next_cursor.empty());
 }
 
 TEST_F(AdjacencyTest, FiltersByRelationTypeAndNodeType) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto likes, g_->Outgoing("User/a", {.types = {"likes"}, .node_type = "Post"}));
-  EXPECT_THAT(Tos(likes.edges), ElementsAre("likes:Post/1", "likes:Post/2"));
+  EXPECT_THAT(Tos(likes.items), ElementsAre("likes:Post/1", "likes:Post/2"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto two, g_->Outgoing("User/a", {.types = {"notes", "follows"}}));
-  EXPECT_THAT(Tos(two.edges), ElementsAre("follows:User/b", "notes:User/a"));
+  EXPECT_THAT(Tos(two.items), ElementsAre("follows:User/b", "notes:User/a"));
   EXPECT_THAT(g_->OutDegree("User/a"), IsOkAndHolds(6));
   EXPECT_THAT(g_->OutDegree("User/a", {"likes"}), IsOkAndHolds(4));
   EXPECT_THAT(g_->InDegree("User/a"), IsOkAndHolds(3));
   EXPECT_THAT(g_->InDegree("User/zzz"), IsOkAndHolds(0));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto none, g_->Outgoing("User/nobody"));
-  EXPECT_THAT(none.edges, IsEmpty());
+  EXPECT_THAT(none.items, IsEmpty());
 }
 
 TEST_F(AdjacencyTest, RejectsBadQueries) {
@@ -242,8 +242,8 @@ TEST_F(AdjacencyTest, BatchesEqualThePerIdCalls) {
     for (const auto& id : ids) {
       DOTDO_ASSERT_OK_AND_ASSIGN(auto po, g_->Outgoing(id, q));
       DOTDO_ASSERT_OK_AND_ASSIGN(auto pi, g_->Incoming(id, q));
-      EXPECT_EQ(out.at(id), po.edges) << id;
-      EXPECT_EQ(in.at(id), pi.edges) << id;
+      EXPECT_EQ(out.at(id), po.items) << id;
+      EXPECT_EQ(in.at(id), pi.items) << id;
     }
   }
   DOTDO_ASSERT_OK_AND_ASSIGN(auto empty, g_->OutgoingBatch({}));
@@ -340,21 +340,21 @@ TEST(GraphStoreTest, RandomOperationsMatchAModel) {
       DOTDO_ASSERT_OK_AND_ASSIGN(auto out, g.Outgoing(n, {.limit = 1000}));
       DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g.Incoming(n, {.limit = 1000}));
       std::vector<std::string> got_out, got_in;
-      for (const auto& e : out.edges) got_out.push_back(e.type + ":" + e.to + "=" + e.data.dump());
-      for (const auto& e : in.edges) got_in.push_back(e.type + ":" + e.from + "=" + e.data.dump());
+      for (const auto& e : out.items) got_out.push_back(e.type + ":" + e.to + "=" + e.data.dump());
+      for (const auto& e : in.items) got_in.push_back(e.type + ":" + e.from + "=" + e.data.dump());
       ASSERT_EQ(got_out, want_out) << "step " << step << " node " << n;
       ASSERT_EQ(got_in, want_in) << "step " << step << " node " << n;
       EXPECT_THAT(g.OutDegree(n), IsOkAndHolds(static_cast<int64_t>(want_out.size())));
       EXPECT_THAT(g.InDegree(n), IsOkAndHolds(static_cast<int64_t>(want_in.size())));
       // Both, in pages of 2: the outgoing list, then the incoming one without self-loops.
       std::vector<std::string> want_both, got_both;
-      for (const auto& e : out.edges) want_both.push_back(e.id);
-      for (const auto& e : in.edges)
+      for (const auto& e : out.items) want_both.push_back(e.id);
+      for (const auto& e : in.items)
         if (e.from != e.to) want_both.push_back(e.id);
       std::string cursor;
       do {
         DOTDO_ASSERT_OK_AND_ASSIGN(auto page, g.Both(n, {.limit = 2, .cursor = cursor}));
-        for (const auto& e : page.edges) got_both.push_back(e.id);
+        for (const auto& e : page.items) got_both.push_back(e.id);
         cursor = page.next_cursor;
       } while (!cursor.empty() && got_both.size() <= want_both.size());
       ASSERT_EQ(got_both, want_both) << "step " << step << " node " << n;
@@ -366,8 +366,8 @@ TEST(GraphStoreTest, RandomOperationsMatchAModel) {
       for (const auto& n : check) {
         DOTDO_ASSERT_OK_AND_ASSIGN(auto out, g.Outgoing(n, {.limit = limit}));
         DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g.Incoming(n, {.limit = limit}));
-        ASSERT_EQ(out_batch.at(n), out.edges) << "step " << step << " node " << n << " limit " << limit;
-        ASSERT_EQ(in_batch.at(n), in.edges) << "step " << step << " node " << n << " limit " << limit;
+        ASSERT_EQ(out_batch.at(n), out.items) << "step " << step << " node " << n << " limit " << limit;
+        ASSERT_EQ(in_batch.at(n), in.items) << "step " << step << " node " << n << " limit " << limit;
       }
     }
   }

@@ -71,21 +71,21 @@ TEST_F(TraversalTest, DfsIsPreorderAndStillReachesEverythingWithinDepth) {
 }
 
 TEST_F(TraversalTest, DirectionsFollowIncomingOrBothEdges) {
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g_->Traverse({.start = "N/a", .direction = Direction::kIn, .max_depth = 5}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto in, g_->Traverse({.start = "N/a", .direction = EdgeDirection::kIn, .max_depth = 5}));
   EXPECT_THAT(Ids(in), ElementsAre("N/e@1", "N/x@1", "N/c@2"));
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto both, g_->Traverse({.start = "N/f", .direction = Direction::kBoth, .max_depth = 1}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto both, g_->Traverse({.start = "N/f", .direction = EdgeDirection::kBoth, .max_depth = 1}));
   EXPECT_THAT(Ids(both), ElementsAre("N/d@1"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto none, g_->Traverse({.start = "Ghost/1"}));
   EXPECT_THAT(none, IsEmpty());
 }
 
 TEST(GraphParsingTest, DirectionAndAlgorithmNamesRoundTripAndBadOnesAreRejected) {
-  for (auto d : {Direction::kOut, Direction::kIn, Direction::kBoth})
-    EXPECT_THAT(ParseDirection(DirectionName(d)), IsOkAndHolds(d));
+  for (auto d : {EdgeDirection::kOut, EdgeDirection::kIn, EdgeDirection::kBoth})
+    EXPECT_THAT(ParseEdgeDirection(EdgeDirectionName(d)), IsOkAndHolds(d));
   for (auto a : {TraversalAlgorithm::kBfs, TraversalAlgorithm::kDfs})
     EXPECT_THAT(ParseTraversalAlgorithm(TraversalAlgorithmName(a)), IsOkAndHolds(a));
-  EXPECT_THAT(ParseDirection("sideways"), StatusIs(StatusCode::kInvalidArgument, "out, in, both"));
-  EXPECT_THAT(ParseDirection("OUT"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseEdgeDirection("sideways"), StatusIs(StatusCode::kInvalidArgument, "out, in, both"));
+  EXPECT_THAT(ParseEdgeDirection("OUT"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseTraversalAlgorithm("astar"), StatusIs(StatusCode::kInvalidArgument, "bfs, dfs"));
 }
 
@@ -106,7 +106,7 @@ TEST_F(TraversalTest, ShortestPathReturnsFewestEdgesWithTheEdges) {
   EXPECT_THAT(self->nodes, ElementsAre("N/a"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto back, g_->ShortestPath({.from = "N/f", .to = "N/a"}));
   EXPECT_FALSE(back.has_value());
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto rev, g_->ShortestPath({.from = "N/f", .to = "N/a", .direction = Direction::kIn}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto rev, g_->ShortestPath({.from = "N/f", .to = "N/a", .direction = EdgeDirection::kIn}));
   ASSERT_TRUE(rev.has_value());
   EXPECT_EQ(rev->nodes.size(), 4u);
   EXPECT_EQ(rev->edges[0].to, "N/f");  // stored direction is kept
@@ -202,12 +202,12 @@ TEST(GraphCycleTest, AcyclicTypesRefuseEdgesThatCloseACycle) {
   {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "deps"));
     GraphStore g(*db);
-    EXPECT_THAT(g.GetRelationOptions("dependsOn"), IsOkAndHolds(RelationOptions{}));
+    EXPECT_THAT(g.GetRelationOptions("dependsOn"), IsOkAndHolds(GraphRelationOptions{}));
     DOTDO_ASSERT_OK(g.SetRelationOptions("dependsOn", {.acyclic = true}));
   }
   DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "deps"));
   GraphStore g(*db);
-  EXPECT_THAT(g.GetRelationOptions("dependsOn"), IsOkAndHolds(RelationOptions{.acyclic = true}));
+  EXPECT_THAT(g.GetRelationOptions("dependsOn"), IsOkAndHolds(GraphRelationOptions{.acyclic = true}));
   const int64_t lsn0 = *ChangeFeed(*db).LastLsn();
   EXPECT_THAT(g.Relate("Pkg/a", "Pkg/a", "dependsOn"), StatusIs(StatusCode::kFailedPrecondition, "Pkg/a -> Pkg/a"));
   DOTDO_ASSERT_OK(g.Relate("Pkg/a", "Pkg/b", "dependsOn"));
@@ -226,7 +226,7 @@ TEST(GraphCycleTest, AcyclicTypesRefuseEdgesThatCloseACycle) {
   DOTDO_ASSERT_OK(g.Relate("Pkg/a", "Pkg/b", "mentions"));
   EXPECT_THAT(g.SetRelationOptions("mentions", {.acyclic = true}),
               StatusIs(StatusCode::kFailedPrecondition, "Pkg/a -> Pkg/b -> Pkg/a"));
-  EXPECT_THAT(g.GetRelationOptions("mentions"), IsOkAndHolds(RelationOptions{}));
+  EXPECT_THAT(g.GetRelationOptions("mentions"), IsOkAndHolds(GraphRelationOptions{}));
   DOTDO_ASSERT_OK(g.Unrelate("Pkg/a", "Pkg/b", "mentions"));
   DOTDO_ASSERT_OK(g.SetRelationOptions("mentions", {.acyclic = true}));
   DOTDO_ASSERT_OK(g.SetRelationOptions("dependsOn", {.acyclic = false}));

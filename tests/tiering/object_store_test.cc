@@ -37,7 +37,7 @@ size_t CountFiles(const fs::path& dir) {
   return n;
 }
 
-std::vector<std::string> Keys(const ListResult& r) {
+std::vector<std::string> Keys(const ObjectListResult& r) {
   std::vector<std::string> out;
   for (auto& o : r.objects) out.push_back(o.key);
   return out;
@@ -46,7 +46,7 @@ std::vector<std::string> Keys(const ListResult& r) {
 TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions o;
+  ObjectPutOptions o;
   o.content_type = "text/plain";
   o.metadata = {{"owner", "ada"}};
   DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("docs/hello.txt", "hello", o));
@@ -70,7 +70,7 @@ TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
 TEST(LocalObjectStoreTest, UnsyncedSidecarsStillDescribeTheirObjects) {
   ScratchDir dir;
   DOTDO_ASSERT_OK_AND_ASSIGN(auto store, LocalObjectStore::Open(dir.path(), {.sync = true, .sync_sidecar = false}));
-  PutOptions o;
+  ObjectPutOptions o;
   o.content_type = "text/plain";
   DOTDO_ASSERT_OK(store->Put("k", "hello", o));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto head, store->Head("k"));
@@ -129,7 +129,7 @@ TEST(LocalObjectStoreTest, RejectsKeysThatCouldEscapeTheRoot) {
 TEST(LocalObjectStoreTest, ValidatesOptions) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions o;
+  ObjectPutOptions o;
   o.storage_class = "GLACIER_DEEP";
   EXPECT_THAT(store->Put("k", "v", o), StatusIs(StatusCode::kInvalidArgument, "unknown storage class"));
   o = {};
@@ -148,11 +148,11 @@ TEST(LocalObjectStoreTest, ValidatesOptions) {
 TEST(LocalObjectStoreTest, ConditionalPutFailsLikeS3Precondition) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions create_only;
+  ObjectPutOptions create_only;
   create_only.if_none_match = true;
   DOTDO_ASSERT_OK_AND_ASSIGN(auto v1, store->Put("k", "one", create_only));
   EXPECT_THAT(store->Put("k", "two", create_only), StatusIs(StatusCode::kFailedPrecondition, "precondition failed (412)"));
-  PutOptions match;
+  ObjectPutOptions match;
   match.if_match = kHelloSha;
   EXPECT_THAT(store->Put("k", "two", match), StatusIs(StatusCode::kFailedPrecondition, "412"));
   match.if_match = v1.etag;
@@ -268,7 +268,7 @@ TEST(LocalObjectStoreTest, ListIsByteOrderedAndPaginates) {
   EXPECT_TRUE(all.next_continuation.empty());
 
   std::vector<std::string> paged;
-  ListOptions o;
+  ObjectListOptions o;
   o.limit = 2;
   int pages = 0;
   do {
@@ -299,7 +299,7 @@ TEST(LocalObjectStoreTest, DelimiterRollsUpCommonPrefixesAcrossPages) {
   EXPECT_EQ(Keys(r), (std::vector<std::string>{"logs/top"}));
   // One entry per page: each common prefix is returned once, then skipped.
   std::vector<std::string> seen;
-  ListOptions o{.prefix = "logs/", .delimiter = "/", .limit = 1};
+  ObjectListOptions o{.prefix = "logs/", .delimiter = "/", .limit = 1};
   do {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto page, store->List(o));
     for (auto& p : page.common_prefixes) seen.push_back(p);
@@ -312,7 +312,7 @@ TEST(LocalObjectStoreTest, DelimiterRollsUpCommonPrefixesAcrossPages) {
 TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions o;
+  ObjectPutOptions o;
   o.content_type = "image/png";
   o.metadata = {{"w", "10"}};
   DOTDO_ASSERT_OK_AND_ASSIGN(auto src, store->Put("src", "pixels", o));
@@ -320,7 +320,7 @@ TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
   EXPECT_EQ(same.etag, src.etag);
   EXPECT_EQ(same.content_type, "image/png");
   EXPECT_EQ(same.metadata.at("w"), "10");
-  CopyOptions c;
+  ObjectCopyOptions c;
   c.storage_class = "INFREQUENT_ACCESS";
   c.metadata = std::map<std::string, std::string>{{"w", "20"}};
   DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, store->Copy("src", "cold/src", c));
@@ -330,7 +330,7 @@ TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
   DOTDO_ASSERT_OK(store->Put("src", "changed"));
   EXPECT_EQ(*store->Get("dst/one"), "pixels");
   // Copy onto itself rewrites metadata only.
-  CopyOptions retype;
+  ObjectCopyOptions retype;
   retype.content_type = "text/plain";
   DOTDO_ASSERT_OK(store->Copy("src", "src", retype));
   EXPECT_EQ(store->Head("src")->content_type, "text/plain");
@@ -346,7 +346,7 @@ TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
 TEST(LocalObjectStoreTest, MultipartAssemblesPartsWithS3StyleEtag) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions o;
+  ObjectPutOptions o;
   o.content_type = "application/x-parquet";
   DOTDO_ASSERT_OK_AND_ASSIGN(auto id, store->CreateMultipartUpload("tables/t/part.parquet", o));
   EXPECT_EQ(id.size(), 32u);
@@ -386,7 +386,7 @@ TEST(LocalObjectStoreTest, MultipartAbortAndBadIds) {
   EXPECT_THAT(store->Head("k"), StatusIs(StatusCode::kNotFound));
   // Preconditions given at creation apply at completion.
   DOTDO_ASSERT_OK(store->Put("taken", "v"));
-  PutOptions create_only;
+  ObjectPutOptions create_only;
   create_only.if_none_match = true;
   DOTDO_ASSERT_OK_AND_ASSIGN(auto id2, store->CreateMultipartUpload("taken", create_only));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto e, store->UploadPart("taken", id2, 1, "new"));
@@ -397,7 +397,7 @@ TEST(LocalObjectStoreTest, MultipartAbortAndBadIds) {
 TEST(LocalObjectStoreTest, StaleSidecarAfterCrashBetweenRenamesIsRebuilt) {
   ScratchDir dir;
   auto store = OpenStore(dir.path());
-  PutOptions o;
+  ObjectPutOptions o;
   o.content_type = "text/plain";
   DOTDO_ASSERT_OK(store->Put("k", "old", o));
   // A crash after the data rename and before the sidecar rename: new bytes, old sidecar.
@@ -426,7 +426,7 @@ TEST(LocalObjectStoreTest, ConcurrentWritersNeverExposePartialObjects) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      PutOptions create_only;
+      ObjectPutOptions create_only;
       create_only.if_none_match = true;
       for (int i = 0; i < kRounds; ++i) {
         if (store->Put("race/" + std::to_string(i), "x", create_only).ok()) ++create_wins;
@@ -483,7 +483,7 @@ TEST(LocalObjectStoreTest, RandomOperationsMatchInMemoryModel) {
         break;
       }
       case 4: {
-        PutOptions o;
+        ObjectPutOptions o;
         o.if_none_match = true;
         auto r = store->Put(key, value, o);
         if (model.count(key)) {
@@ -499,7 +499,7 @@ TEST(LocalObjectStoreTest, RandomOperationsMatchInMemoryModel) {
     std::vector<std::string> expect;
     for (auto& [k, v] : model) expect.push_back(k);
     std::vector<std::string> got = Keys(listed);
-    ListOptions more{.limit = 3, .continuation = listed.next_continuation};
+    ObjectListOptions more{.limit = 3, .continuation = listed.next_continuation};
     while (!more.continuation.empty()) {
       DOTDO_ASSERT_OK_AND_ASSIGN(auto page, store->List(more));
       for (auto& k : Keys(page)) got.push_back(k);

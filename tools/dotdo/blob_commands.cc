@@ -130,13 +130,7 @@ Result<Json> RunSign(Context& ctx, const BlobArgs& a) {
               {"expiresAt", FormatIso8601(ctx.db->NowMillis() + expires_ms)}};
 }
 
-Json ListToJson(const BlobList& page) {
-  Json items = Json::array();
-  for (const auto& b : page.blobs) items.push_back(BlobInfoToJson(b));
-  Json out = {{"items", items}};
-  out["next_cursor"] = page.next_cursor.empty() ? Json(nullptr) : Json(page.next_cursor);
-  return out;
-}
+Json ListToJson(const BlobPage& page) { return PageToJson(page, BlobInfoToJson); }
 
 const CommandGroup kBlobCommands(60, [](CLI::App& app, Context& ctx) {
   auto a = std::make_shared<BlobArgs>();
@@ -192,7 +186,7 @@ const CommandGroup kBlobCommands(60, [](CLI::App& app, Context& ctx) {
   ls->callback([&ctx, a] {
     ctx.Finish([&]() -> Result<Json> {
       DOTDO_ASSIGN_OR_RETURN(Opened o, OpenBlobs(ctx, *a, false));
-      DOTDO_ASSIGN_OR_RETURN(BlobList page, o.blobs->List({.prefix = a->prefix, .limit = a->limit, .cursor = a->cursor}));
+      DOTDO_ASSIGN_OR_RETURN(BlobPage page, o.blobs->List({.prefix = a->prefix, .limit = a->limit, .cursor = a->cursor}));
       return ListToJson(page);
     }());
   });

@@ -43,8 +43,8 @@ std::optional<int64_t> ExpectedVersion(const DocArgs& a) {
 }
 
 // "path" or "path:desc" / "path:asc".
-Result<SortKey> ParseSortKey(const std::string& text) {
-  SortKey key;
+Result<DocumentSortKey> ParseSortKey(const std::string& text) {
+  DocumentSortKey key;
   auto colon = text.rfind(':');
   key.path = text.substr(0, colon);
   if (colon != std::string::npos) {
@@ -71,10 +71,6 @@ Result<int64_t> ParseTime(const std::string& text) {
   return *parsed;
 }
 
-Result<Json> PageToJson(const Page& page) {
-  return Json{{"items", page.items}, {"next_cursor", page.next_cursor.empty() ? Json() : Json(page.next_cursor)}};
-}
-
 Result<Json> RunCreate(Context& ctx, const DocArgs& a) {
   DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb());
   DOTDO_ASSIGN_OR_RETURN(auto doc, ReadDocument(a.body));
@@ -86,7 +82,7 @@ Result<Json> RunUpdate(Context& ctx, const DocArgs& a) {
   if (a.merge + a.patch > 1) return InvalidArgumentError("--merge and --patch are exclusive");
   DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
   DocumentStore docs(*db);
-  UpdateOptions options{.expected_version = ExpectedVersion(a)};
+  DocumentUpdateOptions options{.expected_version = ExpectedVersion(a)};
   if (a.replace) {
     DOTDO_ASSIGN_OR_RETURN(auto doc, ReadDocument(a.body));
     return docs.Replace(a.id, std::move(doc), options);
@@ -100,14 +96,14 @@ Result<Json> RunUpdate(Context& ctx, const DocArgs& a) {
 Result<Json> RunDelete(Context& ctx, const DocArgs& a) {
   DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
   DocumentStore docs(*db);
-  DOTDO_RETURN_IF_ERROR(docs.Delete(a.id, DeleteOptions{.hard = a.hard, .expected_version = ExpectedVersion(a)}));
+  DOTDO_RETURN_IF_ERROR(docs.Delete(a.id, DocumentDeleteOptions{.hard = a.hard, .expected_version = ExpectedVersion(a)}));
   return Json{{"deleted", a.id}, {"hard", a.hard}};
 }
 
 Result<Json> RunQuery(Context& ctx, const DocArgs& a, bool count_only) {
   DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
   DocumentStore docs(*db);
-  QueryOptions q;
+  DocumentQueryOptions q;
   q.type = a.type;
   DOTDO_ASSIGN_OR_RETURN(q.where, ReadJson("--where", a.where));
   if (count_only) {

@@ -114,7 +114,7 @@ Result<Json> RunSinks(Context& ctx) {
 }
 
 Result<Json> RunPrune(Context& ctx, const EventsArgs& a) {
-  RetentionOptions r;
+  CdcRetentionOptions r;
   DOTDO_ASSIGN_OR_RETURN(r.min_age_ms, ParseDurationMillis(a.min_age));
   if (r.min_age_ms < 0) return InvalidArgumentError("--min-age must not be negative");
   if (a.up_to != kUnset) {

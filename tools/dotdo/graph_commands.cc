@@ -38,7 +38,7 @@ Json EdgesToJson(const std::vector<Edge>& edges) {
   return out;
 }
 
-Json PathOrNull(const std::optional<Path>& path) { return path ? PathToJson(*path) : Json(nullptr); }
+Json PathOrNull(const std::optional<GraphPath>& path) { return path ? GraphPathToJson(*path) : Json(nullptr); }
 
 // Opens the namespace; reads never create it (a missing namespace is NOT_FOUND).
 Result<GraphStore> Open(Context& ctx, bool create) {
@@ -75,28 +75,28 @@ Result<Json> RunGet(Context& ctx, const GraphArgs& a) {
   return EdgeToJson(e);
 }
 
-Result<Json> RunAdjacency(Context& ctx, const GraphArgs& a, Direction direction) {
+Result<Json> RunAdjacency(Context& ctx, const GraphArgs& a, EdgeDirection direction) {
   EdgeQuery q{.types = a.types, .limit = a.limit, .cursor = a.cursor};
   if (a.has_node_type) q.node_type = a.node_type;  // an empty one is refused by the store
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
-  Result<EdgePage> page = direction == Direction::kOut  ? g.Outgoing(a.node, q)
-                          : direction == Direction::kIn ? g.Incoming(a.node, q)
+  Result<EdgePage> page = direction == EdgeDirection::kOut  ? g.Outgoing(a.node, q)
+                          : direction == EdgeDirection::kIn ? g.Incoming(a.node, q)
                                                         : g.Both(a.node, q);
   if (!page.ok()) return page.status();
-  return Json{{"node", a.node},
-              {"items", EdgesToJson(page->edges)},
-              {"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}};
+  Json out = PageToJson(*page, EdgeToJson);
+  out["node"] = a.node;
+  return out;
 }
 
 Result<Json> RunDegree(Context& ctx, const GraphArgs& a) {
-  DOTDO_ASSIGN_OR_RETURN(Direction direction, ParseDirection(a.degree_direction));
+  DOTDO_ASSIGN_OR_RETURN(EdgeDirection direction, ParseEdgeDirection(a.degree_direction));
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
   Json out = {{"node", a.node}};
-  if (direction != Direction::kIn) {
+  if (direction != EdgeDirection::kIn) {
     DOTDO_ASSIGN_OR_RETURN(int64_t n, g.OutDegree(a.node, a.types));
     out["out"] = n;
   }
-  if (direction != Direction::kOut) {
+  if (direction != EdgeDirection::kOut) {
     DOTDO_ASSIGN_OR_RETURN(int64_t n, g.InDegree(a.node, a.types));
     out["in"] = n;
   }
@@ -104,8 +104,8 @@ Result<Json> RunDegree(Context& ctx, const GraphArgs& a) {
 }
 
 Result<Json> RunTraverse(Context& ctx, const GraphArgs& a) {
-  TraverseOptions o{.start = a.node, .types = a.types, .limit = a.traverse_limit};
-  DOTDO_ASSIGN_OR_RETURN(o.direction, ParseDirection(a.direction));
+  GraphTraverseOptions o{.start = a.node, .types = a.types, .limit = a.traverse_limit};
+  DOTDO_ASSIGN_OR_RETURN(o.direction, ParseEdgeDirection(a.direction));
   DOTDO_ASSIGN_OR_RETURN(o.algorithm, ParseTraversalAlgorithm(a.algorithm));
   if (a.has_max_depth) o.max_depth = a.max_depth;
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
@@ -116,20 +116,20 @@ Result<Json> RunTraverse(Context& ctx, const GraphArgs& a) {
 }
 
 Result<Json> RunPath(Context& ctx, const GraphArgs& a) {
-  DOTDO_ASSIGN_OR_RETURN(Direction direction, ParseDirection(a.direction));
+  DOTDO_ASSIGN_OR_RETURN(EdgeDirection direction, ParseEdgeDirection(a.direction));
   if (a.has_weighted && a.any) return InvalidArgumentError("--weighted and --any are exclusive");
   if (!a.has_weighted && a.has_default_weight)
     return InvalidArgumentError("--default-weight only applies with --weighted <field>");
   if (a.has_weighted && a.has_max_depth)
     return InvalidArgumentError("--max-depth does not apply to --weighted paths (they minimise weight, not length)");
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));
-  std::optional<Path> path;
+  std::optional<GraphPath> path;
   if (a.has_weighted) {  // an empty field is the API's "weight_field is required" error
-    WeightedPathOptions o{.from = a.from, .to = a.to, .direction = direction, .types = a.types, .weight_field = a.weighted};
+    GraphWeightedPathOptions o{.from = a.from, .to = a.to, .direction = direction, .types = a.types, .weight_field = a.weighted};
     if (a.has_default_weight) o.default_weight = a.default_weight;
     DOTDO_ASSIGN_OR_RETURN(path, g.WeightedShortestPath(o));
   } else {
-    PathOptions o{.from = a.from, .to = a.to, .direction = direction, .types = a.types};
+    GraphPathOptions o{.from = a.from, .to = a.to, .direction = direction, .types = a.types};
     if (a.has_max_depth) o.max_depth = a.max_depth;
     DOTDO_ASSIGN_OR_RETURN(path, a.any ? g.FindPath(o) : g.ShortestPath(o));
   }
@@ -144,7 +144,7 @@ Result<Json> RunRelationType(Context& ctx, const GraphArgs& a) {
     return InvalidArgumentError("--acyclic must be true|false (or on|off), got '" + a.acyclic + "'");
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/acyclic.has_value()));
   if (acyclic) DOTDO_RETURN_IF_ERROR(g.SetRelationOptions(a.type, {.acyclic = *acyclic}));
-  DOTDO_ASSIGN_OR_RETURN(RelationOptions o, g.GetRelationOptions(a.type));
+  DOTDO_ASSIGN_OR_RETURN(GraphRelationOptions o, g.GetRelationOptions(a.type));
   return Json{{"type", a.type}, {"acyclic", o.acyclic}};
 }
 
@@ -192,13 +192,13 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
   edge_args(exists);
   exists->callback([&ctx, a] { ctx.Finish(RunEdgeCheck(ctx, *a, &GraphStore::Exists, "exists")); });
 
-  const std::pair<const char*, Direction> adjacency[] = {{"out", Direction::kOut}, {"in", Direction::kIn},
-                                                         {"both", Direction::kBoth}};
+  const std::pair<const char*, EdgeDirection> adjacency[] = {{"out", EdgeDirection::kOut}, {"in", EdgeDirection::kIn},
+                                                         {"both", EdgeDirection::kBoth}};
   const char* adjacency_help[] = {"Outgoing edges of a node, ordered by (type, target); paged",
                                   "Incoming edges of a node, ordered by (type, source); paged",
                                   "Outgoing then incoming edges of a node (a self-loop once); paged"};
   for (size_t i = 0; i < 3; ++i) {
-    const Direction direction = adjacency[i].second;
+    const EdgeDirection direction = adjacency[i].second;
     auto* cmd = graph->add_subcommand(adjacency[i].first, adjacency_help[i]);
     node_arg(cmd, "Node id, Type/key");
     types_arg(cmd);
