@@ -9,7 +9,7 @@
 #include <string>
 
 #include "blob/blob_store_impl.h"
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 

@@ -8,7 +8,7 @@
 
 #include "blob/blob_store_impl.h"
 #include "cdc/outbox.h"
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 
@@ -86,47 +86,6 @@ namespace internal {
 
 const char* const kBlobColumns =
     "key, id, object_key, content_type, size, sha256, metadata, storage_class, created_at, updated_at, last_accessed_at";
-
-std::string PercentEncode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
-    if (unreserved) {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    }
-  }
-  return out;
-}
-
-Result<std::string> PercentDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size())
-      return InvalidArgumentError("truncated percent-escape in URL");
-    const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0) return InvalidArgumentError("bad percent-escape in URL");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 std::optional<std::string> PrefixUpperBound(std::string_view prefix) {
   // The prefix with its last non-0xFF byte incremented.

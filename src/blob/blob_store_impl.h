@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/database_internals.h"
+#include "core/encoding.h"
 #include "dotdo/blob.h"
 #include "sqlite/statement.h"
 
@@ -73,9 +74,6 @@ class BlobStore::Impl {
 namespace internal {
 // SELECT list matching BlobStore::Impl::FromRow.
 extern const char* const kBlobColumns;
-// RFC 3986 percent-encoding; '/' kept when keep_slash.
-std::string PercentEncode(std::string_view s, bool keep_slash);
-Result<std::string> PercentDecode(std::string_view s);
 Status ValidateContentType(std::string_view content_type);
 // Exclusive upper bound of the keys starting with prefix (byte order); nullopt when unbounded.
 std::optional<std::string> PrefixUpperBound(std::string_view prefix);

@@ -8,6 +8,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/encoding.h"
 #include "document/document_internal.h"
 #include "document/document_stats.h"
 #include "document/query_compiler.h"
@@ -26,17 +27,6 @@ namespace {
 
 constexpr size_t kMaxSortKeys = 8;
 constexpr int64_t kMaxBloomBlocks = 1 << 20;
-
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
 
 Result<std::string> Unhex(std::string_view hex) {
   auto val = [](char c) -> int {
@@ -65,7 +55,7 @@ Json ColumnJson(const internal::Statement& st, int i) {
     case internal::ColumnType::kInteger: return st.ColumnInt64(i);
     case internal::ColumnType::kFloat: return st.ColumnDouble(i);
     case internal::ColumnType::kText: return st.ColumnString(i);
-    case internal::ColumnType::kBlob: return Hex(st.ColumnBlob(i));
+    case internal::ColumnType::kBlob: return internal::HexEncode(st.ColumnBlob(i));
     case internal::ColumnType::kNull: break;
   }
   return nullptr;
@@ -319,7 +309,7 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
     if (!row) break;
     if (static_cast<int64_t>(page.items.size()) == q.limit) {
       Json c = {{"q", cq.fingerprint}, {"k", last.values}, {"s", last.seq}};
-      page.next_cursor = Hex(c.dump());
+      page.next_cursor = internal::HexEncode(c.dump());
       break;
     }
     last.seq = st.ColumnInt64(0);

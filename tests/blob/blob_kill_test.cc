@@ -18,7 +18,7 @@
 #include "dotdo/blob.h"
 #include "dotdo/cdc.h"
 #include "testing/test_util.h"
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "blob_test_util.h"
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 namespace {

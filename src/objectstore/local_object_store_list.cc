@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tiering/local_object_store_impl.h"
+#include "objectstore/local_object_store_impl.h"
 
 namespace dotdo {
 

@@ -12,7 +12,7 @@
 
 #include "dotdo/object_store.h"
 #include "testing/test_util.h"
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 namespace {

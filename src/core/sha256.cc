@@ -1,5 +1,5 @@
-// Streaming SHA-256 via OpenSSL EVP; hex helpers; CSPRNG hex ids.
-#include "tiering/sha256.h"
+// Streaming SHA-256 via OpenSSL EVP; CSPRNG hex ids.
+#include "core/sha256.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -30,16 +30,6 @@ Sha256::Digest Sha256::Finish() {
 std::string Sha256::FinishHex() {
   Digest d = Finish();
   return HexEncode(d.data(), d.size());
-}
-
-std::string HexEncode(const uint8_t* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
 }
 
 bool IsSha256Hex(std::string_view s) {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tiering/local_object_store_impl.h"
-#include "tiering/sha256.h"
+#include "objectstore/local_object_store_impl.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 

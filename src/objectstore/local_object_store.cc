@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "tiering/local_object_store_impl.h"
-#include "tiering/sha256.h"
+#include "objectstore/local_object_store_impl.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 

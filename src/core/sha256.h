@@ -1,5 +1,5 @@
-// Sha256: streaming SHA-256 over OpenSSL's EVP interface, and lowercase hex encoding. Used for
-// object ETags, content addressing and multipart ETags.
+// Sha256: streaming SHA-256 over OpenSSL's EVP interface, CSPRNG hex ids. Used for object ETags,
+// content addressing, multipart ETags and presigned-URL signatures.
 //
 // Thread-safety: a Sha256 is used by one thread at a time.
 #pragma once
@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/encoding.h"
 #include "dotdo/status.h"
 
 struct evp_md_ctx_st;
@@ -40,10 +41,6 @@ class Sha256 {
   evp_md_ctx_st* ctx_;
 };
 
-std::string HexEncode(const uint8_t* data, size_t n);
-inline std::string HexEncode(std::string_view s) {
-  return HexEncode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
 // True for exactly 64 lowercase hex digits.
 bool IsSha256Hex(std::string_view s);
 // n random bytes from OpenSSL's CSPRNG, hex-encoded (2n characters).

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "tiering/sha256.h"
+#include "core/sha256.h"
 
 namespace dotdo {
 
