@@ -53,6 +53,15 @@ struct UnifiedEvent {
   friend bool operator==(const UnifiedEvent&, const UnifiedEvent&) = default;
 };
 
+// The operation of a store change event: the seed's op letters and cdc.* event types.
+enum class ChangeOp { kInsert, kUpdate, kDelete, kRead };
+// "c" | "u" | "d" | "r"
+DOTDO_EXPORT std::string_view ChangeOpCode(ChangeOp op);
+// "cdc.insert" | "cdc.update" | "cdc.delete" | "cdc.read" (the seed: create/update/delete/read)
+DOTDO_EXPORT std::string_view ChangeOpEventType(ChangeOp op);
+// Inverse of ChangeOpCode; anything else is kInvalidArgument.
+DOTDO_EXPORT Result<ChangeOp> ParseChangeOp(std::string_view code);
+
 DOTDO_EXPORT Json EventToJson(const UnifiedEvent& event);
 // Validates types and required fields (id, type, timestamp, ns).
 DOTDO_EXPORT Result<UnifiedEvent> EventFromJson(const Json& json);

@@ -91,6 +91,13 @@ DOTDO_EXPORT Result<Json> ParseDocument(std::string_view text);
 
 class DOTDO_EXPORT DocumentStore {
  public:
+  // Opens the store on db: checks the options, creates or migrates the tables (and the outbox),
+  // and returns the handle. Errors are returned: invalid options (kInvalidArgument), tables
+  // written by a newer dotdo (kFailedPrecondition), I/O errors. REQUIRES: db outlives the store.
+  static Result<DocumentStore> Open(Database& db, DocumentStoreOptions options = {});
+
+  // A handle without checks: the tables are created on the first call, and any error that
+  // creating them meets is that call's error. Prefer Open.
   explicit DocumentStore(Database& db, DocumentStoreOptions options = {});
 
   // Stores a new document. REQUIRES: doc is an object with a valid "$type". "$id" is generated

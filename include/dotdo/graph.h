@@ -164,7 +164,12 @@ struct EdgeInput {
 
 class DOTDO_EXPORT GraphStore {
  public:
-  // REQUIRES: db outlives the store. Tables are created on first use.
+  // Opens the store on db: checks the options, creates or migrates the tables (and the outbox),
+  // and returns the handle; errors are returned (kInvalidArgument for options, kFailedPrecondition
+  // for tables of a newer dotdo, I/O errors). REQUIRES: db outlives the store.
+  static Result<GraphStore> Open(Database& db, GraphOptions options = {});
+
+  // A handle without checks: tables are created on the first call, whose error that is. Prefer Open.
   explicit GraphStore(Database& db, GraphOptions options = {});
 
   // Creates the edge (from, to, type) with `data` (cdc.insert), or replaces the data of the

@@ -219,7 +219,7 @@ class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
 
   const std::filesystem::path& root() const;
 
-  // Implementation detail, defined in src/tiering (public only so its helpers can name it).
+  // Implementation detail, defined in src/objectstore (public only so its helpers can name it).
   class Impl;
   // Filesystem path of the object's bytes (for engines that read files in place, e.g. Parquet
   // readers). REQUIRES: key is valid; the path may not exist.

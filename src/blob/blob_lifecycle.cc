@@ -109,7 +109,7 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
       after.object_key = target;
       after.storage_class = storage_class;
       changed = true;
-      return outbox->AppendChange('u', "blob", "blobs", cur->key, CdcJson(*cur), CdcJson(after));
+      return outbox->AppendChange(ChangeOp::kUpdate, internal::kBlobSpec.name, internal::kBlobsTable, cur->key, CdcJson(*cur), CdcJson(after));
     }));
     if (!changed && !present) {
       DOTDO_ASSIGN_OR_RETURN(bool used, ObjectReferenced(target));

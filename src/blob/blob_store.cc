@@ -83,6 +83,10 @@ ObjectPutOptions BlobObjectPutOptions() {
 }  // namespace
 
 namespace internal {
+const StoreSpec kBlobSpec{.name = "blob", .table_prefix = "blob_", .migrations = kMigrations};
+}  // namespace internal
+
+namespace internal {
 
 const char* const kBlobColumns =
     "key, id, object_key, content_type, size, sha256, metadata, storage_class, created_at, updated_at, last_accessed_at";
@@ -256,7 +260,7 @@ Result<BlobInfo> BlobStore::Impl::CommitPut(const BlobPutRequest& request, const
       DOTDO_ASSIGN_OR_RETURN(bool gone, ReleaseObject(old->object_key));
       if (gone) *freed = old->object_key;
     }
-    return outbox->AppendChange(old ? 'u' : 'c', "blob", "blobs", nu.key,
+    return outbox->AppendChange(old ? ChangeOp::kUpdate : ChangeOp::kInsert, internal::kBlobSpec.name, internal::kBlobsTable, nu.key,
                                 old ? std::optional<Json>(CdcJson(*old)) : std::nullopt, CdcJson(nu));
   });
   if (!st.ok()) return st;
@@ -282,7 +286,7 @@ Status BlobStore::Impl::DeleteBlob(std::string_view key) {
     DOTDO_RETURN_IF_ERROR(del.Run());
     DOTDO_ASSIGN_OR_RETURN(bool gone, ReleaseObject(old->object_key));
     if (gone) freed = old->object_key;
-    return outbox->AppendChange('d', "blob", "blobs", key, CdcJson(*old), std::nullopt);
+    return outbox->AppendChange(ChangeOp::kDelete, internal::kBlobSpec.name, internal::kBlobsTable, key, CdcJson(*old), std::nullopt);
   }));
   DOTDO_RETURN_IF_ERROR(Fault("after_metadata_commit"));
   return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
@@ -315,8 +319,7 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(Database& db, ObjectStore& ob
   if (options.orphan_grace_ms < 0) return InvalidArgumentError("orphan_grace_ms must be >= 0");
   if (options.last_access_granularity_ms < 0) return InvalidArgumentError("last_access_granularity_ms must be >= 0");
   if (options.max_blob_size == 0) return InvalidArgumentError("max_blob_size must be > 0");
-  DOTDO_RETURN_IF_ERROR(DatabaseInternals::EnsureSchema(db, "blob", kMigrations));
-  DOTDO_RETURN_IF_ERROR(Outbox::Of(db).status());
+  DOTDO_RETURN_IF_ERROR(internal::EnsureStoreSchema(db, internal::kBlobSpec));
   return std::unique_ptr<BlobStore>(new BlobStore(std::make_unique<Impl>(db, objects, std::move(options))));
 }
 

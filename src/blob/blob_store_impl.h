@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "cdc/store_scaffold.h"
 #include "core/database_internals.h"
 #include "core/encoding.h"
 #include "dotdo/blob.h"
@@ -72,6 +73,9 @@ class BlobStore::Impl {
 };
 
 namespace internal {
+// The blob store's name, table prefix and migrations; its one event table.
+extern const StoreSpec kBlobSpec;
+inline constexpr std::string_view kBlobsTable = "blobs";
 // SELECT list matching BlobStore::Impl::FromRow.
 extern const char* const kBlobColumns;
 Status ValidateContentType(std::string_view content_type);

@@ -82,4 +82,31 @@ Result<UnifiedEvent> EventFromJson(const Json& j) {
   return e;
 }
 
+std::string_view ChangeOpCode(ChangeOp op) {
+  switch (op) {
+    case ChangeOp::kInsert: return "c";
+    case ChangeOp::kUpdate: return "u";
+    case ChangeOp::kDelete: return "d";
+    case ChangeOp::kRead: return "r";
+  }
+  return "?";
+}
+
+std::string_view ChangeOpEventType(ChangeOp op) {
+  switch (op) {
+    case ChangeOp::kInsert: return "cdc.insert";
+    case ChangeOp::kUpdate: return "cdc.update";
+    case ChangeOp::kDelete: return "cdc.delete";
+    case ChangeOp::kRead: return "cdc.read";
+  }
+  return "cdc.unknown";
+}
+
+Result<ChangeOp> ParseChangeOp(std::string_view code) {
+  for (ChangeOp op : {ChangeOp::kInsert, ChangeOp::kUpdate, ChangeOp::kDelete, ChangeOp::kRead}) {
+    if (ChangeOpCode(op) == code) return op;
+  }
+  return InvalidArgumentError("unknown change op '" + std::string(code.substr(0, 8)) + "': use c, u, d or r");
+}
+
 }  // namespace dotdo

@@ -82,10 +82,8 @@ Result<Outbox*> Outbox::Of(Database& db) {
 }
 
 Status Outbox::EnsureTable() {
-  if (table_ready_) return OkStatus();
-  DOTDO_RETURN_IF_ERROR(DatabaseInternals::EnsureSchema(db_, "cdc", kMigrations));
-  table_ready_ = true;
-  return OkStatus();
+  // Not cached here: EnsureSchema forgets a schema whose creating transaction rolled back.
+  return DatabaseInternals::EnsureSchema(db_, "cdc", kMigrations);
 }
 
 Status Outbox::Append(UnifiedEvent& e) {
@@ -124,11 +122,11 @@ Status Outbox::Write(UnifiedEvent& e, std::optional<std::string_view> after_json
 }
 
 namespace {
-UnifiedEvent ChangeEvent(char op, std::string_view store, std::string_view table, std::string_view key,
+UnifiedEvent ChangeEvent(ChangeOp op, std::string_view store, std::string_view table, std::string_view key,
                          std::optional<Json> before, std::optional<Json> after) {
   UnifiedEvent e;
-  e.op = std::string(1, op);
-  e.type = op == 'c' ? "cdc.insert" : op == 'u' ? "cdc.update" : op == 'd' ? "cdc.delete" : "cdc.read";
+  e.op = std::string(ChangeOpCode(op));
+  e.type = std::string(ChangeOpEventType(op));
   e.store = std::string(store);
   e.table = std::string(table);
   e.key = std::string(key);
@@ -138,7 +136,7 @@ UnifiedEvent ChangeEvent(char op, std::string_view store, std::string_view table
 }
 }  // namespace
 
-Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+Status Outbox::AppendChange(ChangeOp op, std::string_view store, std::string_view table, std::string_view key,
                             std::optional<Json> before, std::optional<Json> after) {
   UnifiedEvent e = ChangeEvent(op, store, table, key, std::move(before), std::move(after));
   // The event is not shown to the caller: move it to the pending list instead of copying it.
@@ -147,7 +145,7 @@ Status Outbox::AppendChange(char op, std::string_view store, std::string_view ta
   return OkStatus();
 }
 
-Status Outbox::AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+Status Outbox::AppendChange(ChangeOp op, std::string_view store, std::string_view table, std::string_view key,
                             std::optional<Json> before, const Json& after, std::string_view after_json) {
   auto lock = DatabaseInternals::Conn(db_).Lock();
   // Without subscribers the pending event keeps `after` as text, parsed only if someone subscribes

@@ -38,13 +38,13 @@ class Outbox final : public TransactionObserver {
   Status Append(UnifiedEvent& event);
 
   // Convenience for stores: a cdc.insert/update/delete event for (store, table, key).
-  Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+  Status AppendChange(ChangeOp op, std::string_view store, std::string_view table, std::string_view key,
                       std::optional<Json> before, std::optional<Json> after);
   // Same, for a change whose `after` the caller has serialized already: REQUIRES after_json ==
   // after.dump() (it is stored as is, saving a second serialization of the document). `after` is
   // copied into the pending event only when there are subscribers; otherwise the text is kept and
   // parsed at commit in case one subscribed meanwhile.
-  Status AppendChange(char op, std::string_view store, std::string_view table, std::string_view key,
+  Status AppendChange(ChangeOp op, std::string_view store, std::string_view table, std::string_view key,
                       std::optional<Json> before, const Json& after, std::string_view after_json);
 
   Result<std::vector<UnifiedEvent>> Read(int64_t after_lsn, int64_t limit);
@@ -66,7 +66,6 @@ class Outbox final : public TransactionObserver {
   Status Write(UnifiedEvent& e, std::optional<std::string_view> after_json);
 
   Database& db_;
-  bool table_ready_ = false;
   std::vector<UnifiedEvent> pending_;     // events of the open transaction
   struct DeferredAfter {
     size_t index;      // into pending_

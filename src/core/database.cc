@@ -29,7 +29,9 @@ class Database::Impl {
   int depth = 0;  // GUARDED_BY(conn->mu_)
   std::vector<internal::TransactionObserver*> observers;
   std::unordered_map<std::type_index, std::shared_ptr<void>> extensions;
-  std::set<std::string, std::less<>> ensured_schemas;
+  // Component -> transaction depth at which its schema was ensured (0 = committed). A rollback of
+  // that depth forgets the entry, so tables a rolled-back transaction created are made again.
+  std::map<std::string, int, std::less<>> ensured_schemas;  // GUARDED_BY(conn->mu_)
   int64_t stats_read_base = 0;
   int64_t stats_written_base = 0;
 
@@ -166,6 +168,7 @@ Status Database::Transaction(const std::function<Status()>& fn) {
       RunCached(*im.conn, "RELEASE " + savepoint).IgnoreError();
     }
     im.depth = depth - 1;
+    std::erase_if(im.ensured_schemas, [&](const auto& e) { return e.second >= depth; });
     for (auto* o : im.observers) o->OnRollback(depth);
     return why;
   };
@@ -175,11 +178,13 @@ Status Database::Transaction(const std::function<Status()>& fn) {
     Status c = RunCached(*im.conn, kCommit);
     if (!c.ok()) return rollback(c.WithContext("commit failed"));
     im.depth = 0;
+    for (auto& e : im.ensured_schemas) e.second = 0;
     for (auto* o : im.observers) o->OnCommit();
   } else {
     Status r = RunCached(*im.conn, "RELEASE " + savepoint);
     if (!r.ok()) return rollback(r);
     im.depth = depth - 1;
+    for (auto& e : im.ensured_schemas) e.second = std::min(e.second, depth - 1);
     for (auto* o : im.observers) o->OnRelease(depth);
   }
   return OkStatus();
@@ -264,8 +269,8 @@ void DatabaseInternals::RemoveObserver(Database& db, TransactionObserver* observ
 }
 
 std::shared_ptr<void>& DatabaseInternals::ExtensionSlot(Database& db, std::type_index type) {
-  // Callers hold no lock across creation; the slot map only grows while the Database lives.
-  auto lock = db.impl_->conn->Lock();
+  // REQUIRES (Extension): the connection lock is held across lookup and creation. The slot map only
+  // grows while the Database lives, so the reference stays valid.
   return db.impl_->extensions[type];
 }
 
@@ -301,7 +306,7 @@ Status DatabaseInternals::EnsureSchema(Database& db, std::string_view component,
       return up.Run();
     }));
   }
-  im.ensured_schemas.emplace(component);
+  im.ensured_schemas.emplace(std::string(component), im.depth);
   return OkStatus();
 }
 

@@ -34,9 +34,12 @@ struct DatabaseInternals {
   static void AddObserver(Database& db, TransactionObserver* observer);
   static void RemoveObserver(Database& db, TransactionObserver* observer);
 
-  // Per-Database state of a layer, created on first use and destroyed with the Database.
+  // Per-Database state of a layer, created on first use (under the Database lock, so two threads
+  // racing on first use get the same object) and destroyed with the Database. T(Database&) may
+  // call back into the Database (the lock is recursive).
   template <typename T>
   static T& Extension(Database& db) {
+    auto lock = Conn(db).Lock();
     std::shared_ptr<void>& slot = ExtensionSlot(db, std::type_index(typeid(T)));
     if (!slot) slot = std::make_shared<T>(db);
     return *static_cast<T*>(slot.get());
@@ -44,7 +47,8 @@ struct DatabaseInternals {
 
   // Brings the tables of `component` to version migrations.size(): migrations[i] upgrades from
   // version i to i + 1. Runs in one transaction; the version lives in meta('schema.<component>').
-  // Cheap after the first call per Database.
+  // Cheap after the first call per Database. Called inside a transaction, the migration is part of
+  // it: a rollback undoes the tables and the next call creates them again.
   static Status EnsureSchema(Database& db, std::string_view component, std::span<const std::string_view> migrations);
 
  private:

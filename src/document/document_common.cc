@@ -98,21 +98,9 @@ constexpr std::array<std::string_view, 5> kSystemFields = {"$id", "$type", "$cre
 DocumentState::DocumentState(Database& db) : db_(db) { DatabaseInternals::AddObserver(db_, this); }
 DocumentState::~DocumentState() { DatabaseInternals::RemoveObserver(db_, this); }
 
-Result<DocumentState*> DocumentState::Of(Database& db) {
-  auto lock = DatabaseInternals::Conn(db).Lock();  // the state is guarded by the connection lock
-  DocumentState& s = DatabaseInternals::Extension<DocumentState>(db);
-  DOTDO_RETURN_IF_ERROR(s.EnsureSchema());
-  return &s;
-}
+const StoreSpec kDocumentSpec{.name = "document", .table_prefix = "doc_", .migrations = kMigrations};
 
-Status DocumentState::EnsureSchema() {
-  if (schema_ready_) return OkStatus();
-  // The outbox table is created here too, outside any write transaction of ours.
-  DOTDO_RETURN_IF_ERROR(Outbox::Of(db_).status());
-  DOTDO_RETURN_IF_ERROR(DatabaseInternals::EnsureSchema(db_, "document", kMigrations));
-  schema_ready_ = true;
-  return OkStatus();
-}
+Result<DocumentState*> DocumentState::Of(Database& db) { return StoreStateOf<DocumentState>(db, kDocumentSpec); }
 
 void DocumentState::InvalidateStatsCache() {
   stats_loaded_ = false;

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/store_scaffold.h"
 #include "core/database_internals.h"
 #include "core/json_path.h"
 #include "dotdo/document.h"
@@ -53,14 +54,15 @@ class DocumentState final : public TransactionObserver {
   void OnCommit() override {}
 
  private:
-  Status EnsureSchema();
   Database& db_;
-  bool schema_ready_ = false;
   bool stats_loaded_ = false;
   std::map<std::string, std::vector<std::string>, std::less<>> stats_paths_;
   bool indexes_loaded_ = false;
   std::map<std::string, std::map<std::string, std::string>, std::less<>> indexes_;
 };
+
+// The document store's name, table prefix and migrations.
+extern const StoreSpec kDocumentSpec;
 
 // The current row of one id.
 struct StoredRow {

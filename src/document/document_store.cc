@@ -16,7 +16,6 @@ using internal::StoredRow;
 
 namespace {
 
-constexpr const char* kStore = "document";
 
 Status CheckSize(const std::string& text, size_t limit, std::string_view id) {
   if (text.size() > limit)
@@ -52,10 +51,16 @@ Result<std::string> DumpDoc(const Json& doc) {
 
 }  // namespace
 
-DocumentStore::DocumentStore(Database& db, DocumentStoreOptions options) : db_(db), options_(std::move(options)) {
-  // Create the tables now, normally outside any transaction, so that a caller's rolled-back
-  // transaction cannot undo them. A failure here resurfaces on the first call.
-  DocumentState::Of(db_).status().IgnoreError();
+DocumentStore::DocumentStore(Database& db, DocumentStoreOptions options) : db_(db), options_(std::move(options)) {}
+
+Result<DocumentStore> DocumentStore::Open(Database& db, DocumentStoreOptions options) {
+  if (options.max_document_bytes == 0) return InvalidArgumentError("max_document_bytes must be > 0");
+  if (options.history_retention_millis < -1)
+    return InvalidArgumentError("history_retention_millis must be -1 (keep forever) or >= 0");
+  if (options.bloom_blocks < 1 || options.bloom_blocks > (1 << 20))
+    return InvalidArgumentError("bloom_blocks must be between 1 and 1048576");
+  DOTDO_RETURN_IF_ERROR(DocumentState::Of(db).status());
+  return DocumentStore(db, std::move(options));
 }
 
 namespace {
@@ -120,7 +125,7 @@ Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox,
   }
   DOTDO_RETURN_IF_ERROR(internal::RecordStats(db, type, doc));
   // The event's `after` is the stored document: its text is the one just written.
-  DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', kStore, type, id, std::nullopt, doc, text));
+  DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kInsert, internal::kDocumentSpec.name, type, id, std::nullopt, doc, text));
   return std::move(doc);
 }
 
@@ -215,7 +220,7 @@ Result<Json> DocumentStore::WriteVersion(std::string_view id, const std::optiona
     DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, row->type, body));
     Json before = Json::object(), after = Json::object();
     internal::DiffObjects(row->doc, body, before, after);
-    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('u', kStore, row->type, id, std::move(before), std::move(after)));
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kUpdate, internal::kDocumentSpec.name, row->type, id, std::move(before), std::move(after)));
     result = std::move(body);
     return OkStatus();
   }));
@@ -343,7 +348,7 @@ Status DocumentStore::Delete(std::string_view id, DocumentDeleteOptions options)
       up.Bind(1, row->seq).Bind(2, now);
       DOTDO_RETURN_IF_ERROR(up.Run());
     }
-    return outbox->AppendChange('d', kStore, row->type, id, row->doc, std::nullopt);
+    return outbox->AppendChange(ChangeOp::kDelete, internal::kDocumentSpec.name, row->type, id, row->doc, std::nullopt);
   });
 }
 

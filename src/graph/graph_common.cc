@@ -142,7 +142,9 @@ CREATE TABLE graph_relation_options (
 constexpr std::array<std::string_view, 1> kMigrations = {kMigrationV1};
 }  // namespace
 
-Status EnsureGraphSchema(Database& db) { return DatabaseInternals::EnsureSchema(db, "graph", kMigrations); }
+const StoreSpec kGraphSpec{.name = "graph", .table_prefix = "graph_", .migrations = kMigrations};
+
+Status EnsureGraphSchema(Database& db) { return EnsureStoreSchema(db, kGraphSpec); }
 
 Status ValidateNode(std::string_view node, std::string_view what) {
   auto type = NodeTypeOf(node);

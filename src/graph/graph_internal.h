@@ -18,13 +18,15 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/store_scaffold.h"
 #include "core/database_internals.h"
 #include "dotdo/graph.h"
 #include "sqlite/connection.h"
 
 namespace dotdo::internal {
 
-inline constexpr std::string_view kGraphStore = "graph";
+// The graph store's name, table prefix and migrations.
+extern const StoreSpec kGraphSpec;
 inline constexpr std::string_view kRelationshipsTable = "relationships";
 inline constexpr std::string_view kRelationOptionsTable = "relation_options";
 inline constexpr size_t kMaxEdgeDataBytes = 1 << 20;
@@ -32,6 +34,7 @@ inline constexpr size_t kMaxEdgeDataBytes = 1 << 20;
 // Columns read by EdgeFromRow, in order.
 inline constexpr std::string_view kEdgeColumns = "id, from_id, to_id, type, data, created_at, updated_at";
 
+// The outbox and graph tables (the graph store keeps no per-Database state).
 Status EnsureGraphSchema(Database& db);
 
 // Node id and relation type validation with messages naming `what` ("from", "start", ...).

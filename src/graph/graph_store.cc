@@ -207,7 +207,7 @@ Result<Edge> RelateInTransaction(Database& db, const ValidEdge& e, bool acyclic,
     Edge after = before;
     after.data = e.data;
     after.updated_at = now;
-    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('u', internal::kGraphStore, internal::kRelationshipsTable, after.id,
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kUpdate, internal::kGraphSpec.name, internal::kRelationshipsTable, after.id,
                                                internal::EdgeImage(before), internal::EdgeImage(after)));
     return after;
   }
@@ -232,7 +232,7 @@ Result<Edge> RelateInTransaction(Database& db, const ValidEdge& e, bool acyclic,
                                        "data, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"));
   ins.BindAll(e.from, e.type, e.to, edge.id, *NodeTypeOf(e.from), *NodeTypeOf(e.to), e.data_text, now);
   DOTDO_RETURN_IF_ERROR(ins.Run());
-  DOTDO_RETURN_IF_ERROR(outbox->AppendChange('c', internal::kGraphStore, internal::kRelationshipsTable, edge.id,
+  DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kInsert, internal::kGraphSpec.name, internal::kRelationshipsTable, edge.id,
                                              std::nullopt, internal::EdgeImage(edge)));
   return edge;
 }
@@ -287,6 +287,12 @@ Result<int64_t> Degree(Database& db, std::string_view node, const std::vector<st
 
 GraphStore::GraphStore(Database& db, GraphOptions options) : db_(db), options_(options) {}
 
+Result<GraphStore> GraphStore::Open(Database& db, GraphOptions options) {
+  if (options.max_visited_nodes < 1) return InvalidArgumentError("max_visited_nodes must be >= 1");
+  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  return GraphStore(db, options);
+}
+
 Result<Edge> GraphStore::Relate(std::string_view from, std::string_view to, std::string_view type, Json data) {
   DOTDO_ASSIGN_OR_RETURN(ValidEdge e, ValidateEdge(from, to, type, std::move(data)));
   DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
@@ -340,7 +346,7 @@ Result<bool> GraphStore::Unrelate(std::string_view from, std::string_view to, st
     del.BindAll(from, type, to);
     DOTDO_RETURN_IF_ERROR(del.Run());
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
-    DOTDO_RETURN_IF_ERROR(outbox->AppendChange('d', internal::kGraphStore, internal::kRelationshipsTable, before.id,
+    DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kDelete, internal::kGraphSpec.name, internal::kRelationshipsTable, before.id,
                                                internal::EdgeImage(before), std::nullopt));
     removed = true;
     return OkStatus();
@@ -374,7 +380,7 @@ Result<int64_t> GraphStore::UnrelateAll(std::string_view node) {
                                                     "WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
       del.BindAll(before.from, before.type, before.to);
       DOTDO_RETURN_IF_ERROR(del.Run());
-      DOTDO_RETURN_IF_ERROR(outbox->AppendChange('d', internal::kGraphStore, internal::kRelationshipsTable,
+      DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kDelete, internal::kGraphSpec.name, internal::kRelationshipsTable,
                                                  before.id, internal::EdgeImage(before), std::nullopt));
     }
     count = static_cast<int64_t>(raws.size());
@@ -507,7 +513,7 @@ Status GraphStore::SetRelationOptions(std::string_view type, const GraphRelation
     DOTDO_RETURN_IF_ERROR(up.Run());
     auto image = [&](const GraphRelationOptions& o) { return Json{{"type", std::string(type)}, {"acyclic", o.acyclic}}; };
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
-    return outbox->AppendChange(before ? 'u' : 'c', internal::kGraphStore, internal::kRelationOptionsTable, type,
+    return outbox->AppendChange(before ? ChangeOp::kUpdate : ChangeOp::kInsert, internal::kGraphSpec.name, internal::kRelationOptionsTable, type,
                                 before ? std::optional<Json>(image(*before)) : std::nullopt, image(options));
   });
 }

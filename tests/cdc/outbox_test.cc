@@ -36,7 +36,7 @@ std::vector<std::string> Keys(const std::vector<UnifiedEvent>& events) {
 }
 
 Status Insert(Outbox* o, const std::string& key) {
-  return o->AppendChange('c', "document", "Customer", key, std::nullopt, Json{{"$id", key}});
+  return o->AppendChange(ChangeOp::kInsert, "document", "Customer", key, std::nullopt, Json{{"$id", key}});
 }
 
 UnifiedEvent FullEvent() {
@@ -160,10 +160,10 @@ TEST(OutboxTest, AppendChangeMapsOpsToTypes) {
   auto db = testing::OpenMemoryDb();
   Outbox* o = OutboxOf(*db);
   DOTDO_ASSERT_OK(db->Transaction([&]() -> Status {
-    DOTDO_RETURN_IF_ERROR(o->AppendChange('c', "document", "T", "1", std::nullopt, Json{{"v", 1}}));
-    DOTDO_RETURN_IF_ERROR(o->AppendChange('u', "document", "T", "1", Json{{"v", 1}}, Json{{"v", 2}}));
-    DOTDO_RETURN_IF_ERROR(o->AppendChange('d', "document", "T", "1", Json{{"v", 2}}, std::nullopt));
-    return o->AppendChange('r', "document", "T", "1", std::nullopt, std::nullopt);
+    DOTDO_RETURN_IF_ERROR(o->AppendChange(ChangeOp::kInsert, "document", "T", "1", std::nullopt, Json{{"v", 1}}));
+    DOTDO_RETURN_IF_ERROR(o->AppendChange(ChangeOp::kUpdate, "document", "T", "1", Json{{"v", 1}}, Json{{"v", 2}}));
+    DOTDO_RETURN_IF_ERROR(o->AppendChange(ChangeOp::kDelete, "document", "T", "1", Json{{"v", 2}}, std::nullopt));
+    return o->AppendChange(ChangeOp::kRead, "document", "T", "1", std::nullopt, std::nullopt);
   }));
   auto events = ReadAll(*db);
   ASSERT_EQ(events.size(), 4u);

@@ -63,7 +63,7 @@ void Commit(Database& db, int n) {
   for (int i = 0; i < n; ++i) {
     DOTDO_ASSERT_OK(db.Transaction([&] {
       std::string key = "c" + std::to_string(i);
-      return (*o)->AppendChange('c', "document", "Customer", key, std::nullopt,
+      return (*o)->AppendChange(ChangeOp::kInsert, "document", "Customer", key, std::nullopt,
                                 Json{{"$id", key}, {"$type", "Customer"}, {"name", "n" + std::to_string(i)}});
     }));
   }

@@ -17,7 +17,7 @@ class DocumentStoreTest : public ::testing::Test {
  protected:
   ManualClock clock_{1'700'000'000'000};
   std::unique_ptr<Database> db_ = testing::OpenMemoryDb(&clock_);
-  DocumentStore store_{*db_};
+  DocumentStore store_ = DocumentStore::Open(*db_).value();
 
   std::vector<UnifiedEvent> Events() {
     auto ev = ChangeFeed(*db_).Read(0, 10000);

@@ -32,12 +32,6 @@ struct GraphArgs {
   bool has_max_depth = false, has_default_weight = false, has_weighted = false, has_node_type = false;
 };
 
-Json EdgesToJson(const std::vector<Edge>& edges) {
-  Json out = Json::array();
-  for (const auto& e : edges) out.push_back(EdgeToJson(e));
-  return out;
-}
-
 Json PathOrNull(const std::optional<GraphPath>& path) { return path ? GraphPathToJson(*path) : Json(nullptr); }
 
 // Opens the namespace; reads never create it (a missing namespace is NOT_FOUND).
