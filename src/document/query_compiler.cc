@@ -190,19 +190,6 @@ std::string PathExpression(const QueryPath& p) {
 
 std::string TypeClause(std::string_view type) { return "type = '" + std::string(type) + "' AND deleted = 0"; }
 
-SqlValue ToSqlValue(const Json& v) {
-  if (v.is_boolean()) return static_cast<int64_t>(v.get<bool>() ? 1 : 0);
-  if (v.is_number_unsigned()) {
-    auto u = v.get<uint64_t>();
-    if (u <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(u);
-    return static_cast<double>(u);
-  }
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) return v.get<double>();
-  if (v.is_string()) return v.get<std::string>();
-  return std::monostate{};
-}
-
 Result<CompiledFilter> CompileFilter(const Json& where) {
   try {
     return Compiler().Run(where);

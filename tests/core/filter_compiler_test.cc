@@ -1,0 +1,256 @@
+// The shared filter compiler. Operator behaviour is tabular, so it lives in data files: one per
+// operator family under tests/core/data/filter/, each with a "covers" header, "targets", the field
+// layout, default documents and cases ({"filter", "expected": [ids]} or {"filter", "error": {"code",
+// "message"}}). Every case runs against a real table through CompileFilter. The C++ tests below check what a table cannot show: the SQL text holds
+// no user text, fields render as the index expression, and which conjuncts are prunable.
+#include "core/filter_compiler.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "core/database_internals.h"
+#include "testing/test_util.h"
+
+namespace dotdo {
+namespace {
+
+using internal::ColumnField;
+using internal::CompiledFilter;
+using internal::CompileFilter;
+using internal::FieldResolver;
+using internal::JsonColumnFields;
+using internal::PrunableTerm;
+using internal::SqlValue;
+using internal::ValueKind;
+using ::dotdo::testing::IsOk;
+using ::dotdo::testing::StatusIs;
+using Ids = std::vector<std::string>;
+
+const std::filesystem::path kCaseDir = std::filesystem::path(DOTDO_TEST_DATA_DIR) / "filter";
+
+// The document table's shape: system columns and the JSON body (what DocumentStore declares).
+const FieldResolver& DocumentShapedFields() {
+  static const JsonColumnFields fields({{"$id", "id", ValueKind::kText},
+                                        {"$type", "type", ValueKind::kText},
+                                        {"$version", "version", ValueKind::kInteger}},
+                                       "data", "", {"$createdAt", "$updatedAt"});
+  return fields;
+}
+
+// Typed columns next to a prefixed JSON column (the blob-metadata shape).
+const FieldResolver& TypedColumnFields() {
+  static const JsonColumnFields fields({{"id", "id", ValueKind::kText},
+                                        {"size", "size", ValueKind::kInteger},
+                                        {"ratio", "ratio", ValueKind::kReal},
+                                        {"at", "at", ValueKind::kTime},
+                                        {"label", "label", ValueKind::kText}},
+                                       "data", "meta.");
+  return fields;
+}
+
+std::vector<std::string> CaseFileNames() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(kCaseDir, ec))
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Json LoadCaseFile(const std::string& name) {
+  std::ifstream in(kCaseDir / (name + ".json"));
+  return Json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// A parameter as JSON, for comparisons and readable failures: {"int": 1}, {"real": 1.5}, "text", null.
+Json Param(const SqlValue& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return {{"int", *i}};
+  if (const auto* d = std::get_if<double>(&v)) return {{"real", *d}};
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (std::holds_alternative<internal::SqlBlob>(v)) return {{"blob", std::get<internal::SqlBlob>(v).bytes}};
+  return nullptr;
+}
+
+std::optional<StatusCode> CodeNamed(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kDataLoss); ++c)
+    if (StatusCodeName(static_cast<StatusCode>(c)) == name) return static_cast<StatusCode>(c);
+  return std::nullopt;
+}
+
+// A plain table holding the documents: their ids and system values, typed columns filled from the
+// top-level fields of the same names, and the whole document as JSONB.
+class FilterTable {
+ public:
+  explicit FilterTable(const Json& documents) {
+    auto& conn = internal::DatabaseInternals::Conn(*db_);
+    EXPECT_THAT(conn.Exec("CREATE TABLE filter_rows(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, "
+                          "version INTEGER NOT NULL, size INTEGER, ratio REAL, at INTEGER, label TEXT, "
+                          "data BLOB NOT NULL)"),
+                IsOk());
+    for (const Json& d : documents) {
+      auto st = conn.Prepare("INSERT INTO filter_rows(id, type, version, size, ratio, at, label, data) "
+                             "VALUES (?1, 'T', 1, ?2, ?3, ?4, ?5, jsonb(?6))");
+      EXPECT_THAT(st, IsOk());
+      if (!st.ok()) return;
+      st->Bind(1, d["$id"].get<std::string>());
+      int i = 2;
+      for (const char* column : {"size", "ratio", "at", "label"}) st->Bind(i++, internal::ToSqlValue(d.value(column, Json())));
+      st->Bind(6, d.dump());
+      EXPECT_THAT(st->Run(), IsOk());
+    }
+  }
+
+  Result<Ids> Matching(const Json& filter, const FieldResolver& fields) {
+    DOTDO_ASSIGN_OR_RETURN(CompiledFilter f, CompileFilter(filter, fields));
+    auto& conn = internal::DatabaseInternals::Conn(*db_);
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT id FROM filter_rows WHERE " + f.sql + " ORDER BY seq"));
+    st.BindValues(f.params);
+    Ids out;
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back(st.ColumnString(0));
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Database> db_ = testing::OpenMemoryDb();
+};
+
+class FilterCaseFileTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedError) {
+  const Json file = LoadCaseFile(GetParam());
+  ASSERT_TRUE(file.is_object()) << GetParam() << ".json is not a JSON object";
+  ASSERT_TRUE(file.contains("covers") && file["covers"].is_string() && !file["covers"].get<std::string>().empty())
+      << "every case file says what it covers";
+  ASSERT_TRUE(file["targets"].is_array());
+  ASSERT_TRUE(file["fields"] == "document" || file["fields"] == "columns") << file["fields"];
+  const FieldResolver& fields = file["fields"] == "document" ? DocumentShapedFields() : TypedColumnFields();
+  ASSERT_TRUE(file["cases"].is_array() && !file["cases"].empty());
+
+  FilterTable table(file["documents"]);
+  for (const Json& c : file["cases"]) {
+    ASSERT_TRUE(c.contains("name") && c.contains("filter") && (c.contains("expected") != c.contains("error"))) << c.dump();
+    SCOPED_TRACE(GetParam() + ".json: " + c["name"].get<std::string>() + " " + c["filter"].dump().substr(0, 200));
+    const Json& filter = c["filter"];
+    if (c.contains("expected")) {
+      const Ids expected = c["expected"].get<Ids>();
+      Result<Ids> got = table.Matching(filter, fields);
+      ASSERT_THAT(got, IsOk());
+      EXPECT_EQ(*got, expected) << "table";
+      continue;
+    }
+    std::optional<StatusCode> code = CodeNamed(c["error"]["code"].get<std::string>());
+    ASSERT_TRUE(code.has_value()) << "unknown status code name " << c["error"]["code"];
+    const std::string message = c["error"]["message"];
+    EXPECT_THAT(table.Matching(filter, fields), StatusIs(*code, message)) << "table";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, FilterCaseFileTest, ::testing::ValuesIn(CaseFileNames()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(FilterCaseFilesTest, EveryOperatorFamilyHasItsFileAndTheTableStaysBroad) {
+  const std::vector<std::string> names = CaseFileNames();
+  for (const char* family : {"comparison", "in", "logical", "exists", "like", "errors", "columns"})
+    EXPECT_NE(std::find(names.begin(), names.end(), family), names.end()) << family;
+  size_t cases = 0, errors = 0;
+  for (const std::string& name : names) {
+    const Json file = LoadCaseFile(name);
+    ASSERT_TRUE(file.is_object()) << name;
+    for (const Json& c : file["cases"]) {
+      ++cases;
+      errors += c.contains("error");
+    }
+  }
+  EXPECT_GE(cases, 200u);
+  EXPECT_GE(errors, 80u);
+}
+
+TEST(FilterCompilerTest, SqlTextHoldsOnlyPlaceholdersForValues) {
+  const std::string evil = "x'); DROP TABLE filter_rows; --";
+  const Json where = {{"name", evil}, {"tag", {{"$in", {evil, 1}}}}, {"note", {{"$like", evil}}}, {"n", {{"$gt", 3}}}};
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+  EXPECT_EQ(f.sql.find("DROP"), std::string::npos) << f.sql;
+  EXPECT_EQ(std::count(f.sql.begin(), f.sql.end(), '?'), 5) << f.sql;
+  // Parameters follow the "?" in the text; the object's keys are visited in sorted order.
+  Json params = Json::array();
+  for (const SqlValue& v : f.params) params.push_back(Param(v));
+  EXPECT_EQ(params, Json({{{"int", 3}}, evil, evil, evil, {{"int", 1}}}));
+}
+
+TEST(FilterCompilerTest, FieldsRenderAsTheExpressionAnIndexUses) {
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto path, DocumentShapedFields().Resolve("tags.0"));
+  EXPECT_EQ(path.Expression(), "json_extract(data, '$.\"tags\"[0]')");
+  EXPECT_EQ(path.name, "tags.0");
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto column, DocumentShapedFields().Resolve("$version"));
+  EXPECT_EQ(column.Expression(), "version");
+  EXPECT_FALSE(column.is_json());
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto meta, TypedColumnFields().Resolve("meta.owner.name"));
+  EXPECT_EQ(meta.name, "meta.owner.name");
+  EXPECT_EQ(meta.Expression(), "json_extract(data, '$.\"owner\".\"name\"')");
+  // Every operator compares that same expression, byte for byte.
+  for (const Json& op : {Json(7), Json{{"$gte", 1}}, Json{{"$lt", "x"}}, Json{{"$in", {1, 2}}}, Json{{"$like", "a%"}}}) {
+    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter({{"tags.0", op}}, DocumentShapedFields()));
+    EXPECT_NE(f.sql.find(path.Expression() + " "), std::string::npos) << f.sql;
+  }
+}
+
+TEST(FilterCompilerTest, OnlyTopLevelConjunctsOnJsonFieldsArePrunable) {
+  const Json where = {{"a", 1},
+                      {"b", {{"$in", {1, 2}}}},
+                      {"c", {{"$gt", 3}, {"$lte", "z"}}},
+                      {"$and", {{{"d", {{"$gte", 4}}}}}},
+                      {"$or", {{{"e", 1}}}},
+                      {"$not", {{"f", 1}}},
+                      {"$id", "x"},
+                      {"g", true},
+                      {"h", nullptr},
+                      {"i", {{"$ne", 1}, {"$nin", {1}}, {"$like", "x"}, {"$exists", true}}}};
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+  std::vector<std::pair<std::string, PrunableTerm::Op>> got;
+  for (const PrunableTerm& t : f.prunable) got.emplace_back(t.path, t.op);
+  const std::vector<std::pair<std::string, PrunableTerm::Op>> want = {
+      {"d", PrunableTerm::Op::kGte}, {"a", PrunableTerm::Op::kEq}, {"b", PrunableTerm::Op::kIn},
+      {"c", PrunableTerm::Op::kGt},  {"c", PrunableTerm::Op::kLte}};
+  EXPECT_EQ(got, want);
+  ASSERT_EQ(f.prunable.size(), want.size());
+  EXPECT_EQ(f.prunable[2].values, (std::vector<Json>{1, 2}));
+  // Prunable paths are relative to the JSON column, without a store's field prefix.
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter meta, CompileFilter({{"meta.w", 5}, {"size", 5}}, TypedColumnFields()));
+  ASSERT_EQ(meta.prunable.size(), 1u);
+  EXPECT_EQ(meta.prunable[0].path, "w");
+}
+
+TEST(FilterCompilerTest, NullAndEmptyFiltersMatchEverything) {
+  for (const Json& where : {Json(), Json::object(), Json{{"$and", {Json::object()}}}}) {
+    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+    EXPECT_EQ(f.sql, "1") << where.dump();
+    EXPECT_TRUE(f.params.empty());
+  }
+}
+
+TEST(FilterCompilerTest, ToSqlValueKeepsIntegersExactAndBooleansAsNumbers) {
+  EXPECT_EQ(Param(internal::ToSqlValue(true)), Json({{"int", 1}}));
+  EXPECT_EQ(Param(internal::ToSqlValue(false)), Json({{"int", 0}}));
+  EXPECT_EQ(Param(internal::ToSqlValue(9007199254740993)), Json({{"int", 9007199254740993}}));
+  EXPECT_EQ(Param(internal::ToSqlValue(18446744073709551615u)), Json({{"real", 18446744073709551615.0}}));
+  EXPECT_EQ(Param(internal::ToSqlValue(1.5)), Json({{"real", 1.5}}));
+  EXPECT_EQ(Param(internal::ToSqlValue("s")), Json("s"));
+  EXPECT_EQ(Param(internal::ToSqlValue(nullptr)), Json());
+}
+
+TEST(FilterCompilerTest, ResolversRejectUnknownFieldsWithTheFieldsTheyKnow) {
+  EXPECT_THAT(TypedColumnFields().Resolve("weight"),
+              StatusIs(StatusCode::kInvalidArgument, "use id, size, ratio, at, label or meta.<path>"));
+  EXPECT_THAT(DocumentShapedFields().Resolve("$deleted"),
+              StatusIs(StatusCode::kInvalidArgument, "($id, $type, $version, $createdAt, $updatedAt)"));
+  DOTDO_EXPECT_OK(DocumentShapedFields().Resolve("$createdAt"));
+  EXPECT_THAT(DocumentShapedFields().Resolve("a..b"), StatusIs(StatusCode::kInvalidArgument, "invalid path"));
+}
+
+}  // namespace
+}  // namespace dotdo
