@@ -1,7 +1,10 @@
 // The shared filter compiler. Operator behaviour is tabular, so it lives in data files: one per
 // operator family under tests/core/data/filter/, each with a "covers" header, "targets", the field
 // layout, default documents and cases ({"filter", "expected": [ids]} or {"filter", "error": {"code",
-// "message"}}). Every case runs against a real table through CompileFilter. The C++ tests below check what a table cannot show: the SQL text holds
+// "message"}}). Every case runs against a real table through CompileFilter (with the document
+// store's fields, or typed columns next to a prefixed JSON column) and, when the file
+// targets "document", through DocumentStore::Query and Count as well, so the store's path over the
+// same compiler is covered. The C++ tests below check what a table cannot show: the SQL text holds
 // no user text, fields render as the index expression, and which conjuncts are prunable.
 #include "core/filter_compiler.h"
 
@@ -10,6 +13,8 @@
 #include <fstream>
 
 #include "core/database_internals.h"
+#include "document/query_compiler.h"
+#include "dotdo/document.h"
 #include "testing/test_util.h"
 
 namespace dotdo {
@@ -28,15 +33,6 @@ using ::dotdo::testing::StatusIs;
 using Ids = std::vector<std::string>;
 
 const std::filesystem::path kCaseDir = std::filesystem::path(DOTDO_TEST_DATA_DIR) / "filter";
-
-// The document table's shape: system columns and the JSON body (what DocumentStore declares).
-const FieldResolver& DocumentShapedFields() {
-  static const JsonColumnFields fields({{"$id", "id", ValueKind::kText},
-                                        {"$type", "type", ValueKind::kText},
-                                        {"$version", "version", ValueKind::kInteger}},
-                                       "data", "", {"$createdAt", "$updatedAt"});
-  return fields;
-}
 
 // Typed columns next to a prefixed JSON column (the blob-metadata shape).
 const FieldResolver& TypedColumnFields() {
@@ -119,6 +115,39 @@ class FilterTable {
   std::unique_ptr<Database> db_ = testing::OpenMemoryDb();
 };
 
+// The same documents in a DocumentStore, as type "T".
+class FilterDocuments {
+ public:
+  explicit FilterDocuments(const Json& documents) {
+    for (Json d : documents) {
+      d["$type"] = "T";
+      EXPECT_THAT(store_.Create(d), IsOk()) << d.dump();
+    }
+  }
+
+  // Ids that Query returns; Count must agree with their number.
+  Result<Ids> Matching(const Json& filter) {
+    DocumentQueryOptions q;
+    q.type = "T";
+    q.where = filter;
+    q.limit = 1000;
+    DOTDO_ASSIGN_OR_RETURN(auto page, store_.Query(q));
+    Ids out;
+    for (const Json& d : page.items) out.push_back(d["$id"]);
+    DOTDO_ASSIGN_OR_RETURN(int64_t n, store_.Count("T", filter));
+    if (n != static_cast<int64_t>(out.size()))
+      return InternalError("Count says " + std::to_string(n) + ", Query returned " + std::to_string(out.size()));
+    return out;
+  }
+
+  Status CountStatus(const Json& filter) { return store_.Count("T", filter).status(); }
+
+ private:
+  ManualClock clock_;
+  std::unique_ptr<Database> db_ = testing::OpenMemoryDb(&clock_);
+  DocumentStore store_{*db_};
+};
+
 class FilterCaseFileTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedError) {
@@ -127,11 +156,16 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
   ASSERT_TRUE(file.contains("covers") && file["covers"].is_string() && !file["covers"].get<std::string>().empty())
       << "every case file says what it covers";
   ASSERT_TRUE(file["targets"].is_array());
+  const bool through_store =
+      std::find(file["targets"].begin(), file["targets"].end(), Json("document")) != file["targets"].end();
   ASSERT_TRUE(file["fields"] == "document" || file["fields"] == "columns") << file["fields"];
-  const FieldResolver& fields = file["fields"] == "document" ? DocumentShapedFields() : TypedColumnFields();
+  ASSERT_FALSE(through_store && file["fields"] != "document") << "DocumentStore has the document field layout only";
+  const FieldResolver& fields = file["fields"] == "document" ? internal::DocumentFields() : TypedColumnFields();
   ASSERT_TRUE(file["cases"].is_array() && !file["cases"].empty());
 
   FilterTable table(file["documents"]);
+  std::optional<FilterDocuments> store;
+  if (through_store) store.emplace(file["documents"]);
   for (const Json& c : file["cases"]) {
     ASSERT_TRUE(c.contains("name") && c.contains("filter") && (c.contains("expected") != c.contains("error"))) << c.dump();
     SCOPED_TRACE(GetParam() + ".json: " + c["name"].get<std::string>() + " " + c["filter"].dump().substr(0, 200));
@@ -141,12 +175,21 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
       Result<Ids> got = table.Matching(filter, fields);
       ASSERT_THAT(got, IsOk());
       EXPECT_EQ(*got, expected) << "table";
+      if (store) {
+        Result<Ids> from_store = store->Matching(filter);
+        ASSERT_THAT(from_store, IsOk());
+        EXPECT_EQ(*from_store, expected) << "DocumentStore";
+      }
       continue;
     }
     std::optional<StatusCode> code = CodeNamed(c["error"]["code"].get<std::string>());
     ASSERT_TRUE(code.has_value()) << "unknown status code name " << c["error"]["code"];
     const std::string message = c["error"]["message"];
     EXPECT_THAT(table.Matching(filter, fields), StatusIs(*code, message)) << "table";
+    if (store) {
+      EXPECT_THAT(store->Matching(filter), StatusIs(*code, message)) << "DocumentStore::Query";
+      EXPECT_THAT(store->CountStatus(filter), StatusIs(*code, message)) << "DocumentStore::Count";
+    }
   }
 }
 
@@ -173,7 +216,7 @@ TEST(FilterCaseFilesTest, EveryOperatorFamilyHasItsFileAndTheTableStaysBroad) {
 TEST(FilterCompilerTest, SqlTextHoldsOnlyPlaceholdersForValues) {
   const std::string evil = "x'); DROP TABLE filter_rows; --";
   const Json where = {{"name", evil}, {"tag", {{"$in", {evil, 1}}}}, {"note", {{"$like", evil}}}, {"n", {{"$gt", 3}}}};
-  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, internal::DocumentFields()));
   EXPECT_EQ(f.sql.find("DROP"), std::string::npos) << f.sql;
   EXPECT_EQ(std::count(f.sql.begin(), f.sql.end(), '?'), 5) << f.sql;
   // Parameters follow the "?" in the text; the object's keys are visited in sorted order.
@@ -183,10 +226,10 @@ TEST(FilterCompilerTest, SqlTextHoldsOnlyPlaceholdersForValues) {
 }
 
 TEST(FilterCompilerTest, FieldsRenderAsTheExpressionAnIndexUses) {
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto path, DocumentShapedFields().Resolve("tags.0"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto path, internal::DocumentFields().Resolve("tags.0"));
   EXPECT_EQ(path.Expression(), "json_extract(data, '$.\"tags\"[0]')");
   EXPECT_EQ(path.name, "tags.0");
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto column, DocumentShapedFields().Resolve("$version"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto column, internal::DocumentFields().Resolve("$version"));
   EXPECT_EQ(column.Expression(), "version");
   EXPECT_FALSE(column.is_json());
   DOTDO_ASSERT_OK_AND_ASSIGN(auto meta, TypedColumnFields().Resolve("meta.owner.name"));
@@ -194,7 +237,7 @@ TEST(FilterCompilerTest, FieldsRenderAsTheExpressionAnIndexUses) {
   EXPECT_EQ(meta.Expression(), "json_extract(data, '$.\"owner\".\"name\"')");
   // Every operator compares that same expression, byte for byte.
   for (const Json& op : {Json(7), Json{{"$gte", 1}}, Json{{"$lt", "x"}}, Json{{"$in", {1, 2}}}, Json{{"$like", "a%"}}}) {
-    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter({{"tags.0", op}}, DocumentShapedFields()));
+    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter({{"tags.0", op}}, internal::DocumentFields()));
     EXPECT_NE(f.sql.find(path.Expression() + " "), std::string::npos) << f.sql;
   }
 }
@@ -210,7 +253,7 @@ TEST(FilterCompilerTest, OnlyTopLevelConjunctsOnJsonFieldsArePrunable) {
                       {"g", true},
                       {"h", nullptr},
                       {"i", {{"$ne", 1}, {"$nin", {1}}, {"$like", "x"}, {"$exists", true}}}};
-  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, internal::DocumentFields()));
   std::vector<std::pair<std::string, PrunableTerm::Op>> got;
   for (const PrunableTerm& t : f.prunable) got.emplace_back(t.path, t.op);
   const std::vector<std::pair<std::string, PrunableTerm::Op>> want = {
@@ -227,7 +270,7 @@ TEST(FilterCompilerTest, OnlyTopLevelConjunctsOnJsonFieldsArePrunable) {
 
 TEST(FilterCompilerTest, NullAndEmptyFiltersMatchEverything) {
   for (const Json& where : {Json(), Json::object(), Json{{"$and", {Json::object()}}}}) {
-    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, DocumentShapedFields()));
+    DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, internal::DocumentFields()));
     EXPECT_EQ(f.sql, "1") << where.dump();
     EXPECT_TRUE(f.params.empty());
   }
@@ -246,10 +289,10 @@ TEST(FilterCompilerTest, ToSqlValueKeepsIntegersExactAndBooleansAsNumbers) {
 TEST(FilterCompilerTest, ResolversRejectUnknownFieldsWithTheFieldsTheyKnow) {
   EXPECT_THAT(TypedColumnFields().Resolve("weight"),
               StatusIs(StatusCode::kInvalidArgument, "use id, size, ratio, at, label or meta.<path>"));
-  EXPECT_THAT(DocumentShapedFields().Resolve("$deleted"),
+  EXPECT_THAT(internal::DocumentFields().Resolve("$deleted"),
               StatusIs(StatusCode::kInvalidArgument, "($id, $type, $version, $createdAt, $updatedAt)"));
-  DOTDO_EXPECT_OK(DocumentShapedFields().Resolve("$createdAt"));
-  EXPECT_THAT(DocumentShapedFields().Resolve("a..b"), StatusIs(StatusCode::kInvalidArgument, "invalid path"));
+  DOTDO_EXPECT_OK(internal::DocumentFields().Resolve("$createdAt"));
+  EXPECT_THAT(internal::DocumentFields().Resolve("a..b"), StatusIs(StatusCode::kInvalidArgument, "invalid path"));
 }
 
 }  // namespace
