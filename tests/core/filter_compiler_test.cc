@@ -2,7 +2,7 @@
 // operator family under tests/core/data/filter/, each with a "covers" header, "targets", the field
 // layout, default documents and cases ({"filter", "expected": [ids]} or {"filter", "error": {"code",
 // "message"}}). Every case runs against a real table through CompileFilter (with the document
-// store's fields, or typed columns next to a prefixed JSON column) and, when the file
+// store's fields, or the typed columns and prefixed JSON column the file declares) and, when the file
 // targets "document", through DocumentStore::Query and Count as well, so the store's path over the
 // same compiler is covered. The C++ tests below check what a table cannot show: the SQL text holds
 // no user text, fields render as the index expression, and which conjuncts are prunable.
@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "core/database_internals.h"
 #include "document/query_compiler.h"
@@ -34,17 +36,6 @@ using Ids = std::vector<std::string>;
 
 const std::filesystem::path kCaseDir = std::filesystem::path(DOTDO_TEST_DATA_DIR) / "filter";
 
-// Typed columns next to a prefixed JSON column (the blob-metadata shape).
-const FieldResolver& TypedColumnFields() {
-  static const JsonColumnFields fields({{"id", "id", ValueKind::kText},
-                                        {"size", "size", ValueKind::kInteger},
-                                        {"ratio", "ratio", ValueKind::kReal},
-                                        {"at", "at", ValueKind::kTime},
-                                        {"label", "label", ValueKind::kText}},
-                                       "data", "meta.");
-  return fields;
-}
-
 std::vector<std::string> CaseFileNames() {
   std::vector<std::string> names;
   std::error_code ec;
@@ -67,6 +58,33 @@ Json Param(const SqlValue& v) {
   if (std::holds_alternative<internal::SqlBlob>(v)) return {{"blob", std::get<internal::SqlBlob>(v).bytes}};
   return nullptr;
 }
+
+// The fields a case file declares: "document" (the document store's own), or a layout over the test
+// table {"columns": [[field, column, kind], ...], "json_column": "data", "json_prefix": "meta."}
+// whose typed columns are id, size, ratio, at and label.
+const FieldResolver& DeclaredFields(const Json& spec) {
+  if (spec == "document") return internal::DocumentFields();
+  static std::map<std::string, std::unique_ptr<JsonColumnFields>> declared;
+  std::unique_ptr<JsonColumnFields>& fields = declared[spec.dump()];
+  if (fields == nullptr) {
+    static const std::map<std::string, ValueKind> kKinds = {
+        {"text", ValueKind::kText}, {"integer", ValueKind::kInteger}, {"real", ValueKind::kReal}, {"time", ValueKind::kTime}};
+    static const std::set<std::string> kTableColumns = {"id", "size", "ratio", "at", "label"};
+    std::vector<ColumnField> columns;
+    for (const Json& c : spec.value("columns", Json::array())) {
+      const std::string column = c.at(1), kind = c.at(2);
+      EXPECT_TRUE(kTableColumns.count(column)) << "the test table has no column " << column;
+      EXPECT_TRUE(kKinds.count(kind)) << "unknown value kind " << kind;
+      columns.push_back({c.at(0), column, kKinds.count(kind) ? kKinds.at(kind) : ValueKind::kText});
+    }
+    fields = std::make_unique<JsonColumnFields>(std::move(columns), spec.value("json_column", "data"),
+                                                spec.value("json_prefix", ""));
+  }
+  return *fields;
+}
+
+// The typed-column layout of columns.json.
+const FieldResolver& TypedColumnFields() { return DeclaredFields(LoadCaseFile("columns").at("fields")); }
 
 std::optional<StatusCode> CodeNamed(std::string_view name) {
   for (int c = 0; c <= static_cast<int>(StatusCode::kDataLoss); ++c)
@@ -158,9 +176,9 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
   ASSERT_TRUE(file["targets"].is_array());
   const bool through_store =
       std::find(file["targets"].begin(), file["targets"].end(), Json("document")) != file["targets"].end();
-  ASSERT_TRUE(file["fields"] == "document" || file["fields"] == "columns") << file["fields"];
+  ASSERT_TRUE(file["fields"] == "document" || file["fields"].is_object()) << file["fields"];
   ASSERT_FALSE(through_store && file["fields"] != "document") << "DocumentStore has the document field layout only";
-  const FieldResolver& fields = file["fields"] == "document" ? internal::DocumentFields() : TypedColumnFields();
+  const FieldResolver& fields = DeclaredFields(file["fields"]);
   ASSERT_TRUE(file["cases"].is_array() && !file["cases"].empty());
 
   FilterTable table(file["documents"]);
