@@ -1,7 +1,7 @@
 // The shared filter compiler. Operator behaviour is tabular, so it lives in data files: one per
 // operator family under tests/core/data/filter/, each with a "covers" header, "targets", the field
 // layout, default documents and cases ({"filter", "expected": [ids]} or {"filter", "error": {"code",
-// "message"}}). Every case runs against a real table through CompileFilter (with the document
+// "message"}}, optionally with their own "documents"). Every case runs against a real table through CompileFilter (with the document
 // store's fields, or the typed columns and prefixed JSON column the file declares) and, when the file
 // targets "document", through DocumentStore::Query and Count as well, so the store's path over the
 // same compiler is covered. The C++ tests below check what a table cannot show: the SQL text holds
@@ -188,13 +188,22 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
     ASSERT_TRUE(c.contains("name") && c.contains("filter") && (c.contains("expected") != c.contains("error"))) << c.dump();
     SCOPED_TRACE(GetParam() + ".json: " + c["name"].get<std::string>() + " " + c["filter"].dump().substr(0, 200));
     const Json& filter = c["filter"];
+    // A case with its own "documents" runs over those instead of the file's.
+    std::optional<FilterTable> own_table;
+    std::optional<FilterDocuments> own_store;
+    FilterTable* rows = &table;
+    FilterDocuments* docs = store ? &*store : nullptr;
+    if (c.contains("documents")) {
+      rows = &own_table.emplace(c["documents"]);
+      if (store) docs = &own_store.emplace(c["documents"]);
+    }
     if (c.contains("expected")) {
       const Ids expected = c["expected"].get<Ids>();
-      Result<Ids> got = table.Matching(filter, fields);
+      Result<Ids> got = rows->Matching(filter, fields);
       ASSERT_THAT(got, IsOk());
       EXPECT_EQ(*got, expected) << "table";
-      if (store) {
-        Result<Ids> from_store = store->Matching(filter);
+      if (docs != nullptr) {
+        Result<Ids> from_store = docs->Matching(filter);
         ASSERT_THAT(from_store, IsOk());
         EXPECT_EQ(*from_store, expected) << "DocumentStore";
       }
@@ -203,10 +212,10 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
     std::optional<StatusCode> code = CodeNamed(c["error"]["code"].get<std::string>());
     ASSERT_TRUE(code.has_value()) << "unknown status code name " << c["error"]["code"];
     const std::string message = c["error"]["message"];
-    EXPECT_THAT(table.Matching(filter, fields), StatusIs(*code, message)) << "table";
-    if (store) {
-      EXPECT_THAT(store->Matching(filter), StatusIs(*code, message)) << "DocumentStore::Query";
-      EXPECT_THAT(store->CountStatus(filter), StatusIs(*code, message)) << "DocumentStore::Count";
+    EXPECT_THAT(rows->Matching(filter, fields), StatusIs(*code, message)) << "table";
+    if (docs != nullptr) {
+      EXPECT_THAT(docs->Matching(filter), StatusIs(*code, message)) << "DocumentStore::Query";
+      EXPECT_THAT(docs->CountStatus(filter), StatusIs(*code, message)) << "DocumentStore::Count";
     }
   }
 }
