@@ -104,9 +104,11 @@ struct BlobListOptions {
 // A page of blobs in key order (dotdo/page.h).
 using BlobPage = Page<BlobInfo>;
 
-// Where clause: {"<field>": <value> | {"$op": <value>, ...}, ...}, all conditions ANDed.
-// Fields: key, size, hash, contentType, storageClass, createdAt, updatedAt, lastAccessedAt, and
-// metadata.<path> (JsonPath grammar). Operators: $eq $ne $gt $gte $lt $lte $in $exists $like.
+// Where clause: {"<field>": <value> | {"$op": <value>, ...}, ...}, fields ANDed; $and, $or and $not
+// combine filters. The language, type rules and limits are the document store's (docs/formats/blob.md).
+// Fields: key, size, hash, contentType, storageClass, createdAt, updatedAt, lastAccessedAt (ms or an
+// ISO-8601 string), and metadata.<path> (JsonPath grammar). Operators: $eq $ne $gt $gte $lt $lte $in
+// $nin $exists $like.
 struct BlobQuery {
   Json where = Json::object();
   int64_t limit = 100;  // 1..1000, default 100

@@ -20,7 +20,7 @@ using internal::Connection;
 using internal::DatabaseInternals;
 using internal::DocumentState;
 using internal::PrunableTerm;
-using internal::QueryPath;
+using internal::FieldRef;
 using internal::SqlValue;
 
 namespace {
@@ -62,7 +62,7 @@ Json ColumnJson(const internal::Statement& st, int i) {
 }
 
 struct SortTerm {
-  QueryPath path;
+  FieldRef path;
   bool descending;
 };
 
@@ -100,7 +100,7 @@ void Keyset(const std::vector<SortTerm>& sort, const Cursor& c, size_t i, bool t
     params.emplace_back(c.seq);
     return;
   }
-  const std::string e = internal::PathExpression(sort[i].path);
+  const std::string e = sort[i].path.Expression();
   const Json& v = c.values[i];
   const bool desc = sort[i].descending;
   sql += "(";
@@ -198,7 +198,7 @@ namespace {
 // empty when no index applies. Without ANALYZE statistics SQLite may prefer the type index to an
 // expression index (e.g. for $in), so the store names the index it created for the path.
 Result<std::string> IndexHint(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms,
-                              const QueryPath* first_sort) {
+                              const FieldRef* first_sort) {
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
   DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(type));
   if (indexes->empty()) return std::string();
@@ -210,7 +210,7 @@ Result<std::string> IndexHint(Database& db, std::string_view type, const std::ve
     }
   }
   if (first_sort != nullptr) {
-    auto it = indexes->find(first_sort->dotted);
+    auto it = indexes->find(first_sort->name);
     if (it != indexes->end()) return " INDEXED BY " + it->second;
   }
   return std::string();
@@ -240,13 +240,13 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
   if (q.limit < 1 || q.limit > 1000)
     return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where, internal::DocumentFields()));
   if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
   CompiledQuery out;
   std::string shape = q.type + '\n' + q.where.dump(-1, ' ', false, Json::error_handler_t::replace) + '\n';
   for (const DocumentSortKey& k : q.sort) {
-    DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(k.path));
-    shape += p.dotted + (k.descending ? " desc," : " asc,");
+    DOTDO_ASSIGN_OR_RETURN(FieldRef p, internal::DocumentFields().Resolve(k.path));
+    shape += p.name + (k.descending ? " desc," : " asc,");
     out.sort.push_back({std::move(p), k.descending});
   }
   for (const std::string& text : q.projection) {
@@ -264,7 +264,7 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
   const bool tie_desc = !sort.empty() && sort.back().descending;
   std::string& sql = out.sql;
   sql = "SELECT seq, json(data)";
-  for (const SortTerm& t : sort) sql += ", " + internal::PathExpression(t.path);
+  for (const SortTerm& t : sort) sql += ", " + t.path.Expression();
   sql += " FROM doc_documents";
   DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db, q.type, filter.prunable, sort.empty() ? nullptr : &sort[0].path));
   if (!hint.empty()) {
@@ -279,13 +279,13 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
     sql += " AND ";
     if (!sort.empty() && !sort[0].descending && !cursor->values[0].is_null()) {
       // A lower bound on the first key lets an index seek instead of scanning from the start.
-      sql += internal::PathExpression(sort[0].path) + " >= ? AND ";
+      sql += sort[0].path.Expression() + " >= ? AND ";
       out.params.push_back(internal::ToSqlValue(cursor->values[0]));
     }
     Keyset(sort, *cursor, 0, tie_desc, sql, out.params);
   }
   sql += " ORDER BY ";
-  for (const SortTerm& t : sort) sql += internal::PathExpression(t.path) + (t.descending ? " DESC, " : ", ");
+  for (const SortTerm& t : sort) sql += t.path.Expression() + (t.descending ? " DESC, " : ", ");
   sql += tie_desc ? "seq DESC" : "seq";
   sql += internal::LimitClause(q.limit + 1);  // q.limit was validated (1..1000)
   return out;
@@ -359,7 +359,7 @@ Result<DocumentPage> DocumentStore::List(std::string_view type, int64_t limit, s
 
 Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(where));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(where, internal::DocumentFields()));
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
@@ -380,20 +380,20 @@ Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
 
 Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
-  DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(path));
+  DOTDO_ASSIGN_OR_RETURN(FieldRef p, internal::DocumentFields().Resolve(path));
   Connection& conn = DatabaseInternals::Conn(db_);
   // "$id" is the primary key and "$type" is the partition itself: both are indexed already.
-  if (p.column == "id" || p.column == "type") return OkStatus();
+  if (!p.is_json() && (p.column == "id" || p.column == "type")) return OkStatus();
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  const std::string name = "doc_ix_" + std::string(type) + "_" + Hash64(p.dotted);
+  const std::string name = "doc_ix_" + std::string(type) + "_" + Hash64(p.name);
   return db_.Transaction([&]() -> Status {
     // Partial per type, and led by the type column too: then a query's "type = 'T'" is one more
     // constraint the index satisfies, so the planner prefers it over doc_documents_type for ranges.
     DOTDO_RETURN_IF_ERROR(conn.Exec("CREATE INDEX IF NOT EXISTS " + name + " ON doc_documents(type, " +
-                                    internal::PathExpression(p) + ") WHERE " + internal::TypeClause(type)));
+                                    p.Expression() + ") WHERE " + internal::TypeClause(type)));
     DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO doc_indexes(type, path, name, created_at) VALUES (?1, ?2, ?3, ?4) "
                                                  "ON CONFLICT(type, path) DO NOTHING"));
-    st.Bind(1, type).Bind(2, p.dotted).Bind(3, name).Bind(4, db_.NowMillis());
+    st.Bind(1, type).Bind(2, p.name).Bind(3, name).Bind(4, db_.NowMillis());
     DOTDO_RETURN_IF_ERROR(st.Run());
     state->InvalidateIndexCache();
     return OkStatus();
@@ -402,14 +402,14 @@ Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) 
 
 Status DocumentStore::ConfigureStats(std::string_view type, std::string_view path) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
-  DOTDO_ASSIGN_OR_RETURN(QueryPath p, internal::ParseQueryPath(path));
-  if (!p.column.empty())
-    return InvalidArgumentError("stats on '" + p.dotted + "' are not needed: it is a column of the documents table");
+  DOTDO_ASSIGN_OR_RETURN(FieldRef p, internal::DocumentFields().Resolve(path));
+  if (!p.is_json())
+    return InvalidArgumentError("stats on '" + p.name + "' are not needed: it is a column of the documents table");
   if (options_.bloom_blocks < 1 || options_.bloom_blocks > kMaxBloomBlocks)
     return InvalidArgumentError("DocumentStoreOptions::bloom_blocks must be between 1 and 1048576");
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
   DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
-    DOTDO_RETURN_IF_ERROR(internal::RebuildStats(db_, type, p.path, options_.bloom_blocks));
+    DOTDO_RETURN_IF_ERROR(internal::RebuildStats(db_, type, p, options_.bloom_blocks));
     state->InvalidateStatsCache();
     return OkStatus();
   }));

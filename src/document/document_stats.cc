@@ -190,9 +190,9 @@ Status RecordStats(Database& db, std::string_view type, const Json& doc) {
   return OkStatus();
 }
 
-Status RebuildStats(Database& db, std::string_view type, const JsonPath& path, int64_t blocks) {
+Status RebuildStats(Database& db, std::string_view type, const FieldRef& field, int64_t blocks) {
   Connection& conn = DatabaseInternals::Conn(db);
-  const std::string dotted = path.ToDotted();
+  const std::string dotted = field.path->ToDotted();
   const int64_t now = db.NowMillis();
   {
     DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM doc_bloom WHERE type = ?1 AND path = ?2"));
@@ -203,10 +203,10 @@ Status RebuildStats(Database& db, std::string_view type, const JsonPath& path, i
   stats.blocks = blocks;
   std::map<int64_t, std::string> bloom;
   {
-    // The path is validated and canonical (see JsonPath::ToSqlLiteral).
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT json_extract(data, " + path.ToSqlLiteral() +
-                                                         "), json_type(data, " + path.ToSqlLiteral() +
-                                                         ") FROM doc_documents WHERE type = ?1 AND deleted = 0"));
+    // The same rendering queries compare (FieldRef::Expression), of a validated canonical path.
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT " + field.Expression() + ", " +
+                                                         field.JsonTypeExpression() +
+                                                         " FROM doc_documents WHERE type = ?1 AND deleted = 0"));
     st.Bind(1, type);
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());

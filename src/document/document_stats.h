@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/filter_compiler.h"
 #include "core/json_path.h"
 #include "document/document_internal.h"
 
@@ -37,8 +38,9 @@ struct PathStats {
 // Records the values of `doc` at every configured path of `type`. REQUIRES: inside a transaction.
 Status RecordStats(Database& db, std::string_view type, const Json& doc);
 
-// (Re)creates the stats of (type, path) from the live documents. REQUIRES: inside a transaction.
-Status RebuildStats(Database& db, std::string_view type, const JsonPath& path, int64_t blocks);
+// (Re)creates the stats of (type, field) from the live documents. REQUIRES: inside a transaction;
+// field.is_json() (a path inside `data`, as DocumentFields() resolves it).
+Status RebuildStats(Database& db, std::string_view type, const FieldRef& field, int64_t blocks);
 
 // Stats of (type, path); nullopt when none are configured.
 Result<std::optional<PathStats>> LoadStats(Database& db, std::string_view type, const std::string& path);

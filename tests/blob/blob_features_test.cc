@@ -248,5 +248,30 @@ TEST_F(BlobQueryData, InvalidQueriesAreRejectedWithoutTouchingSql) {
   EXPECT_EQ(blobs_->Stats()->blobs, 3);
 }
 
+// The where clause is the shared filter language (core/filter_compiler.h): combinators, $nin, the
+// typed-column rules and the limits every store has.
+TEST_F(BlobQueryData, WhereUsesTheFilterLanguageAndLimitsEveryStoreShares) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Keys({{"$or", {{{"metadata.public", true}}, {{"key", {{"$like", "doc/%"}}}}}}}), (V{"doc/c.txt", "img/b.jpg"}));
+  EXPECT_EQ(Keys({{"$not", {{"metadata.w", {{"$gt", 700}}}}}}), (V{"doc/c.txt", "img/a.png"}));
+  EXPECT_EQ(Keys({{"metadata.owner.name", {{"$nin", {"ada"}}}}}), (V{"doc/c.txt", "img/b.jpg"}));
+  EXPECT_EQ(Keys({{"metadata.w", {{"$gt", "a"}}}}), V{});  // a string range never matches numbers
+  EXPECT_EQ(Keys({{"updatedAt", {{"$lt", "2000-01-01"}}}}), V{});
+  Json many = Json::array();
+  for (int i = 0; i < 101; ++i) many.push_back(i);
+  EXPECT_THAT(blobs_->Query({.where = {{"size", {{"$in", many}}}}}),
+              StatusIs(StatusCode::kInvalidArgument, "$in on 'size' takes at most 100 values, got 101"));
+  EXPECT_THAT(blobs_->Query({.where = {{"size", "big"}}}),
+              StatusIs(StatusCode::kInvalidArgument, "$eq on 'size' takes a number (the field holds integers)"));
+  EXPECT_THAT(blobs_->Query({.where = {{"size", {{"$like", "1%"}}}}}),
+              StatusIs(StatusCode::kInvalidArgument, "$like on 'size' needs a text field"));
+  EXPECT_THAT(blobs_->Query({.where = {{"metadata.tags", {{"$in", {true}}}}}}),
+              StatusIs(StatusCode::kInvalidArgument, "$in on 'metadata.tags' takes an array of strings or numbers"));
+  EXPECT_THAT(blobs_->Query({.where = {{"$nor", Json::array()}}}), StatusIs(StatusCode::kInvalidArgument, "unknown operator '$nor'"));
+  Json deep = {{"size", 1}};
+  for (int i = 0; i < 17; ++i) deep = {{"$not", deep}};
+  EXPECT_THAT(blobs_->Query({.where = deep}), StatusIs(StatusCode::kInvalidArgument, "deeper than 16 levels"));
+}
+
 }  // namespace
 }  // namespace dotdo
