@@ -1,0 +1,137 @@
+// NamespaceHost: one object for a data directory that opens namespaces on demand, closes idle ones
+// (bounded open count, least recently used first), hands out each namespace's stores, and owns the
+// per-namespace layout — the shape of a Durable Object host. The CLI and the server both reach
+// data through it, so where a namespace keeps its files and secrets is decided in one place:
+//
+//   <data>/<ns>.sqlite              the namespace's database (documents, graph, blob metadata, CDC)
+//   <data>/objects/<ns>/            its object store (blob bytes; later warm/cold tier files)
+//   <data>/keys/<ns>.blob-signing   its presigned-URL key (64 hex characters, mode 0600), made on
+//                                   first use unless a secret is configured
+//
+// Thread-safety: a NamespaceHost may be shared between threads. A Namespace handed out by Get()
+// stays open while any caller holds its shared_ptr (a lease); Close/CloseIdle/the open-count bound
+// only close namespaces nobody holds. A Namespace's stores follow the Database's rules.
+// Ownership: the host must outlive the namespaces it handed out.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dotdo/blob.h"
+#include "dotdo/database.h"
+#include "dotdo/document.h"
+#include "dotdo/export.h"
+#include "dotdo/graph.h"
+#include "dotdo/object_store.h"
+#include "dotdo/status.h"
+
+namespace dotdo {
+
+struct NamespaceHostOptions {
+  // The data directory. Required; created when missing unless read_only.
+  std::filesystem::path data_dir;
+  // Most namespaces kept open at once; opening one more closes the least recently used one that
+  // nobody holds. Default 64. Must be >= 1.
+  size_t max_open_namespaces = 64;
+  // CloseIdle() closes namespaces unused for at least this long. Default 5 minutes.
+  int64_t idle_timeout_ms = 5 * 60 * 1000;
+  // Options of every namespace's Database (clock, busy timeout, read_only, ...). Default: defaults.
+  // database.create_if_missing is decided per Get() call.
+  DatabaseOptions database;
+  // Presigned-URL secret for every namespace (at least 32 bytes). Default empty: each namespace
+  // uses its key file, made on first use (see create_signing_keys).
+  std::string blob_signing_secret;
+  // Make a namespace's key file when it has none (mode 0600, 32 random bytes as hex). Default true.
+  // When false (and no secret is configured) a namespace without a key file cannot sign URLs.
+  bool create_signing_keys = true;
+  // BlobInfo::url prefix; "{ns}" is replaced by the namespace name. Default empty (bare paths).
+  std::string blob_url_base;
+};
+
+// Where one namespace keeps its files (see the layout above).
+struct NamespaceLayout {
+  std::string ns;
+  std::filesystem::path database_file;
+  std::filesystem::path object_root;
+  std::filesystem::path signing_key_file;
+};
+
+class NamespaceHost;
+
+// One open namespace: its Database and its stores.
+class DOTDO_EXPORT Namespace {
+ public:
+  ~Namespace();
+  Namespace(const Namespace&) = delete;
+  Namespace& operator=(const Namespace&) = delete;
+
+  const std::string& name() const;
+  const NamespaceLayout& layout() const;
+  Database& db();
+
+  Result<DocumentStore> Documents(DocumentStoreOptions options = {});
+  Result<GraphStore> Graph(GraphOptions options = {});
+  // The namespace's object store (a LocalObjectStore under layout().object_root), opened on first use.
+  Result<ObjectStore*> Objects();
+  // The BlobStore with the host's options (signing secret, URL base), opened on first use.
+  Result<BlobStore*> Blobs();
+  // A BlobStore with other options over the same object store. Empty signing_secret / url_base are
+  // filled from the host's configuration.
+  Result<std::unique_ptr<BlobStore>> OpenBlobs(BlobOptions options);
+
+  // Implementation detail, defined in src/host.
+  class Impl;
+
+ private:
+  friend class NamespaceHost;
+  explicit Namespace(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct NamespaceHostStats {
+  size_t open = 0;       // namespaces open now
+  int64_t opened = 0;    // opens since the host started
+  int64_t closed = 0;    // closes (explicit, idle, or to respect max_open_namespaces)
+};
+
+class DOTDO_EXPORT NamespaceHost {
+ public:
+  // Checks the options and the data directory (created when missing unless read-only).
+  static Result<std::unique_ptr<NamespaceHost>> Open(NamespaceHostOptions options);
+  ~NamespaceHost();
+  NamespaceHost(const NamespaceHost&) = delete;
+  NamespaceHost& operator=(const NamespaceHost&) = delete;
+
+  // The open namespace `ns`, opening it when needed (creating it when create is true; otherwise a
+  // missing namespace is kNotFound). Invalid names are kInvalidArgument. Hold the result while
+  // using it; drop it when done.
+  Result<std::shared_ptr<Namespace>> Get(std::string_view ns, bool create = true);
+  // Names of the namespaces in the data directory, sorted.
+  Result<std::vector<std::string>> List() const;
+  // Where `ns` keeps its files. kInvalidArgument for invalid names.
+  Result<NamespaceLayout> Layout(std::string_view ns) const;
+
+  // Closes `ns` when nobody holds it: true when it was closed, false when it was not open or held.
+  bool Close(std::string_view ns);
+  // Closes every namespace unused for idle_timeout_ms that nobody holds; returns how many.
+  size_t CloseIdle();
+  // Names of the namespaces open now, most recently used first.
+  std::vector<std::string> OpenNamespaces() const;
+  NamespaceHostStats stats() const;
+  const NamespaceHostOptions& options() const;
+
+  // Implementation detail, defined in src/host.
+  class Impl;
+
+ private:
+  explicit NamespaceHost(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dotdo

@@ -1,0 +1,231 @@
+// NamespaceHost and Namespace: on-demand opening, LRU / idle closing of namespaces nobody holds,
+// the per-namespace layout, and the stores handed out per namespace.
+//
+// Invariants:
+//   1. open_ holds at most one entry per namespace name; an entry's Namespace is the only open
+//      Database of that namespace in this host.
+//   2. An entry is closed (erased) only when the host's shared_ptr is the last one (use_count 1),
+//      so a caller holding a Namespace never sees its Database closed underneath.
+//   3. After Get() returns, open_.size() <= max_open_namespaces unless every other entry is held.
+#include "dotdo/host.h"
+
+#include <algorithm>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+#include "host/signing_key.h"
+
+namespace dotdo {
+
+// ---------------------------------------------------------------------------------------------
+// Namespace
+// ---------------------------------------------------------------------------------------------
+
+class Namespace::Impl {
+ public:
+  Impl(NamespaceLayout layout, std::unique_ptr<Database> db, const NamespaceHostOptions& host)
+      : layout_(std::move(layout)), db_(std::move(db)), host_(host) {}
+
+  NamespaceLayout layout_;
+  std::unique_ptr<Database> db_;
+  const NamespaceHostOptions& host_;
+  std::mutex mu_;  // guards the lazily opened stores below
+  std::unique_ptr<LocalObjectStore> objects_;
+  std::unique_ptr<BlobStore> blobs_;
+  int64_t last_used_ms_ = 0;  // GUARDED_BY(the host's mutex)
+
+  Result<ObjectStore*> Objects() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ObjectsLocked();
+  }
+
+  Result<ObjectStore*> ObjectsLocked() {
+    if (!objects_) {
+      // Blob metadata lives in SQLite, so object sidecars only need to heal, not to be synced.
+      DOTDO_ASSIGN_OR_RETURN(objects_, LocalObjectStore::Open(layout_.object_root, {.sync = true, .sync_sidecar = false}));
+    }
+    return objects_.get();
+  }
+
+  // Fills what the caller left empty from the host's configuration.
+  Status Complete(BlobOptions& options) {
+    if (options.signing_secret.empty()) options.signing_secret = host_.blob_signing_secret;
+    if (options.signing_secret.empty()) {
+      const bool create = host_.create_signing_keys && !host_.database.read_only;
+      auto key = internal::LoadOrCreateSigningKey(layout_.signing_key_file, create);
+      if (key.ok()) {
+        options.signing_secret = std::move(key).value();
+      } else if (key.status().code() != StatusCode::kNotFound) {
+        return key.status();
+      }
+    }
+    if (options.url_base.empty() && !host_.blob_url_base.empty()) {
+      std::string base = host_.blob_url_base;
+      for (size_t at = base.find("{ns}"); at != std::string::npos; at = base.find("{ns}", at + layout_.ns.size()))
+        base.replace(at, 4, layout_.ns);
+      options.url_base = std::move(base);
+    }
+    return OkStatus();
+  }
+
+  Result<std::unique_ptr<BlobStore>> OpenBlobsLocked(BlobOptions options) {
+    DOTDO_RETURN_IF_ERROR(Complete(options));
+    DOTDO_ASSIGN_OR_RETURN(ObjectStore * objects, ObjectsLocked());
+    return BlobStore::Open(*db_, *objects, std::move(options));
+  }
+};
+
+Namespace::Namespace(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Namespace::~Namespace() {
+  // Stores before the object store, everything before the Database.
+  impl_->blobs_.reset();
+  impl_->objects_.reset();
+}
+
+const std::string& Namespace::name() const { return impl_->layout_.ns; }
+const NamespaceLayout& Namespace::layout() const { return impl_->layout_; }
+Database& Namespace::db() { return *impl_->db_; }
+
+Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
+  return DocumentStore::Open(*impl_->db_, std::move(options));
+}
+
+Result<GraphStore> Namespace::Graph(GraphOptions options) { return GraphStore::Open(*impl_->db_, options); }
+
+Result<ObjectStore*> Namespace::Objects() { return impl_->Objects(); }
+
+Result<BlobStore*> Namespace::Blobs() {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  if (!impl_->blobs_) {
+    DOTDO_ASSIGN_OR_RETURN(impl_->blobs_, impl_->OpenBlobsLocked(BlobOptions{}));
+  }
+  return impl_->blobs_.get();
+}
+
+Result<std::unique_ptr<BlobStore>> Namespace::OpenBlobs(BlobOptions options) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->OpenBlobsLocked(std::move(options));
+}
+
+// ---------------------------------------------------------------------------------------------
+// NamespaceHost
+// ---------------------------------------------------------------------------------------------
+
+class NamespaceHost::Impl {
+ public:
+  explicit Impl(NamespaceHostOptions options) : options_(std::move(options)) {
+    clock_ = options_.database.clock ? options_.database.clock : SystemClock::Default();
+  }
+
+  NamespaceHostOptions options_;
+  Clock* clock_;
+  mutable std::mutex mu_;
+  // Most recently used first. GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Namespace>> open_;
+  NamespaceHostStats stats_;  // GUARDED_BY(mu_)
+
+  NamespaceLayout LayoutOf(std::string_view ns) const {
+    NamespaceLayout l;
+    l.ns = std::string(ns);
+    l.database_file = options_.data_dir / (l.ns + ".sqlite");
+    l.object_root = options_.data_dir / "objects" / l.ns;
+    l.signing_key_file = options_.data_dir / "keys" / (l.ns + ".blob-signing");
+    return l;
+  }
+
+  // Closes unheld namespaces from the least recently used end while `keep_closing` says so.
+  template <typename Pred>
+  size_t CloseUnheld(Pred keep_closing) {
+    size_t closed = 0;
+    for (size_t i = open_.size(); i-- > 0;) {
+      if (open_[i].use_count() == 1 && keep_closing(*open_[i])) {
+        open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(i));
+        ++closed;
+      }
+    }
+    stats_.closed += static_cast<int64_t>(closed);
+    stats_.open = open_.size();
+    return closed;
+  }
+};
+
+NamespaceHost::NamespaceHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NamespaceHost::~NamespaceHost() = default;
+
+Result<std::unique_ptr<NamespaceHost>> NamespaceHost::Open(NamespaceHostOptions options) {
+  if (options.data_dir.empty()) return InvalidArgumentError("the namespace host needs a data directory");
+  if (options.max_open_namespaces < 1) return InvalidArgumentError("max_open_namespaces must be >= 1");
+  if (options.idle_timeout_ms < 0) return InvalidArgumentError("idle_timeout_ms must be >= 0");
+  if (!options.blob_signing_secret.empty() && options.blob_signing_secret.size() < 32)
+    return InvalidArgumentError("blob_signing_secret must be at least 32 bytes (or empty to use key files)");
+  std::error_code ec;
+  if (std::filesystem::exists(options.data_dir, ec)) {
+    if (!std::filesystem::is_directory(options.data_dir, ec))
+      return InvalidArgumentError("data path '" + options.data_dir.string() + "' is not a directory");
+  } else if (!options.database.read_only) {
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec)
+      return PermissionDeniedError("cannot create data directory '" + options.data_dir.string() + "': " + ec.message());
+  }
+  return std::unique_ptr<NamespaceHost>(new NamespaceHost(std::make_unique<Impl>(std::move(options))));
+}
+
+Result<std::shared_ptr<Namespace>> NamespaceHost::Get(std::string_view ns, bool create) {
+  DOTDO_RETURN_IF_ERROR(Database::ValidateNamespace(ns));
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.mu_);
+  const int64_t now = im.clock_->NowMillis();
+  auto it = std::find_if(im.open_.begin(), im.open_.end(), [&](const auto& n) { return n->name() == ns; });
+  if (it != im.open_.end()) {
+    std::rotate(im.open_.begin(), it, it + 1);  // to the front: most recently used
+    im.open_.front()->impl_->last_used_ms_ = now;
+    return im.open_.front();
+  }
+  DatabaseOptions db_options = im.options_.database;
+  db_options.create_if_missing = create && !db_options.read_only;
+  DOTDO_ASSIGN_OR_RETURN(auto db, Database::Open(im.options_.data_dir, ns, db_options));
+  auto impl = std::make_unique<Namespace::Impl>(im.LayoutOf(ns), std::move(db), im.options_);
+  impl->last_used_ms_ = now;
+  std::shared_ptr<Namespace> opened(new Namespace(std::move(impl)));
+  im.open_.insert(im.open_.begin(), opened);
+  ++im.stats_.opened;
+  const size_t bound = im.options_.max_open_namespaces;
+  im.CloseUnheld([&](const Namespace&) { return im.open_.size() > bound; });
+  return opened;
+}
+
+Result<std::vector<std::string>> NamespaceHost::List() const { return Database::ListNamespaces(impl_->options_.data_dir); }
+
+Result<NamespaceLayout> NamespaceHost::Layout(std::string_view ns) const {
+  DOTDO_RETURN_IF_ERROR(Database::ValidateNamespace(ns));
+  return impl_->LayoutOf(ns);
+}
+
+bool NamespaceHost::Close(std::string_view ns) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->CloseUnheld([&](const Namespace& n) { return n.name() == ns; }) > 0;
+}
+
+size_t NamespaceHost::CloseIdle() {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.mu_);
+  const int64_t now = im.clock_->NowMillis();
+  return im.CloseUnheld([&](const Namespace& n) { return now - n.impl_->last_used_ms_ >= im.options_.idle_timeout_ms; });
+}
+
+std::vector<std::string> NamespaceHost::OpenNamespaces() const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::vector<std::string> out;
+  for (const auto& n : impl_->open_) out.push_back(n->name());
+  return out;
+}
+
+NamespaceHostStats NamespaceHost::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->stats_;
+}
+
+const NamespaceHostOptions& NamespaceHost::options() const { return impl_->options_; }
+
+}  // namespace dotdo
