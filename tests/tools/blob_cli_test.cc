@@ -98,10 +98,15 @@ TEST_F(BlobCliTest, BadInputExitsWithCodeTwoAndChangesNothing) {
   EXPECT_EQ(JsonOut(Run({"blob", "stats"}))["blobs"], 0);
 }
 
-TEST_F(BlobCliTest, SignPrintsVerifiableUrlsAndRequiresASecret) {
+TEST_F(BlobCliTest, SignPrintsVerifiableUrlsWithAGivenSecretOrTheNamespaceKeyFile) {
+  // Without --secret or DOTDO_BLOB_SECRET the namespace's key file is made (mode 0600) and used.
   auto no_secret = Run({"blob", "sign", "k"});
-  EXPECT_EQ(no_secret.exit_code, 4);
-  EXPECT_NE(no_secret.err.find("signing_secret"), std::string::npos);
+  EXPECT_EQ(no_secret.exit_code, 0) << no_secret.err;
+  const auto key_file = dir_.path() / "data" / "keys" / "acme.blob-signing";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(Run({"blob", "sign", "k"}).exit_code, 0);
   const std::vector<std::string> secret = {"--secret", "0123456789abcdef0123456789abcdef", "--url-base",
                                            "https://f.test/acme"};
   auto with_secret = [&](std::vector<std::string> args) {

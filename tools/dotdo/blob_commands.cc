@@ -34,23 +34,14 @@ struct BlobArgs {
 };
 
 struct Opened {
-  std::unique_ptr<LocalObjectStore> objects;
   std::unique_ptr<BlobStore> blobs;
 };
 
+// The namespace's blob store; --secret and --url-base override the host's configuration.
 Result<Opened> OpenBlobs(Context& ctx, const BlobArgs& a, bool create) {
-  DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(create));
+  DOTDO_ASSIGN_OR_RETURN(Namespace * ns, ctx.OpenNamespace(create));
   Opened o;
-  // Blob metadata lives in SQLite; the object sidecars only need to be self-healing, not synced.
-  DOTDO_ASSIGN_OR_RETURN(o.objects, LocalObjectStore::Open(std::filesystem::path(ctx.data_dir) / "objects" / db->ns(),
-                                                           {.sync = true, .sync_sidecar = false}));
-  BlobOptions options;
-  options.signing_secret = a.secret;
-  if (options.signing_secret.empty()) {
-    if (const char* env = std::getenv("DOTDO_BLOB_SECRET")) options.signing_secret = env;
-  }
-  options.url_base = a.url_base;
-  DOTDO_ASSIGN_OR_RETURN(o.blobs, BlobStore::Open(*db, *o.objects, std::move(options)));
+  DOTDO_ASSIGN_OR_RETURN(o.blobs, ns->OpenBlobs({.signing_secret = a.secret, .url_base = a.url_base}));
   return o;
 }
 
@@ -139,7 +130,7 @@ const CommandGroup kBlobCommands(60, [](CLI::App& app, Context& ctx) {
   blob->require_subcommand(1);
   auto key_arg = [a](CLI::App* cmd) { cmd->add_option("key", a->key, "Blob key")->required(); };
   auto signing_args = [a](CLI::App* cmd) {
-    cmd->add_option("--secret", a->secret, "HMAC secret, >= 32 bytes (default: $DOTDO_BLOB_SECRET)");
+    cmd->add_option("--secret", a->secret, "HMAC secret, >= 32 bytes (default: $DOTDO_BLOB_SECRET, else the namespace key file <data-dir>/keys/<ns>.blob-signing, made with mode 0600 on first use)");
     cmd->add_option("--url-base", a->url_base, "Prefix of blob URLs, e.g. https://files.example.com/ns (default: none)");
   };
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -35,12 +36,39 @@ void InstallAll(CLI::App& app, Context& ctx) {
   for (auto& [order, install] : r) install(app, ctx);
 }
 
+Result<NamespaceHost*> Context::Host() {
+  if (!host) {
+    NamespaceHostOptions o;
+    o.data_dir = data_dir;
+    o.max_open_namespaces = 1;  // one command, one namespace
+    if (const char* env = std::getenv("DOTDO_BLOB_SECRET")) o.blob_signing_secret = env;
+    DOTDO_ASSIGN_OR_RETURN(host, NamespaceHost::Open(std::move(o)));
+  }
+  return host.get();
+}
+
+Result<Namespace*> Context::OpenNamespace(bool create) {
+  if (!open_ns) {
+    DOTDO_ASSIGN_OR_RETURN(NamespaceHost * h, Host());
+    DOTDO_ASSIGN_OR_RETURN(open_ns, h->Get(ns, create));
+    db = &open_ns->db();
+  }
+  return open_ns.get();
+}
+
 Result<Database*> Context::OpenDb(bool create) {
-  if (db) return db.get();
-  DatabaseOptions o;
-  o.create_if_missing = create;
-  DOTDO_ASSIGN_OR_RETURN(db, Database::Open(data_dir, ns, o));
-  return db.get();
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, OpenNamespace(create));
+  return &n->db();
+}
+
+Result<DocumentStore> Context::Documents(bool create) {
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, OpenNamespace(create));
+  return n->Documents();
+}
+
+Result<GraphStore> Context::Graph(bool create) {
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, OpenNamespace(create));
+  return n->Graph();
 }
 
 void Context::Print(const Json& value) const {

@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "dotdo/database.h"
+#include "dotdo/document.h"
+#include "dotdo/graph.h"
+#include "dotdo/host.h"
 #include "dotdo/status.h"
 
 namespace dotdo::cli {
@@ -23,10 +26,18 @@ struct Context {
   std::string ns = "default";
   bool compact = false;  // --compact: one-line JSON
   int exit_code = 0;
-  std::unique_ptr<Database> db;
+  // Every command reaches its namespace through the host, which owns the layout (database file,
+  // object root, signing key). DOTDO_BLOB_SECRET, when set, is the host's configured blob secret.
+  std::unique_ptr<NamespaceHost> host;
+  std::shared_ptr<Namespace> open_ns;
+  Database* db = nullptr;  // open_ns->db() once opened
 
+  Result<NamespaceHost*> Host();
   // Opens the namespace once per process (creating it unless create == false).
+  Result<Namespace*> OpenNamespace(bool create = true);
   Result<Database*> OpenDb(bool create = true);
+  Result<DocumentStore> Documents(bool create = true);
+  Result<GraphStore> Graph(bool create = true);
   // Prints the JSON result or the error; sets exit_code.
   void Finish(const Result<Json>& result);
   void Print(const Json& value) const;

@@ -72,16 +72,15 @@ Result<int64_t> ParseTime(const std::string& text) {
 }
 
 Result<Json> RunCreate(Context& ctx, const DocArgs& a) {
-  DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb());
+  DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, ctx.Documents());
   DOTDO_ASSIGN_OR_RETURN(auto doc, ReadDocument(a.body));
-  DocumentStore docs(*db);
   return a.replace ? docs.Upsert(std::move(doc)) : docs.Create(std::move(doc));
 }
 
 Result<Json> RunUpdate(Context& ctx, const DocArgs& a) {
   if (a.merge + a.patch > 1) return InvalidArgumentError("--merge and --patch are exclusive");
-  DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
-  DocumentStore docs(*db);
+  DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, ctx.Documents(/*create=*/false));
+
   DocumentUpdateOptions options{.expected_version = ExpectedVersion(a)};
   if (a.replace) {
     DOTDO_ASSIGN_OR_RETURN(auto doc, ReadDocument(a.body));
@@ -94,15 +93,15 @@ Result<Json> RunUpdate(Context& ctx, const DocArgs& a) {
 }
 
 Result<Json> RunDelete(Context& ctx, const DocArgs& a) {
-  DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
-  DocumentStore docs(*db);
+  DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, ctx.Documents(/*create=*/false));
+
   DOTDO_RETURN_IF_ERROR(docs.Delete(a.id, DocumentDeleteOptions{.hard = a.hard, .expected_version = ExpectedVersion(a)}));
   return Json{{"deleted", a.id}, {"hard", a.hard}};
 }
 
 Result<Json> RunQuery(Context& ctx, const DocArgs& a, bool count_only) {
-  DOTDO_ASSIGN_OR_RETURN(auto* db, ctx.OpenDb(/*create=*/false));
-  DocumentStore docs(*db);
+  DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, ctx.Documents(/*create=*/false));
+
   DocumentQueryOptions q;
   q.type = a.type;
   DOTDO_ASSIGN_OR_RETURN(q.where, ReadJson("--where", a.where));
@@ -145,9 +144,9 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
   auto* get = doc->add_subcommand("get", "Get a live document by $id");
   AddIdArg(get, *a);
   get->callback([&ctx, a] {
-    auto db = ctx.OpenDb(/*create=*/false);
-    if (!db.ok()) return ctx.Fail(db.status());
-    ctx.Finish(DocumentStore(**db).Get(a->id));
+    auto docs = ctx.Documents(/*create=*/false);
+    if (!docs.ok()) return ctx.Fail(docs.status());
+    ctx.Finish(docs->Get(a->id));
   });
 
   auto* update = doc->add_subcommand(
@@ -185,9 +184,9 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
   list->add_option("--type", a->type, "$type to list")->required();
   AddPageArgs(list, *a);
   list->callback([&ctx, a] {
-    auto db = ctx.OpenDb(/*create=*/false);
-    if (!db.ok()) return ctx.Fail(db.status());
-    auto page = DocumentStore(**db).List(a->type, a->limit, a->cursor);
+    auto docs = ctx.Documents(/*create=*/false);
+    if (!docs.ok()) return ctx.Fail(docs.status());
+    auto page = docs->List(a->type, a->limit, a->cursor);
     if (!page.ok()) return ctx.Fail(page.status());
     ctx.Finish(PageToJson(*page));
   });
@@ -196,9 +195,9 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
   index->add_option("--type", a->type, "$type")->required();
   index->add_option("path", a->path, "Dotted path, e.g. address.city")->required();
   index->callback([&ctx, a] {
-    auto db = ctx.OpenDb();
-    if (!db.ok()) return ctx.Fail(db.status());
-    Status st = DocumentStore(**db).CreateIndex(a->type, a->path);
+    auto docs = ctx.Documents();
+    if (!docs.ok()) return ctx.Fail(docs.status());
+    Status st = docs->CreateIndex(a->type, a->path);
     if (!st.ok()) return ctx.Fail(st);
     ctx.Print(Json{{"type", a->type}, {"path", a->path}, {"index", "ready"}});
   });
@@ -206,9 +205,9 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
   auto* history = doc->add_subcommand("history", "Every recorded version of a document, oldest first");
   AddIdArg(history, *a);
   history->callback([&ctx, a] {
-    auto db = ctx.OpenDb(/*create=*/false);
-    if (!db.ok()) return ctx.Fail(db.status());
-    auto versions = DocumentStore(**db).History(a->id);
+    auto docs = ctx.Documents(/*create=*/false);
+    if (!docs.ok()) return ctx.Fail(docs.status());
+    auto versions = docs->History(a->id);
     if (!versions.ok()) return ctx.Fail(versions.status());
     ctx.Print(Json(*versions));
   });
@@ -219,9 +218,9 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
   as_of->callback([&ctx, a] {
     auto at = ParseTime(a->at);
     if (!at.ok()) return ctx.Fail(at.status());
-    auto db = ctx.OpenDb(/*create=*/false);
-    if (!db.ok()) return ctx.Fail(db.status());
-    ctx.Finish(DocumentStore(**db).GetAsOf(a->id, *at));
+    auto docs = ctx.Documents(/*create=*/false);
+    if (!docs.ok()) return ctx.Fail(docs.status());
+    ctx.Finish(docs->GetAsOf(a->id, *at));
   });
 });
 

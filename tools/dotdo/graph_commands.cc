@@ -36,8 +36,7 @@ Json PathOrNull(const std::optional<GraphPath>& path) { return path ? GraphPathT
 
 // Opens the namespace; reads never create it (a missing namespace is NOT_FOUND).
 Result<GraphStore> Open(Context& ctx, bool create) {
-  DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(create));
-  return GraphStore(*db);
+  return ctx.Graph(create);
 }
 
 Result<Json> RunRelate(Context& ctx, const GraphArgs& a) {

@@ -23,6 +23,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "error: INVALID_ARGUMENT: " << e.what() << " (see --help)\n";
     return 2;
+  } catch (const std::exception& e) {
+    // The library returns Status, never throws; this keeps anything else from aborting the process.
+    std::cerr << "error: INTERNAL: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "error: INTERNAL: unknown exception\n";
+    return 1;
   }
   return ctx.exit_code;
 }

@@ -5,7 +5,8 @@ namespace dotdo::cli {
 namespace {
 
 Result<Json> NamespaceInfo(Context& ctx) {
-  DOTDO_ASSIGN_OR_RETURN(auto names, Database::ListNamespaces(ctx.data_dir));
+  DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host());
+  DOTDO_ASSIGN_OR_RETURN(auto names, host->List());
   Json out = {{"data", ctx.data_dir}, {"namespaces", names}};
   return out;
 }
@@ -17,7 +18,9 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
   auto* ns = app.add_subcommand("ns", "Namespaces");
   ns->require_subcommand(1);
   ns->add_subcommand("list", "List namespaces in the data directory")->callback([&ctx] {
-    auto names = Database::ListNamespaces(ctx.data_dir);
+    auto host = ctx.Host();
+    if (!host.ok()) return ctx.Fail(host.status());
+    auto names = (*host)->List();
     if (!names.ok()) return ctx.Fail(names.status());
     ctx.Print(Json(*names));
   });
