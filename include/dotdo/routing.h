@@ -24,6 +24,7 @@
 #include <concepts>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,12 +80,44 @@ concept RoutedRecord = requires(const T& record, const Json& j) {
   { j.get<T>() };
 };
 
+// A store that keeps typed records (JSON objects carrying "$id" and "$type"), as the router uses
+// it. Each primitive that holds records provides one (the document store today; relational,
+// columnar, timeseries and vector as they arrive) and registers it in a RecordStoreRegistry.
+class DOTDO_EXPORT RecordStore {
+ public:
+  virtual ~RecordStore() = default;
+  // Creates the record, or replaces the live one with its "$id". REQUIRES: "$type" is set.
+  virtual Result<Json> Upsert(Json record) = 0;
+  // The live record with that id, whatever its type; kNotFound when there is none.
+  virtual Result<Json> Get(std::string_view id) = 0;
+  virtual Status Delete(std::string_view id) = 0;
+};
+
+// Opens a kind's RecordStore on a Database.
+using RecordStoreFactory = std::function<Result<std::unique_ptr<RecordStore>>(Database& db)>;
+
+// Which store kinds hold typed records, and how to open them. Thread-compatible like TypeRegistry.
+class DOTDO_EXPORT RecordStoreRegistry {
+ public:
+  // The record stores of this build (document).
+  static RecordStoreRegistry WithBuiltins();
+
+  // Registers (or replaces) the factory of `kind`.
+  void Register(StoreKind kind, RecordStoreFactory factory);
+  // nullptr when `kind` holds no typed records in this registry.
+  const RecordStoreFactory* Find(StoreKind kind) const;
+
+ private:
+  std::map<StoreKind, RecordStoreFactory> factories_;
+};
+
 // Saves and loads typed records through the store their type is routed to.
 // Thread-safety: like the stores it calls; the registry must not be mutated concurrently with calls.
 // Ownership: the Database must outlive the router.
 class DOTDO_EXPORT TypeRouter {
  public:
-  explicit TypeRouter(Database& db, TypeRegistry registry = {});
+  explicit TypeRouter(Database& db, TypeRegistry registry = {},
+                      RecordStoreRegistry stores = RecordStoreRegistry::WithBuiltins());
 
   TypeRegistry& registry() { return registry_; }
 
@@ -116,6 +149,8 @@ class DOTDO_EXPORT TypeRouter {
 
  private:
   Status RegisterRecordType(std::string_view type, std::string_view store);
+  // The record store `type` is routed to; kUnimplemented when its kind holds no records here.
+  Result<std::unique_ptr<RecordStore>> StoreFor(std::string_view type);
   // Runs a throwing conversion and turns a nlohmann exception into kInvalidArgument.
   static Result<Json> ToJson(std::string_view type, const std::function<Json()>& convert);
   static Status ConversionError(std::string_view type, const char* what);
@@ -130,6 +165,7 @@ class DOTDO_EXPORT TypeRouter {
 
   Database& db_;
   TypeRegistry registry_;
+  RecordStoreRegistry stores_;
 };
 
 }  // namespace dotdo

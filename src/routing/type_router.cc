@@ -1,5 +1,6 @@
-// TypeRouter: dispatch of typed records to the store their `$store` route names. Only the document
-// store holds typed records in this build; the other routes are reported, not guessed at.
+// TypeRouter: dispatch of typed records to the store their `$store` route names, through the
+// RecordStoreRegistry. Only the document store holds typed records in this build; routes to kinds
+// without a registered record store are reported, not guessed at.
 #include <utility>
 
 #include "dotdo/document.h"
@@ -24,6 +25,17 @@ Status UnsupportedRoute(std::string_view type, StoreKind store) {
   return UnimplementedError(std::move(msg));
 }
 
+class DocumentRecords final : public RecordStore {
+ public:
+  explicit DocumentRecords(DocumentStore docs) : docs_(std::move(docs)) {}
+  Result<Json> Upsert(Json record) override { return docs_.Upsert(std::move(record)); }
+  Result<Json> Get(std::string_view id) override { return docs_.Get(id); }
+  Status Delete(std::string_view id) override { return docs_.Delete(id); }
+
+ private:
+  DocumentStore docs_;
+};
+
 // The store's `$id` is the record's `id`.
 void ExposeId(Json& stored) {
   if (stored.is_object() && stored.contains("$id")) stored["id"] = stored["$id"];
@@ -31,7 +43,31 @@ void ExposeId(Json& stored) {
 
 }  // namespace
 
-TypeRouter::TypeRouter(Database& db, TypeRegistry registry) : db_(db), registry_(std::move(registry)) {}
+RecordStoreRegistry RecordStoreRegistry::WithBuiltins() {
+  RecordStoreRegistry r;
+  r.Register(StoreKind::kDocument, [](Database& db) -> Result<std::unique_ptr<RecordStore>> {
+    DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, DocumentStore::Open(db));
+    return std::unique_ptr<RecordStore>(new DocumentRecords(std::move(docs)));
+  });
+  return r;
+}
+
+void RecordStoreRegistry::Register(StoreKind kind, RecordStoreFactory factory) { factories_[kind] = std::move(factory); }
+
+const RecordStoreFactory* RecordStoreRegistry::Find(StoreKind kind) const {
+  auto it = factories_.find(kind);
+  return it == factories_.end() ? nullptr : &it->second;
+}
+
+TypeRouter::TypeRouter(Database& db, TypeRegistry registry, RecordStoreRegistry stores)
+    : db_(db), registry_(std::move(registry)), stores_(std::move(stores)) {}
+
+Result<std::unique_ptr<RecordStore>> TypeRouter::StoreFor(std::string_view type) {
+  DOTDO_ASSIGN_OR_RETURN(StoreKind kind, registry_.StoreOf(type));
+  const RecordStoreFactory* factory = stores_.Find(kind);
+  if (factory == nullptr) return UnsupportedRoute(type, kind);
+  return (*factory)(db_);
+}
 
 Status TypeRouter::RegisterRecordType(std::string_view type, std::string_view store) {
   DOTDO_ASSIGN_OR_RETURN(StoreKind kind, ParseStoreKind(store));
@@ -51,8 +87,7 @@ Status TypeRouter::ConversionError(std::string_view type, const char* what) {
 }
 
 Result<Json> TypeRouter::Save(std::string_view type, Json record) {
-  DOTDO_ASSIGN_OR_RETURN(StoreKind store, registry_.StoreOf(type));
-  if (store != StoreKind::kDocument) return UnsupportedRoute(type, store);
+  DOTDO_ASSIGN_OR_RETURN(auto store, StoreFor(type));
   if (!record.is_object()) {
     return InvalidArgumentError("a record of type '" + std::string(type) + "' must be a JSON object");
   }
@@ -66,17 +101,14 @@ Result<Json> TypeRouter::Save(std::string_view type, Json record) {
     record.erase("id");
   }
   record["$type"] = type;
-  DocumentStore docs(db_);
-  DOTDO_ASSIGN_OR_RETURN(Json stored, docs.Upsert(std::move(record)));
+  DOTDO_ASSIGN_OR_RETURN(Json stored, store->Upsert(std::move(record)));
   ExposeId(stored);
   return stored;
 }
 
 Result<Json> TypeRouter::Get(std::string_view type, std::string_view id) {
-  DOTDO_ASSIGN_OR_RETURN(StoreKind store, registry_.StoreOf(type));
-  if (store != StoreKind::kDocument) return UnsupportedRoute(type, store);
-  DocumentStore docs(db_);
-  auto stored = docs.Get(id);
+  DOTDO_ASSIGN_OR_RETURN(auto store, StoreFor(type));
+  auto stored = store->Get(id);
   if (!stored.ok()) return stored.status();
   if ((*stored)["$type"] != type) {
     return NotFoundError("no " + std::string(type) + " with id '" + std::string(id) + "'");
@@ -89,7 +121,8 @@ Status TypeRouter::Delete(std::string_view type, std::string_view id) {
   // One transaction: the type check and the delete see the same version.
   return db_.Transaction([&]() -> Status {
     DOTDO_RETURN_IF_ERROR(Get(type, id).status());
-    return DocumentStore(db_).Delete(id);
+    DOTDO_ASSIGN_OR_RETURN(auto store, StoreFor(type));
+    return store->Delete(id);
   });
 }
 

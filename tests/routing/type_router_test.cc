@@ -124,5 +124,50 @@ TEST_F(TypeRouterTest, StoredDocumentThatDoesNotFitTheStructIsInvalidArgument) {
   EXPECT_THAT(router.Get<Customer>("c2").status(), StatusIs(StatusCode::kInvalidArgument, "Customer"));
 }
 
+// A record store that keeps records in memory, standing in for a store that arrives later.
+class MemoryRecords final : public RecordStore {
+ public:
+  explicit MemoryRecords(std::map<std::string, Json>& rows) : rows_(rows) {}
+  Result<Json> Upsert(Json record) override {
+    if (!record.contains("$id")) record["$id"] = "gen" + std::to_string(rows_.size());
+    rows_[record["$id"].get<std::string>()] = record;
+    return record;
+  }
+  Result<Json> Get(std::string_view id) override {
+    auto it = rows_.find(std::string(id));
+    if (it == rows_.end()) return NotFoundError("no record " + std::string(id));
+    return it->second;
+  }
+  Status Delete(std::string_view id) override {
+    return rows_.erase(std::string(id)) ? OkStatus() : NotFoundError("no record " + std::string(id));
+  }
+
+ private:
+  std::map<std::string, Json>& rows_;
+};
+
+TEST_F(TypeRouterTest, RoutesToWhateverRecordStoreIsRegisteredForTheKind) {
+  std::map<std::string, Json> rows;
+  RecordStoreRegistry stores = RecordStoreRegistry::WithBuiltins();
+  stores.Register(StoreKind::kTimeSeries, [&rows](Database&) -> Result<std::unique_ptr<RecordStore>> {
+    return std::unique_ptr<RecordStore>(new MemoryRecords(rows));
+  });
+  TypeRouter router(*db_, {}, std::move(stores));
+  DOTDO_ASSERT_OK(router.registry().Register("Reading", StoreKind::kTimeSeries));
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json saved, router.Save("Reading", {{"id", "r1"}, {"v", 2.5}}));
+  EXPECT_EQ(saved["id"], "r1");
+  EXPECT_EQ(rows.at("r1")["$type"], "Reading");
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json back, router.Get("Reading", "r1"));
+  EXPECT_EQ(back["v"], 2.5);
+  DOTDO_ASSERT_OK(router.Delete("Reading", "r1"));
+  EXPECT_TRUE(rows.empty());
+  // Nothing reached the document store.
+  EXPECT_EQ(*ChangeFeed(*db_).LastLsn(), 0);
+  // A registry without the document store refuses document routes like any other missing kind.
+  TypeRouter bare(*db_, {}, RecordStoreRegistry());
+  DOTDO_ASSERT_OK(bare.registry().Register("Order", StoreKind::kDocument));
+  EXPECT_THAT(bare.Save("Order", Json::object()).status(), StatusIs(StatusCode::kUnimplemented));
+}
+
 }  // namespace
 }  // namespace dotdo
