@@ -14,7 +14,7 @@ TEST(ReadmeExampleTest, RunsAsDocumented) {
   const std::string dir = data.path().string();
   // --- README example ---
   auto db = dotdo::Database::Open(dir, "acme").value();         // one SQLite file per namespace
-  dotdo::DocumentStore docs(*db);
+  auto docs = dotdo::DocumentStore::Open(*db).value();   // tables made or migrated here
   auto ada = docs.Create({{"$type", "Customer"}, {"name", "Ada"}, {"tier", "gold"}}).value();
   auto gold = docs.Query({.type = "Customer", .where = {{"tier", "gold"}}}).value();  // gold.items
   dotdo::Status st = db->Transaction([&]() -> dotdo::Status {   // one transaction, one txid
