@@ -3,7 +3,11 @@
 // (2 bad input, 3 not found, 4 precondition).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "testing/test_util.h"
 
@@ -133,6 +137,35 @@ TEST_F(BlobCliTest, HelpListsTheCommands) {
   for (const char* cmd : {"put", "get", "head", "rm", "ls", "query", "sign"})
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
   EXPECT_NE(help.out.find("objects/<ns>"), std::string::npos);
+}
+
+TEST_F(BlobCliTest, GetToAFileNeverFollowsAPlantedTempSymlinkNorReplacesSpecialFiles) {
+  ASSERT_EQ(Run({"blob", "put", "k", "-"}, "new bytes").exit_code, 0);
+  // A symlink planted at the old fixed temp name must not have its target overwritten.
+  const auto victim = dir_.path() / "victim.txt";
+  const std::string out = (dir_.path() / "out.txt").string();
+  WriteFile("victim.txt", "precious");
+  std::filesystem::create_symlink(victim, out + ".dotdo-partial");
+  auto get = Run({"blob", "get", "k", "-o", out});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(ReadFile(out), "new bytes");
+  EXPECT_EQ(ReadFile(victim.string()), "precious");
+  // No temp file is left next to the output.
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
+    EXPECT_EQ(e.path().filename().string().find("out.txt.dotdo-partial-"), std::string::npos) << e.path();
+  // /dev/null stays a character device.
+  ASSERT_EQ(Run({"blob", "get", "k", "-o", "/dev/null"}).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  // A FIFO is written through, not replaced by a regular file.
+  const auto fifo = dir_.path() / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string read_back;
+  std::thread reader([&] { read_back = ReadFile(fifo.string()); });
+  auto to_fifo = Run({"blob", "get", "k", "-o", fifo.string()});
+  reader.join();
+  EXPECT_EQ(to_fifo.exit_code, 0) << to_fifo.err;
+  EXPECT_EQ(read_back, "new bytes");
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // or stdout; metadata lives in <data-dir>/<ns>.sqlite. Results are JSON on stdout, except
 // `blob get` without -o, which writes the raw bytes.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -87,16 +88,39 @@ Result<Json> RunGet(Context& ctx, const BlobArgs& a) {
     std::fflush(stdout);
     return Json(nullptr);  // the bytes were the output
   }
-  // Written next to the destination and renamed, so a failed download leaves no partial file.
-  const std::string tmp = a.output + ".dotdo-partial";
-  std::unique_ptr<FILE, FileCloser> out(std::fopen(tmp.c_str(), "wb"));
-  if (!out) return InvalidArgumentError("cannot write file '" + a.output + "'");
+  // A special file (FIFO, /dev/null, a terminal) is written in place, never replaced.
+  struct stat out_st {};
+  if (::stat(a.output.c_str(), &out_st) == 0 && !S_ISREG(out_st.st_mode)) {
+    if (S_ISDIR(out_st.st_mode)) return InvalidArgumentError("'" + a.output + "' is a directory");
+    std::unique_ptr<FILE, FileCloser> out(std::fopen(a.output.c_str(), "wb"));
+    if (!out) return InvalidArgumentError("cannot write file '" + a.output + "'");
+    FILE* f = out.get();
+    DOTDO_ASSIGN_OR_RETURN(BlobInfo info, o.blobs->GetStream(a.key, [f](std::string_view chunk) -> Status {
+      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) return UnavailableError("cannot write the output file");
+      return OkStatus();
+    }));
+    if (std::fflush(f) != 0) return UnavailableError("cannot write file '" + a.output + "'");
+    return BlobInfoToJson(info);
+  }
+  // A regular file is written under a fresh name next to it (mkstemp: O_CREAT|O_EXCL, so a planted
+  // file or symlink is never followed), synced and renamed over it: a failed download leaves no
+  // partial file and the old content intact.
+  std::string tmp = a.output + ".dotdo-partial-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return InvalidArgumentError("cannot write file '" + a.output + "'");
+  ::fchmod(fd, 0644);
+  std::unique_ptr<FILE, FileCloser> out(::fdopen(fd, "wb"));
+  if (!out) {
+    ::close(fd);
+    std::remove(tmp.c_str());
+    return UnavailableError("cannot write file '" + a.output + "'");
+  }
   FILE* f = out.get();
   auto info = o.blobs->GetStream(a.key, [f](std::string_view chunk) -> Status {
     if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) return UnavailableError("cannot write the output file");
     return OkStatus();
   });
-  const bool flushed = std::fflush(f) == 0;
+  const bool flushed = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   out.reset();
   if (!info.ok() || !flushed || std::rename(tmp.c_str(), a.output.c_str()) != 0) {
     std::remove(tmp.c_str());
