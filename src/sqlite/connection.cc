@@ -16,7 +16,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   else flags |= SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
   if (path == ":memory:") flags |= SQLITE_OPEN_MEMORY;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     Status st = StatusFromSqlite(rc, db, "cannot open database '" + path + "'");
     sqlite3_close_v2(db);
@@ -29,7 +29,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   std::unique_ptr<Connection> conn(new Connection(db, path, options));
   if (!options.read_only && path != ":memory:" && options.wal) {
     DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
-    DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL"));
+    DOTDO_RETURN_IF_ERROR(conn->Exec(options.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   }
   // Savepoint sub-journals stay in memory (each is emptied when its outermost savepoint ends). With
   // the default, a sub-journal that passes 64 KiB moves to a temporary file for the rest of the

@@ -35,6 +35,11 @@ struct ConnectionOptions {
   int busy_timeout_ms = 5000;           // default 5 s
   size_t statement_cache_capacity = 256;  // default 256 statements
   bool wal = true;                       // journal_mode=WAL for file databases
+  // PRAGMA synchronous=FULL (sync the WAL at every commit) instead of NORMAL (sync at checkpoints).
+  // Default false (NORMAL).
+  bool full_sync = false;
+  // Name of a registered SQLite VFS. Default empty: SQLite's default VFS.
+  std::string vfs;
 };
 
 struct RowCounters {
