@@ -31,6 +31,16 @@ namespace internal {
 struct DatabaseInternals;
 }
 
+// When an acknowledged commit is durable (survives power loss; see docs/architecture.md,
+// "Durability"). The database always runs in WAL mode.
+enum class Synchronous {
+  // The WAL is synced only at checkpoints: a crash of the process loses nothing, a power loss may
+  // lose the most recent commits (never part of one, and never leaving the file corrupt).
+  kNormal,
+  // The WAL is synced at every commit: every acknowledged commit survives power loss.
+  kFull,
+};
+
 struct DatabaseOptions {
   // Time source for timestamps, ids, history and retention. Default: SystemClock::Default().
   // REQUIRES: outlives the Database.
@@ -43,6 +53,11 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   // Open without write access (for inspection tools and second-process readers). Default false.
   bool read_only = false;
+  // Durability of acknowledged commits (PRAGMA synchronous). Default kNormal.
+  Synchronous synchronous = Synchronous::kNormal;
+  // Name of a registered SQLite VFS to open the file through (tests use the fault-injecting
+  // "dotdo-fault"). Default empty: SQLite's default VFS. An unknown name is kInvalidArgument.
+  std::string vfs;
 };
 
 // Rows read (visited by query plans) and rows written (changed) since open or the last reset.

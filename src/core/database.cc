@@ -50,6 +50,8 @@ Result<std::unique_ptr<internal::Connection>> OpenConnection(const std::string& 
   co.create = o.create_if_missing;
   co.busy_timeout_ms = o.busy_timeout_ms;
   co.statement_cache_capacity = o.statement_cache_capacity;
+  co.full_sync = o.synchronous == Synchronous::kFull;
+  co.vfs = o.vfs;
   DOTDO_ASSIGN_OR_RETURN(auto conn, internal::Connection::Open(file, co));
   if (!o.read_only) DOTDO_RETURN_IF_ERROR(conn->Exec(kMetaDdl));
   return conn;
