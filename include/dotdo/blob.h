@@ -21,7 +21,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,10 +55,6 @@ struct BlobOptions {
   int64_t last_access_granularity_ms = 3'600'000;
   // Largest accepted blob. Default 5 TiB (S3's object limit).
   uint64_t max_blob_size = 5ull << 40;
-  // Test hook: called at "after_object_write" (object stored, metadata not yet committed) and
-  // "after_metadata_commit" (metadata committed, unreferenced object not yet removed); a non-OK
-  // return aborts the operation there, simulating a crash. Default empty.
-  std::function<Status(std::string_view point)> fault_injection;
 };
 
 // What put/head/list/query return; JSON names are the seed's ($id, contentType, ...).

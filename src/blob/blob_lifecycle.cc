@@ -88,7 +88,7 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
       c.storage_class = storage_class;
       DOTDO_RETURN_IF_ERROR(store_.Copy(blob.object_key, target, c).status());
     }
-    DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
+    DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_object_write"));
     DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
       DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
       DOTDO_ASSIGN_OR_RETURN(auto cur, ReadRow(blob.key));
@@ -116,7 +116,7 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
       if (!used) store_.Delete(target).IgnoreError();
     }
   }
-  DOTDO_RETURN_IF_ERROR(Fault("after_metadata_commit"));
+  DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
   return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
 }
 

@@ -134,10 +134,6 @@ std::mutex& BlobStore::Impl::ObjectLock(std::string_view object_key) {
   return locks.stripes[std::hash<std::string_view>{}(object_key) % locks.stripes.size()];
 }
 
-Status BlobStore::Impl::Fault(std::string_view point) {
-  return options_.fault_injection ? options_.fault_injection(point) : OkStatus();
-}
-
 std::string BlobStore::Impl::AddressedKey(std::string_view sha, std::string_view storage_class) {
   std::string key = "blobs/" + std::string(sha.substr(0, 2)) + "/" + std::string(sha);
   return storage_class == kStorageClassStandard ? key : "cold/" + key;
@@ -288,7 +284,7 @@ Status BlobStore::Impl::DeleteBlob(std::string_view key) {
     if (gone) freed = old->object_key;
     return outbox->AppendChange(ChangeOp::kDelete, internal::kBlobSpec.name, internal::kBlobsTable, key, CdcJson(*old), std::nullopt);
   }));
-  DOTDO_RETURN_IF_ERROR(Fault("after_metadata_commit"));
+  DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
   return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
 }
 
@@ -325,7 +321,7 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(Database& db, ObjectStore& ob
 
 Result<BlobInfo> BlobStore::Impl::FinishPut(Result<BlobInfo> info, const std::string& freed) {
   if (!info.ok()) return info.status();
-  DOTDO_RETURN_IF_ERROR(Fault("after_metadata_commit"));
+  DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
   if (!freed.empty()) DOTDO_RETURN_IF_ERROR(DropObjectIfUnreferenced(freed));
   return info;
 }
@@ -339,7 +335,7 @@ Result<BlobInfo> BlobStore::Impl::CommitAddressed(const BlobPutRequest& request,
     std::lock_guard<std::mutex> lock(ObjectLock(object_key));
     DOTDO_ASSIGN_OR_RETURN(bool present, ObjectReferenced(object_key));
     DOTDO_RETURN_IF_ERROR(ensure(present));
-    DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
+    DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_object_write"));
     info = CommitPut(request, object_key, sha, size, &freed);
     if (!info.ok() && !present) {
       // Best effort: drop the object we wrote for a put that did not commit (else the sweep will).
@@ -365,7 +361,7 @@ Result<BlobInfo> BlobStore::Impl::PutViaTemp(const BlobPutRequest& request, cons
 Result<BlobInfo> BlobStore::Impl::PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write) {
   const std::string object_key = "objects/" + db_.NewId();
   DOTDO_ASSIGN_OR_RETURN(ObjectInfo obj, write(object_key));
-  DOTDO_RETURN_IF_ERROR(Fault("after_object_write"));
+  DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_object_write"));
   std::string freed;
   Result<BlobInfo> info = CommitPut(request, object_key, obj.etag, obj.size, &freed);
   if (!info.ok()) store_.Delete(object_key).IgnoreError();

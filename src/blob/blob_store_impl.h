@@ -1,6 +1,8 @@
 // BlobStore internals shared by its translation units: blob_store.cc (put/get/head/delete/list),
 // blob_query.cc (Query), blob_signing.cc (presigned URLs), blob_lifecycle.cc (lifecycle rules,
-// orphan sweep, stats). Write ordering and locking rules are the invariants in include/dotdo/blob.h.
+// orphan sweep, stats). Write ordering and locking rules are the invariants in include/dotdo/blob.h;
+// tests crash the write paths at the sync points "blob.after_object_write" (object stored, metadata
+// not committed) and "blob.after_metadata_commit" (metadata committed, released object not removed).
 #pragma once
 
 #include <array>
@@ -12,6 +14,7 @@
 
 #include "cdc/store_scaffold.h"
 #include "core/database_internals.h"
+#include "core/sync_point.h"
 #include "core/encoding.h"
 #include "dotdo/blob.h"
 #include "sqlite/statement.h"
@@ -24,7 +27,6 @@ class BlobStore::Impl {
 
   // Per-object lock (invariant 3), shared by every BlobStore of this Database.
   std::mutex& ObjectLock(std::string_view object_key);
-  Status Fault(std::string_view point);
 
   // The row of `key`, or nullopt.
   Result<std::optional<BlobInfo>> ReadRow(std::string_view key);
@@ -57,7 +59,7 @@ class BlobStore::Impl {
                                    const std::function<Status(bool present)>& ensure);
   // Put in non-content-addressed mode: a fresh "objects/<ULID>" per put.
   Result<BlobInfo> PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write);
-  // The common end of every put: the "after_metadata_commit" fault point, then removal of the
+  // The common end of every put: the "blob.after_metadata_commit" sync point, then removal of the
   // object the put released (`freed`, may be empty).
   Result<BlobInfo> FinishPut(Result<BlobInfo> info, const std::string& freed);
   Status DeleteBlob(std::string_view key);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "blob_test_util.h"
+#include "core/sync_point.h"
 #include "core/sha256.h"
 
 namespace dotdo {
@@ -21,21 +22,33 @@ using ::dotdo::testing::BlobFixture;
 using ::dotdo::testing::IsOk;
 using ::dotdo::testing::StatusIs;
 
-using BlobCrashTest = BlobFixture;
+// Crash points are sync points: the tests that use them skip in builds without them.
+#define DOTDO_SKIP_WITHOUT_SYNC_POINTS() \
+  if (!internal::SyncPoints::Enabled()) GTEST_SKIP() << "built with DOTDO_SYNC_POINTS=OFF"
+
+class BlobCrashTest : public BlobFixture {
+ protected:
+  void TearDown() override { internal::SyncPoints::ClearAll(); }
+
+  // The next operation that reaches `point` stops there with kUnavailable, as if the process died.
+  void CrashAt(const std::string& point) {
+    internal::SyncPoints::ClearAll();
+    internal::SyncPoints::Set(point, [point] { return UnavailableError("simulated crash at " + point); });
+    Reopen(BlobOptions{});
+  }
+  // The process restarted: no crash point, a fresh BlobStore.
+  void Restart() {
+    internal::SyncPoints::ClearAll();
+    Reopen(BlobOptions{});
+  }
+};
 
 constexpr int64_t kHour = 3'600'000;
 int64_t WallNow() { return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
-BlobOptions CrashAt(std::string point) {
-  BlobOptions o;
-  o.fault_injection = [point](std::string_view at) {
-    return at == point ? UnavailableError("simulated crash at " + std::string(at)) : OkStatus();
-  };
-  return o;
-}
-
 TEST_F(BlobCrashTest, CrashBetweenObjectWriteAndMetadataLeavesOnlyAnOrphan) {
-  Reopen(CrashAt("after_object_write"));
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
+  CrashAt("blob.after_object_write");
   EXPECT_THAT(blobs_->Put(Req("k"), "orphaned bytes"), StatusIs(StatusCode::kUnavailable, "simulated crash"));
   auto stream_data = std::make_shared<std::string>("streamed orphan");
   EXPECT_THAT(blobs_->PutStream(Req("s"), [stream_data](char* buf, size_t cap) -> Result<size_t> {
@@ -52,7 +65,7 @@ TEST_F(BlobCrashTest, CrashBetweenObjectWriteAndMetadataLeavesOnlyAnOrphan) {
   EXPECT_EQ(StoredObjects().size(), 2u);
   ExpectMetadataMatchesObjects();
 
-  Reopen(BlobOptions{});
+  Restart();
   // Within the grace period the orphan might be a put in flight: kept.
   DOTDO_ASSERT_OK_AND_ASSIGN(auto early, blobs_->SweepOrphans(WallNow()));
   EXPECT_EQ(early.removed, 0);
@@ -64,10 +77,11 @@ TEST_F(BlobCrashTest, CrashBetweenObjectWriteAndMetadataLeavesOnlyAnOrphan) {
 }
 
 TEST_F(BlobCrashTest, CrashedDuplicatePutNeverCostsTheSharedObject) {
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto a, blobs_->Put(Req("a"), "shared"));
-  Reopen(CrashAt("after_object_write"));
+  CrashAt("blob.after_object_write");
   EXPECT_THAT(blobs_->Put(Req("b"), "shared"), StatusIs(StatusCode::kUnavailable));
-  Reopen(BlobOptions{});
+  Restart();
   EXPECT_EQ(RefCount(a.object_key), 1);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
   EXPECT_EQ(sweep.removed, 0);  // referenced by "a": never swept
@@ -76,23 +90,25 @@ TEST_F(BlobCrashTest, CrashedDuplicatePutNeverCostsTheSharedObject) {
 }
 
 TEST_F(BlobCrashTest, CrashAfterDeleteCommitLeavesAnOrphanNotADanglingRow) {
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto info, blobs_->Put(Req("k"), "to be deleted"));
-  Reopen(CrashAt("after_metadata_commit"));
+  CrashAt("blob.after_metadata_commit");
   EXPECT_THAT(blobs_->Delete("k"), StatusIs(StatusCode::kUnavailable));
   EXPECT_THAT(blobs_->Head("k"), StatusIs(StatusCode::kNotFound));  // the delete committed
   DOTDO_EXPECT_OK(objects_->Head(info.object_key));                 // its object is an orphan
   EXPECT_EQ(Events().back().type, "cdc.delete");
   ExpectMetadataMatchesObjects();
-  Reopen(BlobOptions{});
+  Restart();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
   EXPECT_EQ(sweep.removed, 1);
   EXPECT_TRUE(StoredObjects().empty());
 }
 
 TEST_F(BlobCrashTest, OrphanReusedByALaterPutIsNotSwept) {
-  Reopen(CrashAt("after_object_write"));
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
+  CrashAt("blob.after_object_write");
   EXPECT_THAT(blobs_->Put(Req("k"), "bytes"), StatusIs(StatusCode::kUnavailable));
-  Reopen(BlobOptions{});
+  Restart();
   DOTDO_ASSERT_OK(blobs_->Put(Req("k"), "bytes"));  // the retry references the same object
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
   EXPECT_EQ(sweep.removed, 0);
@@ -184,26 +200,27 @@ TEST_F(BlobCrashTest, LargePutStreamRunsInBoundedMemory) {
 
 
 TEST_F(BlobCrashTest, CrashesDuringALifecycleTransitionKeepTheBlobReadable) {
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto hot, blobs_->Put(Req("logs/a"), "cold bytes"));
   const BlobLifecycleRule rule{.id = "cold", .prefix = "logs/", .age_ms = 0, .action = BlobLifecycleAction::kTransition,
                            .storage_class = "INFREQUENT_ACCESS"};
   DOTDO_ASSERT_OK(blobs_->PutLifecycleRule(rule));
   // Crash after the cold copy is written, before the metadata moves: still hot, cold copy orphaned.
-  Reopen(CrashAt("after_object_write"));
+  CrashAt("blob.after_object_write");
   EXPECT_THAT(blobs_->ApplyLifecycle(clock_.NowMillis()), StatusIs(StatusCode::kUnavailable));
   EXPECT_EQ(blobs_->Head("logs/a")->storage_class, "STANDARD");
   EXPECT_EQ(blobs_->Get("logs/a")->data, "cold bytes");
   EXPECT_EQ(StoredObjects().size(), 2u);
   ExpectMetadataMatchesObjects();
   // Crash after the metadata moved, before the hot object is removed: cold, hot copy orphaned.
-  Reopen(CrashAt("after_metadata_commit"));
+  CrashAt("blob.after_metadata_commit");
   EXPECT_THAT(blobs_->ApplyLifecycle(clock_.NowMillis()), StatusIs(StatusCode::kUnavailable));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, blobs_->Head("logs/a"));
   EXPECT_EQ(cold.storage_class, "INFREQUENT_ACCESS");
   EXPECT_EQ(blobs_->Get("logs/a")->data, "cold bytes");
   ExpectMetadataMatchesObjects();
   // The sweep removes the hot orphan only.
-  Reopen(BlobOptions{});
+  Restart();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
   EXPECT_EQ(sweep.removed, 1);
   EXPECT_EQ(StoredObjects(), std::vector<std::string>{cold.object_key});
@@ -212,8 +229,9 @@ TEST_F(BlobCrashTest, CrashesDuringALifecycleTransitionKeepTheBlobReadable) {
 }
 
 TEST_F(BlobCrashTest, CrashAfterOverwriteCommitLeavesTheOldObjectAsAnOrphan) {
+  DOTDO_SKIP_WITHOUT_SYNC_POINTS();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto v1, blobs_->Put(Req("k"), "version one"));
-  Reopen(CrashAt("after_metadata_commit"));
+  CrashAt("blob.after_metadata_commit");
   EXPECT_THAT(blobs_->Put(Req("k"), "version two"), StatusIs(StatusCode::kUnavailable));
   // The overwrite committed; the old object was not removed yet.
   DOTDO_ASSERT_OK_AND_ASSIGN(auto v2, blobs_->Head("k"));
@@ -222,7 +240,7 @@ TEST_F(BlobCrashTest, CrashAfterOverwriteCommitLeavesTheOldObjectAsAnOrphan) {
   DOTDO_EXPECT_OK(objects_->Head(v1.object_key));
   EXPECT_EQ(Events().back().type, "cdc.update");
   ExpectMetadataMatchesObjects();
-  Reopen(BlobOptions{});
+  Restart();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sweep, blobs_->SweepOrphans(WallNow() + 2 * kHour));
   EXPECT_EQ(sweep.removed, 1);
   EXPECT_EQ(StoredObjects(), std::vector<std::string>{v2.object_key});
