@@ -78,6 +78,7 @@ class DOTDO_EXPORT Database {
                                                         DatabaseOptions options = {});
   // Names of the namespaces present in data_dir, sorted.
   static Result<std::vector<std::string>> ListNamespaces(const std::filesystem::path& data_dir);
+  // Namespace names match [A-Za-z0-9_-][A-Za-z0-9._-]{0,127} (no leading dot: they name files).
   static Status ValidateNamespace(std::string_view ns);
 
   ~Database();

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "core/database_internals.h"
+#include "core/names.h"
 #include "dotdo/ulid.h"
 
 namespace dotdo {
@@ -59,21 +60,7 @@ Result<std::unique_ptr<internal::Connection>> OpenConnection(const std::string& 
 
 }  // namespace
 
-Status Database::ValidateNamespace(std::string_view ns) {
-  if (ns.empty()) return InvalidArgumentError("namespace name is empty");
-  if (ns.size() > 128) return InvalidArgumentError("namespace name is longer than 128 characters");
-  if (ns[0] == '.') return InvalidArgumentError("namespace name '" + std::string(ns) + "' starts with a dot");
-  for (char c : ns) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
-    if (!ok) {
-      std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\x" + std::to_string(static_cast<unsigned char>(c));
-      return InvalidArgumentError("namespace name contains '" + shown +
-                                  "': use only letters, digits, '.', '_' and '-'");
-    }
-  }
-  return OkStatus();
-}
+Status Database::ValidateNamespace(std::string_view ns) { return internal::ValidateNamespaceName(ns); }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& data_dir, std::string_view ns,
                                                  DatabaseOptions options) {

@@ -1,4 +1,4 @@
-// Hex and percent-encoding, and the printable rendering of bytes used in error messages.
+// Hex, base64url and percent-encoding, and the printable rendering of bytes used in error messages.
 #include "core/encoding.h"
 
 namespace dotdo::internal {
@@ -11,6 +11,17 @@ int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int Base64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
   return -1;
 }
 }  // namespace
@@ -33,6 +44,47 @@ Result<std::string> HexDecode(std::string_view hex) {
     if (hi < 0 || lo < 0) return InvalidArgumentError("hex text contains a character that is not a hex digit");
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
+  return out;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                       static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kBase64Url[(v >> shift) & 63]);
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out.push_back(kBase64Url[(v >> 18) & 63]);
+    out.push_back(kBase64Url[(v >> 12) & 63]);
+    if (rest == 2) out.push_back(kBase64Url[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+Result<std::string> Base64UrlDecode(std::string_view text) {
+  if (text.size() % 4 == 1) return InvalidArgumentError("base64url text has an impossible length");
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int v = Base64UrlValue(c);
+    if (v < 0) return InvalidArgumentError("base64url text contains a character outside A-Z a-z 0-9 - _");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if ((acc & ((1u << bits) - 1)) != 0) return InvalidArgumentError("base64url text is not canonical");
   return out;
 }
 

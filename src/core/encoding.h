@@ -1,4 +1,5 @@
-// Byte encodings every layer shares: lowercase hex (digests, ETags, cursors, ids in messages),
+// Byte encodings every layer shares: lowercase hex (digests, ETags, ids in messages), unpadded
+// base64url (RFC 4648 section 5: page cursors),
 // RFC 3986 percent-encoding (object keys in URLs, presigned-URL parameters), and a printable
 // rendering of arbitrary bytes for error messages. One implementation each, in the base layer.
 //
@@ -21,6 +22,13 @@ inline std::string HexEncode(std::string_view s) {
 }
 // Inverse of HexEncode (either case accepted); an odd length or a non-hex digit is kInvalidArgument.
 Result<std::string> HexDecode(std::string_view hex);
+
+// RFC 4648 base64url without '=' padding: A-Z a-z 0-9 '-' '_', shell-, URL- and JSON-safe.
+std::string Base64UrlEncode(std::string_view bytes);
+// Inverse of Base64UrlEncode. Only the canonical encoding is accepted: a character outside the
+// alphabet, padding, a length of 4k+1 or non-zero unused bits in the last character are
+// kInvalidArgument, so every byte string has exactly one encoding.
+Result<std::string> Base64UrlDecode(std::string_view text);
 
 // RFC 3986: unreserved characters (A-Z a-z 0-9 - . _ ~) are kept, '/' too when keep_slash, every
 // other byte becomes %XX (uppercase hex).
