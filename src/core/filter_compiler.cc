@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/json.h"
 #include "dotdo/clock.h"
 
 namespace dotdo::internal {
@@ -15,7 +16,7 @@ constexpr const char* kOperators = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $
 
 std::string Trunc(std::string_view s) { return std::string(s.substr(0, 80)); }
 
-std::string Shown(const Json& v) { return Trunc(v.dump(-1, ' ', false, Json::error_handler_t::replace)); }
+std::string Shown(const Json& v) { return Trunc(DumpJson(v)); }
 
 bool IsScalar(const Json& v) { return v.is_null() || v.is_boolean() || v.is_number() || v.is_string(); }
 
@@ -304,11 +305,7 @@ SqlValue ToSqlValue(const Json& v) {
 }
 
 Result<CompiledFilter> CompileFilter(const Json& where, const FieldResolver& fields) {
-  try {
-    return Compiler(fields).Run(where);
-  } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("invalid filter: ") + e.what());
-  }
+  return CatchAll("invalid filter", [&] { return Compiler(fields).Run(where); });
 }
 
 }  // namespace dotdo::internal

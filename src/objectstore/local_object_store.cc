@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "objectstore/local_object_store_impl.h"
+#include "core/json.h"
 #include "core/sha256.h"
 
 namespace dotdo {
@@ -76,6 +77,10 @@ Status ValidatePutOptions(const ObjectPutOptions& o) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return InvalidArgumentError("content type contains a control character");
   }
+  // The sidecar is JSON: refuse what it cannot hold before any byte is written.
+  DOTDO_RETURN_IF_ERROR(ValidateUtf8(o.content_type, "content type"));
+  for (const auto& [name, value] : o.metadata)
+    DOTDO_RETURN_IF_ERROR(ValidateUtf8(value, "user metadata value of '" + name + "'"));
   if (!o.storage_class.empty()) DOTDO_RETURN_IF_ERROR(ValidateStorageClass(o.storage_class));
   return ValidateObjectMetadata(o.metadata);
 }
@@ -183,13 +188,11 @@ Result<LocalObjectStore::Impl::TmpObject> LocalObjectStore::Impl::WriteTmp(const
   internal::Sha256 sha;
   std::vector<char> buf(kChunk);
   for (;;) {
-    Result<size_t> n = InternalError("the upload's reader threw an exception");
+    Result<size_t> n = size_t{0};
     try {
       n = reader(buf.data(), buf.size());
-    } catch (const std::exception& e) {
-      return InternalError(std::string("the upload's reader threw: ") + e.what());
     } catch (...) {
-      return n.status();
+      return internal::StatusFromCurrentException("the upload's reader threw");
     }
     if (!n.ok()) return n.status();
     if (*n == 0) break;
@@ -252,8 +255,11 @@ Status LocalObjectStore::Impl::MakeDirs(const fs::path& dir, std::string_view ke
 Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::ReadSidecar(std::string_view key, const struct stat& st) {
   auto text = ReadSmallFile(MetaPath(key), meta_fd_, std::string(key).c_str());
   if (!text.ok()) return text.status();
-  try {
-    auto j = nlohmann::json::parse(*text);
+  const std::string unreadable = "sidecar of '" + std::string(key) + "' is unreadable";
+  auto parsed = internal::ParseJson(*text, "it");
+  if (!parsed.ok()) return DataLossError(unreadable + ": " + parsed.status().message());
+  const Json& j = *parsed;
+  return internal::CatchAll(unreadable, [&]() -> Result<Meta> {
     Meta m;
     m.ino = j.at("ino").get<uint64_t>();
     m.info.key = std::string(key);
@@ -266,9 +272,7 @@ Result<LocalObjectStore::Impl::Meta> LocalObjectStore::Impl::ReadSidecar(std::st
     if (m.ino != static_cast<uint64_t>(st.st_ino) || m.info.size != static_cast<uint64_t>(st.st_size))
       return DataLossError("sidecar of '" + std::string(key) + "' describes another version of the object");
     return m;
-  } catch (const nlohmann::json::exception& e) {
-    return DataLossError("sidecar of '" + std::string(key) + "' is unreadable: " + e.what());
-  }
+  }, StatusCode::kDataLoss);
 }
 
 Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Meta& m) {
@@ -286,7 +290,8 @@ Status LocalObjectStore::Impl::WriteSidecarLocked(std::string_view key, const Me
   {
     Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + tmp.string() + "'");
-    DOTDO_RETURN_IF_ERROR(WriteAll(f.fd, j.dump(), tmp));
+    DOTDO_ASSIGN_OR_RETURN(std::string text, internal::DumpJsonChecked(j, "object key, content type or metadata"));
+    DOTDO_RETURN_IF_ERROR(WriteAll(f.fd, text, tmp));
     if (options_.sync && options_.sync_sidecar && ::fsync(f.fd) != 0)
       return ErrnoStatus(errno, "cannot sync '" + tmp.string() + "'");
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "objectstore/local_object_store_impl.h"
 #include "core/sha256.h"
 
@@ -29,8 +30,11 @@ Result<ObjectPutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_vi
       return NotFoundError("no multipart upload '" + std::string(upload_id) + "' (completed, aborted or never created)");
     return text.status();
   }
-  try {
-    auto j = nlohmann::json::parse(*text);
+  const std::string unreadable = "multipart upload record '" + std::string(upload_id) + "' is unreadable";
+  auto parsed = internal::ParseJson(*text, "it");
+  if (!parsed.ok()) return DataLossError(unreadable + ": " + parsed.status().message());
+  const Json& j = *parsed;
+  return internal::CatchAll(unreadable, [&]() -> Result<ObjectPutOptions> {
     if (j.at("key").get<std::string>() != key)
       return NotFoundError("multipart upload '" + std::string(upload_id) + "' belongs to another key");
     ObjectPutOptions o;
@@ -40,9 +44,7 @@ Result<ObjectPutOptions> LoadUpload(LocalObjectStore::Impl& impl, std::string_vi
     o.if_match = j.at("if_match").get<std::string>();
     o.if_none_match = j.at("if_none_match").get<bool>();
     return o;
-  } catch (const nlohmann::json::exception& e) {
-    return DataLossError("multipart upload record '" + std::string(upload_id) + "' is unreadable: " + e.what());
-  }
+  }, StatusCode::kDataLoss);
 }
 
 std::string PartName(int n) {
@@ -65,7 +67,9 @@ Result<std::string> LocalObjectStore::CreateMultipartUpload(std::string_view key
   {
     internal::Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) return ErrnoStatus(errno, "cannot create temp file '" + tmp.string() + "'");
-    DOTDO_RETURN_IF_ERROR(internal::WriteAll(f.fd, internal::OptionsToJson(key, options).dump(), tmp));
+    DOTDO_ASSIGN_OR_RETURN(std::string text, internal::DumpJsonChecked(internal::OptionsToJson(key, options),
+                                                                       "object key, content type or metadata"));
+    DOTDO_RETURN_IF_ERROR(internal::WriteAll(f.fd, text, tmp));
     if (impl_->options_.sync && ::fsync(f.fd) != 0) return ErrnoStatus(errno, "cannot sync '" + tmp.string() + "'");
   }
   if (::rename(tmp.c_str(), (dir / "upload.json").c_str()) != 0)
