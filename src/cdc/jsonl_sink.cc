@@ -14,7 +14,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
+#include "core/json.h"
 #include "dotdo/cdc.h"
 
 namespace dotdo {
@@ -152,12 +154,12 @@ Result<std::optional<int64_t>> JsonlFileSink::Recover() {
   std::string line(static_cast<size_t>(complete - 1 - line_start), '\0');
   DOTDO_RETURN_IF_ERROR(PreadAll(fd_, line.data(), line.size(), line_start, path_));
   const std::string where = "last line of '" + path_.string() + "' (byte " + std::to_string(line_start) + ")";
-  Json j;
-  try {
-    j = Json::parse(line);
-  } catch (const Json::exception& e) {
-    return DataLossError(where + " is not JSON (" + e.what() + "); the file was modified outside dotdo");
+  auto parsed = internal::ParseJson(line, "it", {.max_depth = std::numeric_limits<int>::max()});
+  if (!parsed.ok()) {
+    if (parsed.status().code() != StatusCode::kInvalidArgument) return parsed.status();
+    return DataLossError(where + " is not JSON (" + parsed.status().message() + "); the file was modified outside dotdo");
   }
+  const Json& j = *parsed;
   auto lsn = j.is_object() ? j.find("lsn") : j.end();
   if (!j.is_object() || lsn == j.end() || !lsn->is_number_integer() || lsn->get<int64_t>() < 1)
     return DataLossError(where + " has no positive integer \"lsn\"; the file was modified outside dotdo");
@@ -170,7 +172,7 @@ Status JsonlFileSink::Write(const std::vector<UnifiedEvent>& events) {
   for (const auto& e : events) {
     if (!e.lsn) return InvalidArgumentError("event " + e.id + " has no lsn; only outbox events can be written");
     // Invalid UTF-8 in a stored string becomes U+FFFD rather than blocking the pipeline forever.
-    buf += EventToJson(e).dump(-1, ' ', false, Json::error_handler_t::replace);
+    buf += internal::DumpJson(EventToJson(e));
     buf.push_back('\n');
   }
   // One write per batch: a crash leaves some complete lines (reconciled by lsn) and at most one

@@ -2,6 +2,9 @@
 #include "cdc/outbox.h"
 
 #include <array>
+#include <limits>
+
+#include "core/json.h"
 
 namespace dotdo::internal {
 namespace {
@@ -37,11 +40,14 @@ std::optional<std::string> OptText(const Statement& st, int i) { return st.Colum
 
 Result<std::optional<Json>> OptJson(const Statement& st, int i, const char* what) {
   if (st.IsNull(i)) return std::optional<Json>();
-  try {
-    return std::optional<Json>(Json::parse(st.ColumnText(i)));
-  } catch (const Json::exception& e) {
-    return DataLossError(std::string("corrupt JSON in cdc_events.") + what + ": " + e.what());
+  // Images nest as deep as the stores allow; the parser does not recurse, so no limit here.
+  auto j = ParseJson(st.ColumnText(i), std::string("cdc_events.") + what,
+                     {.max_depth = std::numeric_limits<int>::max()});
+  if (!j.ok()) {
+    if (j.status().code() != StatusCode::kInvalidArgument) return j.status();
+    return DataLossError("corrupt JSON in " + j.status().message());
   }
+  return std::optional<Json>(std::move(*j));
 }
 
 }  // namespace
@@ -102,17 +108,25 @@ Status Outbox::Write(UnifiedEvent& e, std::optional<std::string_view> after_json
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
       "INSERT INTO cdc_events(id, type, ts, txid, op, store, tbl, key, before, after, correlation_id, actor, "
       "data, visibility, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
-  auto dump = [](const std::optional<Json>& j) -> std::optional<std::string> {
-    if (!j) return std::nullopt;
-    return j->dump();
+  // Invalid UTF-8 in an image (a key, a content type) refuses the change: an event that cannot be
+  // written as JSON would break invariant 1.
+  auto dump = [](const std::optional<Json>& j, const char* what) -> Result<std::optional<std::string>> {
+    if (!j) return std::optional<std::string>();
+    DOTDO_ASSIGN_OR_RETURN(std::string text, DumpJsonChecked(*j, std::string("the event's ") + what));
+    return std::optional<std::string>(std::move(text));
   };
+  DOTDO_ASSIGN_OR_RETURN(auto before, dump(e.before, "before image"));
+  std::optional<std::string> after(after_json);
+  if (!after_json) {
+    DOTDO_ASSIGN_OR_RETURN(after, dump(e.after, "after image"));
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto data, dump(e.data, "data"));
+  DOTDO_ASSIGN_OR_RETURN(auto meta, dump(e.meta, "meta"));
   st.Bind(1, e.id).Bind(2, e.type).Bind(3, e.timestamp).Bind(4, current_txid_);
   st.Bind(5, e.op).Bind(6, e.store).Bind(7, e.table).Bind(8, e.key);
-  st.Bind(9, dump(e.before));
-  if (after_json) st.Bind(10, *after_json);
-  else st.Bind(10, dump(e.after));
+  st.Bind(9, before).Bind(10, after);
   st.Bind(11, e.correlation_id).Bind(12, e.actor);
-  st.Bind(13, dump(e.data)).Bind(14, e.visibility).Bind(15, dump(e.meta));
+  st.Bind(13, data).Bind(14, e.visibility).Bind(15, meta);
   DOTDO_RETURN_IF_ERROR(st.Run());
   const int64_t lsn = conn.LastInsertRowId();
   if (!current_txid_) current_txid_ = lsn;
