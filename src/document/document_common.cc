@@ -3,31 +3,14 @@
 #include <array>
 
 #include "cdc/outbox.h"
+#include "core/json.h"
+#include "core/names.h"
 #include "document/document_internal.h"
 
 namespace dotdo {
 
-namespace {
-constexpr int kMaxDepth = 64;
-}  // namespace
-
 Result<Json> ParseDocument(std::string_view text) {
-  bool too_deep = false;
-  Json doc;
-  try {
-    doc = Json::parse(
-        text.begin(), text.end(),
-        [&](int depth, Json::parse_event_t, Json&) {
-          if (depth > kMaxDepth) too_deep = true;
-          return true;
-        },
-        /*allow_exceptions=*/true);
-  } catch (const Json::parse_error& e) {
-    return InvalidArgumentError("invalid JSON document at byte " + std::to_string(e.byte) + ": " + e.what());
-  } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("invalid JSON document: ") + e.what());
-  }
-  if (too_deep) return InvalidArgumentError("document nests deeper than 64 levels");
+  DOTDO_ASSIGN_OR_RETURN(Json doc, internal::ParseJson(text, "document", {.max_depth = internal::kMaxJsonDepth}));
   if (!doc.is_object())
     return InvalidArgumentError(std::string("a document must be a JSON object, got ") + doc.type_name());
   return doc;
@@ -85,11 +68,6 @@ CREATE TABLE doc_bloom (
   PRIMARY KEY (type, path, block)
 ) WITHOUT ROWID;
 )sql"};
-
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == ':' || c == '@' || c == '~' || c == '+' || c == '=' || c == '-';
-}
 
 constexpr std::array<std::string_view, 5> kSystemFields = {"$id", "$type", "$createdAt", "$updatedAt", "$version"};
 
@@ -157,36 +135,19 @@ Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id) 
   r.created_at = st.ColumnInt64(3);
   r.updated_at = st.ColumnInt64(4);
   r.deleted = st.ColumnInt64(5) != 0;
-  try {
-    r.doc = Json::parse(st.ColumnText(6));
-  } catch (const Json::exception& e) {
-    return DataLossError("stored document '" + std::string(id) + "' is not valid JSON: " + e.what());
-  }
+  DOTDO_ASSIGN_OR_RETURN(r.doc, ParseStoredDocument(st.ColumnText(6), "stored document '" + std::string(id) + "'"));
   return std::optional<StoredRow>(std::move(r));
 }
 
-Status ValidateType(std::string_view type) {
-  auto bad = [&](std::string why) {
-    return InvalidArgumentError("invalid $type '" + std::string(type.substr(0, 80)) + "': " + why);
-  };
-  if (type.empty()) return bad("empty");
-  if (type.size() > 128) return bad("longer than 128 characters");
-  auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!start(type[0])) return bad("must start with a letter or '_'");
-  for (char c : type)
-    if (!start(c) && !(c >= '0' && c <= '9')) return bad("use only letters, digits and '_'");
-  return OkStatus();
-}
+Status ValidateType(std::string_view type) { return ValidateTypeName(type, "$type"); }
 
-Status ValidateId(std::string_view id) {
-  auto bad = [&](std::string why) {
-    return InvalidArgumentError("invalid $id '" + std::string(id.substr(0, 80)) + "': " + why);
-  };
-  if (id.empty()) return bad("empty");
-  if (id.size() > 128) return bad("longer than 128 characters");
-  for (char c : id)
-    if (!IsIdChar(c)) return bad("use only letters, digits and _ . : @ ~ + = -");
-  return OkStatus();
+Status ValidateId(std::string_view id) { return ValidateRecordId(id, "$id"); }
+
+Result<Json> ParseStoredDocument(std::string_view text, std::string_view what) {
+  // Stored bodies passed ValidateBody, so the depth limit only guards against a corrupted file.
+  auto doc = ParseJson(text, what, {.max_depth = kMaxJsonDepth});
+  if (!doc.ok() && doc.status().code() == StatusCode::kInvalidArgument) return DataLossError(doc.status().message());
+  return doc;
 }
 
 bool IsSystemField(std::string_view key) {
@@ -205,18 +166,9 @@ Status ValidateBody(const Json& doc) {
                                   "' is reserved: keys starting with '$' are system fields "
                                   "($id, $type, $createdAt, $updatedAt, $version)");
   }
-  // Depth limit, checked without recursion: nesting deeper than kMaxDepth is refused everywhere
-  // (ParseDocument does the same), so serializing and destroying documents never recurses deeply.
-  std::vector<std::pair<const Json*, int>> stack = {{&doc, 1}};
-  while (!stack.empty()) {
-    auto [node, depth] = stack.back();
-    stack.pop_back();
-    if (depth > kMaxDepth) return InvalidArgumentError("document nests deeper than 64 levels");
-    if (node->is_structured())
-      for (const Json& child : *node)
-        if (child.is_structured()) stack.emplace_back(&child, depth + 1);
-  }
-  return OkStatus();
+  // Nesting deeper than kMaxJsonDepth is refused everywhere (ParseDocument does the same), so
+  // serializing and destroying documents never recurses deeply.
+  return CheckJsonDepth(doc, kMaxJsonDepth, "document");
 }
 
 Json BodyOf(const Json& doc) {
@@ -255,10 +207,6 @@ void DiffObjects(const Json& a, const Json& b, Json& before, Json& after) {
   }
   for (auto it = b.begin(); it != b.end(); ++it)
     if (!a.contains(it.key())) after[it.key()] = it.value();
-}
-
-Status JsonError(std::string_view what, const std::exception& e) {
-  return InvalidArgumentError(std::string(what) + ": " + e.what());
 }
 
 }  // namespace internal

@@ -78,9 +78,13 @@ struct StoredRow {
 // Loads the current row of `id` (live or tombstone); nullopt when there is none.
 Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id);
 
-// Type names: [A-Za-z_][A-Za-z0-9_]{0,127}. Ids: [A-Za-z0-9_.:@~+=-]{1,128}.
+// $type is a type name, $id a record id (core/names.h), named "$type" / "$id" in messages.
 Status ValidateType(std::string_view type);
 Status ValidateId(std::string_view id);
+
+// A stored body (json(data) of a row) parsed back; text that does not parse is kDataLoss
+// "<what> is not valid JSON ...".
+Result<Json> ParseStoredDocument(std::string_view text, std::string_view what);
 
 // Checks that `doc` is an object whose top-level `$` keys are only system fields.
 Status ValidateBody(const Json& doc);
@@ -94,8 +98,5 @@ bool IsSystemField(std::string_view key);
 // Nested partial objects holding only what differs between two documents: keys only in `a` go to
 // `before`, keys only in `b` to `after`, changed leaves (or arrays) to both.
 void DiffObjects(const Json& a, const Json& b, Json& before, Json& after);
-
-// Converts a nlohmann exception raised while handling user input into kInvalidArgument.
-Status JsonError(std::string_view what, const std::exception& e);
 
 }  // namespace dotdo::internal

@@ -8,7 +8,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/cursor.h"
 #include "core/encoding.h"
+#include "core/json.h"
 #include "document/document_internal.h"
 #include "document/document_stats.h"
 #include "document/query_compiler.h"
@@ -27,22 +29,6 @@ namespace {
 
 constexpr size_t kMaxSortKeys = 8;
 constexpr int64_t kMaxBloomBlocks = 1 << 20;
-
-Result<std::string> Unhex(std::string_view hex) {
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0) return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = val(hex[i]), lo = val(hex[i + 1]);
-    if (hi < 0 || lo < 0) return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
 
 std::string Hash64(std::string_view s) {
   char buf[17];
@@ -71,21 +57,27 @@ struct Cursor {
   int64_t seq = 0;
 };
 
+// The position of a query cursor: {"q": fingerprint of the query shape, "k": the sort values of the
+// last row, "s": its seq}; the fingerprint binds the cursor to its query.
+constexpr std::string_view kCursorKind = "document.query";
+
+Result<std::string> EncodeCursor(const std::string& fingerprint, const Cursor& last) {
+  return internal::EncodeCursor(kCursorKind, Json{{"q", fingerprint}, {"k", last.values}, {"s", last.seq}});
+}
+
 Result<std::optional<Cursor>> DecodeCursor(std::string_view text, const std::string& fingerprint, size_t keys) {
   if (text.empty()) return std::optional<Cursor>();
-  if (text.size() > 16384) return InvalidArgumentError("malformed cursor: too long");
-  DOTDO_ASSIGN_OR_RETURN(std::string raw, Unhex(text));
-  Json j = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
+  DOTDO_ASSIGN_OR_RETURN(Json j, internal::DecodeCursor(text, kCursorKind));
   if (!j.is_object() || !j.contains("q") || !j.contains("k") || !j.contains("s") || !j["k"].is_array() ||
       !j["s"].is_number_integer() || !j["q"].is_string())
-    return InvalidArgumentError("malformed cursor: pass next_cursor back unchanged");
+    return InvalidArgumentError("invalid cursor: not a document query position; pass back next_cursor exactly as returned");
   if (j["q"] != fingerprint)
     return InvalidArgumentError("this cursor belongs to a different query (type, filter or sort changed); "
                                 "start again without a cursor");
-  if (j["k"].size() != keys) return InvalidArgumentError("malformed cursor: wrong number of sort values");
+  if (j["k"].size() != keys) return InvalidArgumentError("invalid cursor: wrong number of sort values for this query");
   Cursor c;
   for (const Json& v : j["k"]) {
-    if (v.is_object() || v.is_array() || v.is_boolean()) return InvalidArgumentError("malformed cursor value");
+    if (v.is_object() || v.is_array() || v.is_boolean()) return InvalidArgumentError("invalid cursor: a sort value is not a string, number or null");
     c.values.push_back(v);
   }
   c.seq = j["s"].get<int64_t>();
@@ -243,7 +235,7 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
   DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where, internal::DocumentFields()));
   if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
   CompiledQuery out;
-  std::string shape = q.type + '\n' + q.where.dump(-1, ' ', false, Json::error_handler_t::replace) + '\n';
+  std::string shape = q.type + '\n' + internal::DumpJson(q.where) + '\n';
   for (const DocumentSortKey& k : q.sort) {
     DOTDO_ASSIGN_OR_RETURN(FieldRef p, internal::DocumentFields().Resolve(k.path));
     shape += p.name + (k.descending ? " desc," : " asc,");
@@ -308,19 +300,13 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     if (static_cast<int64_t>(page.items.size()) == q.limit) {
-      Json c = {{"q", cq.fingerprint}, {"k", last.values}, {"s", last.seq}};
-      page.next_cursor = internal::HexEncode(c.dump());
+      DOTDO_ASSIGN_OR_RETURN(page.next_cursor, EncodeCursor(cq.fingerprint, last));
       break;
     }
     last.seq = st.ColumnInt64(0);
     last.values.clear();
     for (size_t i = 0; i < cq.sort.size(); ++i) last.values.push_back(ColumnJson(st, static_cast<int>(i) + 2));
-    Json doc;
-    try {
-      doc = Json::parse(st.ColumnText(1));
-    } catch (const Json::exception& e) {
-      return DataLossError(std::string("a stored document is not valid JSON: ") + e.what());
-    }
+    DOTDO_ASSIGN_OR_RETURN(Json doc, internal::ParseStoredDocument(st.ColumnText(1), "a stored document"));
     DOTDO_ASSIGN_OR_RETURN(Json item, Project(std::move(doc), cq.projection));
     page.items.push_back(std::move(item));
   }

@@ -3,6 +3,7 @@
 // transaction: the superseded version moves to doc_history, the new version replaces the current
 // row, the stats of configured paths widen, and the change event goes to the outbox.
 #include "cdc/outbox.h"
+#include "core/json.h"
 #include "document/document_internal.h"
 #include "document/document_stats.h"
 
@@ -41,13 +42,7 @@ Status ArchiveCurrent(Connection& conn, int64_t seq, int64_t valid_to) {
   return st.Run();
 }
 
-Result<std::string> DumpDoc(const Json& doc) {
-  try {
-    return doc.dump();
-  } catch (const Json::exception& e) {
-    return internal::JsonError("document cannot be serialized (invalid UTF-8 in a string?)", e);
-  }
-}
+Result<std::string> DumpDoc(const Json& doc) { return internal::DumpJsonChecked(doc, "document"); }
 
 }  // namespace
 
@@ -182,11 +177,7 @@ Result<Json> DocumentStore::Get(std::string_view id) {
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFoundError("document '" + std::string(id) + "' does not exist");
-  try {
-    return Json::parse(st.ColumnText(0));
-  } catch (const Json::exception& e) {
-    return DataLossError("stored document '" + std::string(id) + "' is not valid JSON: " + e.what());
-  }
+  return internal::ParseStoredDocument(st.ColumnText(0), "stored document '" + std::string(id) + "'");
 }
 
 // Shared read-modify-write of a live document: `mutate` turns the current body (the document
@@ -231,10 +222,10 @@ Result<Json> DocumentStore::Replace(std::string_view id, Json doc, DocumentUpdat
   DOTDO_RETURN_IF_ERROR(internal::ValidateBody(doc));
   return WriteVersion(id, options.expected_version, [&](const StoredRowView& row, Json& body) -> Status {
     if (auto it = doc.find("$id"); it != doc.end() && (!it->is_string() || *it != id))
-      return InvalidArgumentError("\"$id\" in the new body (" + it->dump() + ") differs from the document id '" +
+      return InvalidArgumentError("\"$id\" in the new body (" + internal::DumpJson(*it) + ") differs from the document id '" +
                                   std::string(id) + "'");
     if (auto it = doc.find("$type"); it != doc.end() && (!it->is_string() || *it != row.type))
-      return InvalidArgumentError("a document's $type cannot change (stored " + row.type + ", got " + it->dump() +
+      return InvalidArgumentError("a document's $type cannot change (stored " + row.type + ", got " + internal::DumpJson(*it) +
                                   "); delete it and create a new one");
     body = std::move(doc);
     return OkStatus();
@@ -248,12 +239,10 @@ Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, D
     if (!it.key().empty() && it.key()[0] == '$')
       return InvalidArgumentError("a merge patch cannot change '" + it.key().substr(0, 80) + "': keys starting with '$' are system fields");
   return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
-    try {
+    return internal::CatchAll("merge patch failed", [&] {
       body.merge_patch(patch);
-    } catch (const Json::exception& e) {
-      return internal::JsonError("merge patch failed", e);
-    }
-    return OkStatus();
+      return OkStatus();
+    });
   });
 }
 
@@ -278,25 +267,24 @@ Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, Do
       if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || op["op"] != "test") continue;
       if (!op.contains("path") || !op["path"].is_string() || !op.contains("value"))
         return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " ('test') needs \"path\" and \"value\"");
-      Json partial;
-      try {
-        partial = body.patch(Json(patch.begin(), patch.begin() + static_cast<long>(i)));
+      Status tested = internal::CatchAll("JSON Patch failed", [&]() -> Status {
+        Json partial = body.patch(Json(patch.begin(), patch.begin() + static_cast<long>(i)));
         Json::json_pointer ptr(op["path"].get<std::string>());
         if (!partial.contains(ptr) || partial.at(ptr) != op["value"])
           return FailedPreconditionError("JSON Patch operation " + std::to_string(i) + " failed: 'test' of " +
-                                         op["path"].get<std::string>() + " expected " + op["value"].dump().substr(0, 80) +
-                                         (partial.contains(ptr) ? " but found " + partial.at(ptr).dump().substr(0, 80)
+                                         op["path"].get<std::string>() + " expected " +
+                                         internal::DumpJson(op["value"]).substr(0, 80) +
+                                         (partial.contains(ptr) ? " but found " + internal::DumpJson(partial.at(ptr)).substr(0, 80)
                                                                 : " but the path does not exist") +
                                          "; nothing was changed");
-      } catch (const Json::exception& e) {
-        return internal::JsonError("JSON Patch failed", e);
-      }
+        return OkStatus();
+      });
+      DOTDO_RETURN_IF_ERROR(tested);
     }
-    try {
+    DOTDO_RETURN_IF_ERROR(internal::CatchAll("JSON Patch failed; nothing was changed", [&] {
       body = body.patch(patch);
-    } catch (const Json::exception& e) {
-      return internal::JsonError("JSON Patch failed; nothing was changed", e);
-    }
+      return OkStatus();
+    }));
     if (!body.is_object()) return InvalidArgumentError("JSON Patch must leave the document an object");
     return OkStatus();
   });
@@ -367,11 +355,7 @@ Json HistoryEntry(Json doc, bool deleted, int64_t version, int64_t valid_from) {
 }
 
 Result<Json> ParseStored(std::string_view text, std::string_view id) {
-  try {
-    return Json::parse(text);
-  } catch (const Json::exception& e) {
-    return DataLossError("stored version of document '" + std::string(id) + "' is not valid JSON: " + e.what());
-  }
+  return internal::ParseStoredDocument(text, "stored version of document '" + std::string(id) + "'");
 }
 
 }  // namespace

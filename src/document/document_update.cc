@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/json.h"
 #include "document/document_internal.h"
 
 namespace dotdo {
@@ -53,7 +54,7 @@ Result<std::vector<PathOp>> ParseOps(const Json& ops) {
       if (!std::holds_alternative<std::string>(first))
         return InvalidArgumentError(op + " path '" + path.ToDotted() + "' must start with a field name");
       if (kind == PathOp::Kind::kInc && !f.value().is_number())
-        return InvalidArgumentError("$inc on '" + path.ToDotted() + "' takes a number, got " + f.value().dump().substr(0, 80));
+        return InvalidArgumentError("$inc on '" + path.ToDotted() + "' takes a number, got " + internal::DumpJson(f.value()).substr(0, 80));
       for (const PathOp& prev : out)
         if (Overlaps(prev.path, path))
           return InvalidArgumentError("update paths '" + prev.path.ToDotted() + "' and '" + path.ToDotted() +

@@ -96,6 +96,15 @@ TEST_F(DocumentStoreTest, ParseDocumentReportsTheBytePosition) {
   EXPECT_EQ(ok["x"][1]["y"], nullptr);
 }
 
+TEST_F(DocumentStoreTest, ParseDocumentRefusesHugeNumbersAndDeepTextWithoutCrashing) {
+  EXPECT_THAT(ParseDocument(R"({"$type":"T","n":1e400})"), StatusIs(StatusCode::kInvalidArgument, "not valid JSON"));
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "1" + std::string(100000, '}');
+  EXPECT_THAT(ParseDocument(deep), StatusIs(StatusCode::kInvalidArgument, "deeper than 64"));
+  EXPECT_THAT(ParseDocument(std::string(100000, '[')), StatusIs(StatusCode::kInvalidArgument, "deeper than 64"));
+}
+
 TEST_F(DocumentStoreTest, GetOfAMissingDocumentIsNotFound) {
   EXPECT_THAT(store_.Get("nope"), StatusIs(StatusCode::kNotFound, "nope"));
   EXPECT_THAT(store_.Get("bad id"), StatusIs(StatusCode::kInvalidArgument));
