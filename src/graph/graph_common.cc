@@ -2,19 +2,17 @@
 // parsing of direction/algorithm names, edge rows and their JSON shapes, read snapshots, and the
 // adjacency queries (one SQL statement per BFS level) that traversals and path searches run on.
 #include <array>
+#include <limits>
 #include <utility>
 
+#include "core/json.h"
+#include "core/names.h"
 #include "graph/graph_internal.h"
 
 namespace dotdo {
 namespace {
 
-constexpr size_t kMaxNodeTypeBytes = 64;
 constexpr size_t kMaxNodeKeyBytes = 448;
-constexpr size_t kMaxRelationTypeBytes = 64;
-
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 std::string Quote(std::string_view s) {
   // For messages: bounded and free of control characters.
@@ -34,14 +32,8 @@ Result<std::string_view> NodeTypeOf(std::string_view node_id) {
   if (slash == std::string_view::npos)
     return InvalidArgumentError("node id " + Quote(node_id) + " must look like Type/key (e.g. User/alice)");
   std::string_view type = node_id.substr(0, slash), key = node_id.substr(slash + 1);
-  if (type.empty() || type.size() > kMaxNodeTypeBytes || !IsAlpha(type[0]))
-    return InvalidArgumentError("node id " + Quote(node_id) +
-                                ": the type part must match [A-Za-z][A-Za-z0-9_]{0,63}");
-  for (char c : type) {
-    if (!IsAlpha(c) && !IsDigit(c) && c != '_')
-      return InvalidArgumentError("node id " + Quote(node_id) +
-                                  ": the type part must match [A-Za-z][A-Za-z0-9_]{0,63}");
-  }
+  if (Status s = internal::ValidateNodeType(type); !s.ok())
+    return InvalidArgumentError("node id " + Quote(node_id) + ": " + s.message());
   if (key.empty() || key.size() > kMaxNodeKeyBytes)
     return InvalidArgumentError("node id " + Quote(node_id) + ": the key after '/' must be 1.." +
                                 std::to_string(kMaxNodeKeyBytes) + " bytes");
@@ -53,27 +45,13 @@ Result<std::string_view> NodeTypeOf(std::string_view node_id) {
     ascii = ascii && c < 0x80;
   }
   // Ids travel in JSON (CDC images, batched queries), so non-ASCII keys must be well-formed UTF-8
-  // (no overlong forms, surrogates or truncated sequences); nlohmann's strict encoder checks that.
-  if (!ascii) {
-    try {
-      (void)Json(std::string(key)).dump();
-    } catch (const Json::exception&) {
-      return InvalidArgumentError("node id of type " + Quote(type) + ": the key is not valid UTF-8");
-    }
-  }
+  // (no overlong forms, surrogates or truncated sequences), the rule of the JSON encoder.
+  if (!ascii && !internal::ValidateUtf8(key, "node key").ok())
+    return InvalidArgumentError("node id of type " + Quote(type) + ": the key is not valid UTF-8");
   return type;
 }
 
-Status ValidateRelationType(std::string_view type) {
-  bool ok = !type.empty() && type.size() <= kMaxRelationTypeBytes && IsAlpha(type[0]);
-  for (size_t i = 0; ok && i < type.size(); ++i) {
-    char c = type[i];
-    ok = IsAlpha(c) || IsDigit(c) || c == '_' || c == '.' || c == ':' || c == '-';
-  }
-  if (!ok)
-    return InvalidArgumentError("relation type " + Quote(type) + " must match [A-Za-z][A-Za-z0-9_.:-]{0,63}");
-  return OkStatus();
-}
+Status ValidateRelationType(std::string_view type) { return internal::ValidateRelationType(type); }
 
 Result<EdgeDirection> ParseEdgeDirection(std::string_view name) {
   if (name == "out") return EdgeDirection::kOut;
@@ -157,24 +135,21 @@ Status ValidateTypes(const std::vector<std::string>& types) {
   return OkStatus();
 }
 
-std::string TypesJson(const std::vector<std::string>& types) { return types.empty() ? std::string() : Json(types).dump(); }
+std::string TypesJson(const std::vector<std::string>& types) {
+  // Relation types are validated ASCII, so nothing is replaced.
+  return types.empty() ? std::string() : DumpJson(Json(types));
+}
 
 std::string IdsJson(const std::vector<std::string>& ids) {
-  // Ids are validated (no control characters), so dumping cannot throw on them; keep the guard for
-  // invalid UTF-8 all the same.
-  return Json(ids).dump(-1, ' ', false, Json::error_handler_t::replace);
+  // Ids are validated (well-formed UTF-8), so nothing is replaced.
+  return DumpJson(Json(ids));
 }
 
 Result<std::string> NormalizeEdgeData(Json& data) {
   if (data.is_null()) data = Json::object();
   if (!data.is_object())
     return InvalidArgumentError(std::string("edge data must be a JSON object, got ") + data.type_name());
-  std::string text;
-  try {
-    text = data.dump();
-  } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("edge data is not valid UTF-8: ") + e.what());
-  }
+  DOTDO_ASSIGN_OR_RETURN(std::string text, DumpJsonChecked(data, "edge data"));
   if (text.size() > kMaxEdgeDataBytes)
     return InvalidArgumentError("edge data is " + std::to_string(text.size()) + " bytes; the limit is " +
                                 std::to_string(kMaxEdgeDataBytes));
@@ -195,11 +170,13 @@ RawEdge RawEdgeFromRow(const Statement& st, int f) {
 
 Result<Edge> ToEdge(RawEdge raw) {
   Edge e;
-  try {
-    e.data = Json::parse(raw.data);
-  } catch (const Json::exception& ex) {
-    return DataLossError("edge " + raw.id + " has unreadable data: " + ex.what());
+  // Edge data has no nesting limit of its own; the parser does not recurse, so any stored depth reads.
+  auto data = ParseJson(raw.data, "its stored text", {.max_depth = std::numeric_limits<int>::max()});
+  if (!data.ok()) {
+    if (data.status().code() != StatusCode::kInvalidArgument) return data.status();
+    return DataLossError("edge " + raw.id + " has unreadable data: " + data.status().message());
   }
+  e.data = std::move(*data);
   e.id = std::move(raw.id);
   e.from = std::move(raw.from);
   e.to = std::move(raw.to);

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "cdc/outbox.h"
+#include "core/cursor.h"
 #include "dotdo/ulid.h"
 #include "graph/graph_internal.h"
 
@@ -22,43 +23,31 @@ namespace {
 const std::string kSelectEdgeByKey = "SELECT " + std::string(internal::kEdgeColumns) +
                                      " FROM graph_relationships WHERE from_id = ?1 AND type = ?2 AND to_id = ?3";
 
-// Cursor: hex of "<phase><type>\x1f<other end>", phase 'o' (outgoing) or 'i' (incoming). Types and
-// node ids cannot hold \x1f, so the split is unambiguous; hex keeps it shell- and URL-safe.
+// Cursor position (core/cursor.h, kind "graph.edges"): ["o" or "i", type, other end], the phase
+// (outgoing or incoming edges) and the key of the last edge returned in that phase.
+constexpr std::string_view kCursorKind = "graph.edges";
+
 struct Cursor {
   char phase = 'o';
   std::string type, other;
 };
 
-std::string EncodeCursor(char phase, const std::string& type, const std::string& other) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string raw = std::string(1, phase) + type + '\x1f' + other, out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+Result<std::string> EncodeCursor(char phase, const std::string& type, const std::string& other) {
+  return internal::EncodeCursor(kCursorKind, Json::array({std::string(1, phase), type, other}));
 }
 
 Result<Cursor> DecodeCursor(std::string_view text) {
-  auto bad = [] { return InvalidArgumentError("malformed cursor: pass back next_cursor exactly as returned"); };
-  if (text.size() % 2 != 0 || text.size() < 4) return bad();
-  std::string raw;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    int v = 0;
-    for (size_t k = i; k < i + 2; ++k) {
-      char c = text[k];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (d < 0) return bad();
-      v = v * 16 + d;
-    }
-    raw += static_cast<char>(v);
-  }
+  DOTDO_ASSIGN_OR_RETURN(Json j, internal::DecodeCursor(text, kCursorKind));
+  auto bad = [] {
+    return InvalidArgumentError("invalid cursor: not a graph edge position; pass back next_cursor exactly as returned");
+  };
+  if (!j.is_array() || j.size() != 3 || !j[0].is_string() || !j[1].is_string() || !j[2].is_string()) return bad();
   Cursor c;
-  c.phase = raw[0];
-  const size_t sep = raw.find('\x1f');
-  if ((c.phase != 'o' && c.phase != 'i') || sep == std::string::npos) return bad();
-  c.type = raw.substr(1, sep - 1);
-  c.other = raw.substr(sep + 1);
+  const std::string& phase = j[0].get_ref<const std::string&>();
+  if (phase != "o" && phase != "i") return bad();
+  c.phase = phase[0];
+  c.type = j[1].get<std::string>();
+  c.other = j[2].get<std::string>();
   if (!ValidateRelationType(c.type).ok() || !NodeTypeOf(c.other).ok()) return bad();
   return c;
 }
@@ -155,7 +144,7 @@ Result<EdgePage> OneWayPage(Database& db, std::string_view node, const EdgeQuery
   std::string next;
   if (static_cast<int64_t>(raws.size()) > q.limit) {
     raws.pop_back();
-    next = EncodeCursor(phase, raws.back().type, outgoing ? raws.back().to : raws.back().from);
+    DOTDO_ASSIGN_OR_RETURN(next, EncodeCursor(phase, raws.back().type, outgoing ? raws.back().to : raws.back().from));
   }
   DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
   page.next_cursor = std::move(next);
@@ -453,8 +442,8 @@ Result<EdgePage> GraphStore::Both(std::string_view node, const EdgeQuery& q) {
   if (static_cast<int64_t>(raws.size()) > q.limit) {
     raws.pop_back();
     const bool last_is_out = raws.size() <= outgoing_count;
-    next = last_is_out ? EncodeCursor('o', raws.back().type, raws.back().to)
-                       : EncodeCursor('i', raws.back().type, raws.back().from);
+    DOTDO_ASSIGN_OR_RETURN(next, last_is_out ? EncodeCursor('o', raws.back().type, raws.back().to)
+                                             : EncodeCursor('i', raws.back().type, raws.back().from));
   }
   DOTDO_ASSIGN_OR_RETURN(auto page, FinishPage(std::move(raws)));
   page.next_cursor = std::move(next);
