@@ -4,10 +4,12 @@
 #include "dotdo/blob.h"
 
 #include <array>
+#include <limits>
 #include <mutex>
 
 #include "blob/blob_store_impl.h"
 #include "cdc/outbox.h"
+#include "core/json.h"
 #include "core/sha256.h"
 
 namespace dotdo {
@@ -60,9 +62,14 @@ struct BlobLocks {
 Status ValidateRequest(const BlobPutRequest& r, const BlobOptions& o) {
   Status k = ValidateObjectKey(r.key);
   if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  // Keys, content types and metadata are stored as JSON (object sidecars, CDC events): refuse
+  // invalid UTF-8 here rather than fail the write halfway.
+  k = internal::ValidateUtf8(r.key, "blob key");
+  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
   DOTDO_RETURN_IF_ERROR(internal::ValidateContentType(r.content_type));
   if (!r.metadata.is_object()) return InvalidArgumentError("blob metadata must be a JSON object");
-  if (r.metadata.dump().size() > 65536) return InvalidArgumentError("blob metadata is larger than 64 KiB serialized");
+  DOTDO_ASSIGN_OR_RETURN(std::string metadata, internal::DumpJsonChecked(r.metadata, "blob metadata"));
+  if (metadata.size() > 65536) return InvalidArgumentError("blob metadata is larger than 64 KiB serialized");
   if (r.content_length && *r.content_length > o.max_blob_size)
     return ResourceExhaustedError("declared length " + std::to_string(*r.content_length) + " exceeds the maximum blob size " +
                                   std::to_string(o.max_blob_size));
@@ -106,7 +113,7 @@ Status ValidateContentType(std::string_view ct) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return InvalidArgumentError("content type contains a control character");
   }
-  return OkStatus();
+  return ValidateUtf8(ct, "content type");
 }
 
 }  // namespace internal
@@ -165,11 +172,16 @@ Result<BlobInfo> BlobStore::Impl::FromRow(const internal::Statement& st) {
   b.size = static_cast<uint64_t>(st.ColumnInt64(4));
   b.hash = st.ColumnString(5);
   const std::string_view metadata = st.ColumnText(6);
-  try {
-    // Most blobs carry no metadata: skip the parser for the empty object.
-    b.metadata = metadata == "{}" ? Json::object() : Json::parse(metadata);
-  } catch (const Json::exception& e) {
-    return DataLossError("metadata of blob '" + b.key + "' is not valid JSON: " + e.what());
+  // Most blobs carry no metadata: skip the parser for the empty object.
+  if (metadata == "{}") {
+    b.metadata = Json::object();
+  } else {
+    // Metadata has no nesting limit of its own (only 64 KiB); the parser does not recurse.
+    auto parsed = internal::ParseJson(metadata, "metadata of blob '" + b.key + "'",
+                                      {.max_depth = std::numeric_limits<int>::max()});
+    if (!parsed.ok() && parsed.status().code() == StatusCode::kInvalidArgument)
+      return DataLossError(parsed.status().message());
+    DOTDO_ASSIGN_OR_RETURN(b.metadata, std::move(parsed));
   }
   b.storage_class = st.ColumnString(7);
   b.created_at = st.ColumnInt64(8);
@@ -249,7 +261,7 @@ Result<BlobInfo> BlobStore::Impl::CommitPut(const BlobPutRequest& request, const
                                           "sha256 = excluded.sha256, metadata = excluded.metadata, "
                                           "storage_class = excluded.storage_class, updated_at = excluded.updated_at"));
       up.BindAll(nu.key, nu.id, nu.object_key, nu.content_type, static_cast<int64_t>(nu.size), nu.hash,
-                 nu.metadata.dump(), nu.storage_class, nu.created_at, nu.updated_at, nu.last_accessed_at);
+                 internal::DumpJson(nu.metadata), nu.storage_class, nu.created_at, nu.updated_at, nu.last_accessed_at);
       DOTDO_RETURN_IF_ERROR(up.Run());
     }
     if (old && !same_object) {

@@ -49,6 +49,16 @@ TEST_F(BlobStoreTest, PutReturnsSeedFieldsAndGetReturnsTheBytes) {
   EXPECT_THAT(blobs_->Delete("nope"), StatusIs(StatusCode::kNotFound));
 }
 
+TEST_F(BlobStoreTest, InvalidUtf8InKeysContentTypesOrMetadataIsInvalidArgument) {
+  EXPECT_THAT(blobs_->Put(Req("img/\xff.png"), "x"), StatusIs(StatusCode::kInvalidArgument, "invalid blob key"));
+  EXPECT_THAT(blobs_->Put(Req("img/\xc3"), "x"), StatusIs(StatusCode::kInvalidArgument, "UTF-8"));
+  EXPECT_THAT(blobs_->Put(Req("a", "text/\xff"), "x"), StatusIs(StatusCode::kInvalidArgument, "content type is not valid UTF-8"));
+  EXPECT_THAT(blobs_->Put(Req("a", "text/plain", {{"w", "\xfe"}}), "x"),
+              StatusIs(StatusCode::kInvalidArgument, "blob metadata is not valid UTF-8"));
+  EXPECT_TRUE(StoredObjects().empty());
+  DOTDO_EXPECT_OK(blobs_->Put(Req("img/\xc3\xa9t\xc3\xa9.png", "text/plain; charset=\xc3\xa9"), "x"));
+}
+
 TEST_F(BlobStoreTest, NoBlobBytesAreStoredInSqlite) {
   const std::string big(200000, 'Z');
   DOTDO_ASSERT_OK(blobs_->Put(Req("big"), big));
