@@ -2,6 +2,8 @@
 #include <array>
 #include <utility>
 
+#include "core/json.h"
+#include "core/names.h"
 #include "dotdo/routing.h"
 
 namespace dotdo {
@@ -16,9 +18,6 @@ constexpr std::array<std::pair<std::string_view, StoreKind>, 7> kStoreNames = {{
     {"vector", StoreKind::kVector},
     {"blob", StoreKind::kBlob},
 }};
-
-bool IsTypeStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
-bool IsTypeChar(char c) { return IsTypeStart(c) || (c >= '0' && c <= '9'); }
 
 }  // namespace
 
@@ -41,22 +40,8 @@ std::string_view StoreKindName(StoreKind kind) {
   return "unknown";
 }
 
-Status ValidateTypeName(std::string_view type) {
-  if (type.empty()) return InvalidArgumentError("type name is empty");
-  if (type.size() > 128) {
-    return InvalidArgumentError("type name is " + std::to_string(type.size()) + " bytes; the limit is 128");
-  }
-  if (!IsTypeStart(type[0])) {
-    return InvalidArgumentError("type name '" + std::string(type) +
-                                "' must start with a letter or '_' (grammar [A-Za-z_][A-Za-z0-9_]*)");
-  }
-  for (char c : type) {
-    if (!IsTypeChar(c)) {
-      return InvalidArgumentError("type name contains an invalid character (grammar [A-Za-z_][A-Za-z0-9_]*)");
-    }
-  }
-  return OkStatus();
-}
+// The type-name grammar of core/names.h, the same one document $type uses.
+Status ValidateTypeName(std::string_view type) { return internal::ValidateTypeName(type); }
 
 Status TypeRegistry::Register(std::string_view type, StoreKind store) {
   DOTDO_RETURN_IF_ERROR(ValidateTypeName(type));
@@ -96,13 +81,7 @@ Status TypeRegistry::LoadJson(const Json& spec) {
 }
 
 Status TypeRegistry::LoadJsonText(std::string_view text) {
-  Json spec;
-  try {
-    spec = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    return InvalidArgumentError("type registry is not valid JSON at byte " + std::to_string(e.byte) + ": " +
-                                e.what());
-  }
+  DOTDO_ASSIGN_OR_RETURN(Json spec, internal::ParseJson(text, "type registry"));
   return LoadJson(spec);
 }
 

@@ -3,6 +3,7 @@
 // without a registered record store are reported, not guessed at.
 #include <utility>
 
+#include "core/json.h"
 #include "dotdo/document.h"
 #include "dotdo/routing.h"
 
@@ -77,8 +78,11 @@ Status TypeRouter::RegisterRecordType(std::string_view type, std::string_view st
 Result<Json> TypeRouter::ToJson(std::string_view type, const std::function<Json()>& convert) {
   try {
     return convert();
-  } catch (const std::exception& e) {
-    return ConversionError(type, e.what());
+  } catch (...) {
+    // The converter is the caller's code: whatever it throws, short of running out of memory, means
+    // the record does not convert.
+    Status s = internal::StatusFromCurrentException("record does not convert to/from type '" + std::string(type) + "'");
+    return s.code() == StatusCode::kResourceExhausted ? s : InvalidArgumentError(s.message());
   }
 }
 
@@ -92,7 +96,7 @@ Result<Json> TypeRouter::Save(std::string_view type, Json record) {
     return InvalidArgumentError("a record of type '" + std::string(type) + "' must be a JSON object");
   }
   if (record.contains("$type") && record["$type"] != type) {
-    return InvalidArgumentError("record says $type " + record["$type"].dump() + " but is saved as '" +
+    return InvalidArgumentError("record says $type " + internal::DumpJson(record["$type"]) + " but is saved as '" +
                                 std::string(type) + "'");
   }
   if (auto it = record.find("id"); it != record.end()) {

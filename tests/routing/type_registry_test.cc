@@ -69,5 +69,12 @@ TEST(TypeRegistryTest, BadJsonAddsNothing) {
   EXPECT_THAT(registry.StoreOf("A").status(), StatusIs(StatusCode::kNotFound));
 }
 
+TEST(TypeRegistryTest, NumbersBeyondADoubleAreInvalidArgument) {
+  TypeRegistry registry;
+  EXPECT_THAT(registry.LoadJsonText(R"({"A":{"$store":"document","n":1e400}})"),
+              StatusIs(StatusCode::kInvalidArgument, "type registry is not valid JSON"));
+  EXPECT_THAT(registry.StoreOf("A"), StatusIs(StatusCode::kNotFound));
+}
+
 }  // namespace
 }  // namespace dotdo

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "core/json.h"
+
 namespace dotdo::cli {
 namespace {
 std::vector<std::pair<int, Installer>>& Registry() {
@@ -72,7 +74,7 @@ Result<GraphStore> Context::Graph(bool create) {
 }
 
 void Context::Print(const Json& value) const {
-  std::cout << (compact ? value.dump() : value.dump(2)) << "\n";
+  std::cout << internal::DumpJson(value, compact ? -1 : 2) << "\n";
 }
 
 void Context::Fail(const Status& status) {
@@ -86,12 +88,7 @@ void Context::Finish(const Result<Json>& result) {
 }
 
 Result<Json> ParseJsonArg(std::string_view what, const std::string& text) {
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    return InvalidArgumentError("invalid JSON in " + std::string(what) + " at byte " + std::to_string(e.byte) +
-                                ": " + e.what());
-  }
+  return internal::ParseJson(text, what);
 }
 
 Result<std::string> ReadArgText(const std::string& arg) {
