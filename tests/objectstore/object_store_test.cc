@@ -67,19 +67,6 @@ TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
   EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
 }
 
-TEST(LocalObjectStoreTest, InvalidUtf8ContentTypeOrMetadataIsRefusedBeforeAnyWrite) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
-  ObjectPutOptions o;
-  o.content_type = "text/\xff";
-  EXPECT_THAT(store->Put("k", "hello", o), StatusIs(StatusCode::kInvalidArgument, "content type is not valid UTF-8"));
-  o.content_type = "text/plain";
-  o.metadata = {{"lang", "\xc3"}};
-  EXPECT_THAT(store->Put("k", "hello", o), StatusIs(StatusCode::kInvalidArgument, "user metadata value of 'lang'"));
-  EXPECT_THAT(store->CreateMultipartUpload("k", o), StatusIs(StatusCode::kInvalidArgument, "UTF-8"));
-  EXPECT_THAT(store->Head("k"), StatusIs(StatusCode::kNotFound));
-}
-
 TEST(LocalObjectStoreTest, UnsyncedSidecarsStillDescribeTheirObjects) {
   ScratchDir dir;
   DOTDO_ASSERT_OK_AND_ASSIGN(auto store, LocalObjectStore::Open(dir.path(), {.sync = true, .sync_sidecar = false}));
@@ -151,6 +138,13 @@ TEST(LocalObjectStoreTest, ValidatesOptions) {
   o = {};
   o.content_type = "text/plain\r\nX: y";
   EXPECT_THAT(store->Put("k", "v", o), StatusIs(StatusCode::kInvalidArgument, "control character"));
+  // The sidecar is JSON: invalid UTF-8 is refused before any byte is written.
+  o.content_type = "text/\xff";
+  EXPECT_THAT(store->Put("k", "v", o), StatusIs(StatusCode::kInvalidArgument, "content type is not valid UTF-8"));
+  o = {};
+  o.metadata = {{"lang", "\xc3"}};
+  EXPECT_THAT(store->Put("k", "v", o), StatusIs(StatusCode::kInvalidArgument, "user metadata value of 'lang'"));
+  EXPECT_THAT(store->CreateMultipartUpload("k", o), StatusIs(StatusCode::kInvalidArgument, "UTF-8"));
   EXPECT_THAT(store->Head("k"), StatusIs(StatusCode::kNotFound));
   o = {};
   o.storage_class = "INFREQUENT_ACCESS";
