@@ -59,18 +59,7 @@ void ExpectMetadataNamesOnlyExistingObjects(Database& db, ObjectStore& objects) 
 
 // --- Faults of the namespace's SQLite file --------------------------------------------------------
 
-struct VfsCase {
-  const char* name;
-  FaultLoopOptions options;
-};
-
-const VfsCase kVfsCases[] = {
-    {"WriteEio", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kIoError}}},
-    {"WriteEnospc", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kNoSpace}}},
-    {"SyncEioFull", {.fault = {.op = FaultOp::kSync, .error = FaultError::kIoError}, .synchronous = Synchronous::kFull}},
-};
-
-class BlobVfsFaultTest : public ::testing::TestWithParam<VfsCase> {};
+class BlobVfsFaultTest : public ::testing::TestWithParam<::dotdo::testing::DiskFaultCase> {};
 
 TEST_P(BlobVfsFaultTest, PutIsAllOrNothingAndTheRetrySucceeds) {
   const std::string bytes(5000, 'z');
@@ -108,8 +97,8 @@ TEST_P(BlobVfsFaultTest, PutIsAllOrNothingAndTheRetrySucceeds) {
   EXPECT_GE(faulted, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, BlobVfsFaultTest, ::testing::ValuesIn(kVfsCases),
-                         [](const ::testing::TestParamInfo<VfsCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, BlobVfsFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
+                         ::dotdo::testing::DiskFaultCaseName);
 
 // --- Faults of the object store ------------------------------------------------------------------
 

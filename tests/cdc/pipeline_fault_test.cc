@@ -47,18 +47,7 @@ Result<int64_t> Deliver(Database& db, const std::filesystem::path& file) {
   return pipeline.RunOnce();
 }
 
-struct FaultCase {
-  const char* name;
-  FaultLoopOptions options;
-};
-
-const FaultCase kCases[] = {
-    {"WriteEio", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kIoError}}},
-    {"WriteEnospc", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kNoSpace}}},
-    {"SyncEioFull", {.fault = {.op = FaultOp::kSync, .error = FaultError::kIoError}, .synchronous = Synchronous::kFull}},
-};
-
-class PipelineFaultTest : public ::testing::TestWithParam<FaultCase> {};
+class PipelineFaultTest : public ::testing::TestWithParam<::dotdo::testing::DiskFaultCase> {};
 
 TEST_P(PipelineFaultTest, FailedCheckpointUpdateIsRetriedWithoutDuplicates) {
   std::filesystem::path file;
@@ -86,8 +75,8 @@ TEST_P(PipelineFaultTest, FailedCheckpointUpdateIsRetriedWithoutDuplicates) {
   EXPECT_GE(faulted, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, PipelineFaultTest, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, PipelineFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
+                         ::dotdo::testing::DiskFaultCaseName);
 
 TEST(PipelinePowerLossTest, LostCheckpointIsReconciledFromTheFile) {
   for (Synchronous sync : {Synchronous::kNormal, Synchronous::kFull}) {

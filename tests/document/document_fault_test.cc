@@ -22,18 +22,7 @@ using ::dotdo::testing::ForEachFaultPosition;
 using ::dotdo::testing::IsOk;
 using ::dotdo::testing::StatusIs;
 
-struct FaultCase {
-  const char* name;
-  FaultLoopOptions options;
-};
-
-const FaultCase kCases[] = {
-    {"WriteEio", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kIoError}}},
-    {"WriteEnospc", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kNoSpace}}},
-    {"SyncEioFull", {.fault = {.op = FaultOp::kSync, .error = FaultError::kIoError}, .synchronous = Synchronous::kFull}},
-};
-
-class DocumentFaultTest : public ::testing::TestWithParam<FaultCase> {};
+class DocumentFaultTest : public ::testing::TestWithParam<::dotdo::testing::DiskFaultCase> {};
 
 std::vector<UnifiedEvent> EventsFor(Database& db, const std::string& key) {
   std::vector<UnifiedEvent> out;
@@ -138,8 +127,8 @@ TEST_P(DocumentFaultTest, FirstWriteToANewNamespaceIsAllOrNothing) {
   EXPECT_GE(faulted, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, DocumentFaultTest, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, DocumentFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
+                         ::dotdo::testing::DiskFaultCaseName);
 
 // Power loss. With synchronous=FULL an acknowledged commit is durable: every create survives. With
 // NORMAL the WAL is synced only at checkpoints: the namespace holds a prefix of the commits, each

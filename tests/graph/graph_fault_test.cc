@@ -16,18 +16,7 @@ using ::dotdo::testing::FaultLoopOptions;
 using ::dotdo::testing::ForEachFaultPosition;
 using ::dotdo::testing::IsOk;
 
-struct FaultCase {
-  const char* name;
-  FaultLoopOptions options;
-};
-
-const FaultCase kCases[] = {
-    {"WriteEio", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kIoError}}},
-    {"WriteEnospc", {.fault = {.op = FaultOp::kWrite, .error = FaultError::kNoSpace}}},
-    {"SyncEioFull", {.fault = {.op = FaultOp::kSync, .error = FaultError::kIoError}, .synchronous = Synchronous::kFull}},
-};
-
-class GraphFaultTest : public ::testing::TestWithParam<FaultCase> {};
+class GraphFaultTest : public ::testing::TestWithParam<::dotdo::testing::DiskFaultCase> {};
 
 std::vector<UnifiedEvent> GraphEvents(Database& db) {
   std::vector<UnifiedEvent> out;
@@ -110,8 +99,8 @@ TEST_P(GraphFaultTest, UnrelateAllIsAllOrNothing) {
   EXPECT_GE(faulted, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, GraphFaultTest, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Faults, GraphFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
+                         ::dotdo::testing::DiskFaultCaseName);
 
 }  // namespace
 }  // namespace dotdo

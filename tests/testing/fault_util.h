@@ -63,4 +63,19 @@ int ForEachFaultPosition(const FaultLoopOptions& options, const std::function<vo
                          const std::function<Status(Database&)>& op, const FaultCheck& in_process,
                          const FaultCheck& after_reopen);
 
+// The disk faults every store's fault test runs: EIO and ENOSPC on a write, EIO on a sync with
+// synchronous=FULL (under NORMAL a commit does not sync). Use with TEST_P:
+//   INSTANTIATE_TEST_SUITE_P(Faults, XFaultTest, ::testing::ValuesIn(kDiskFaultCases), DiskFaultCaseName);
+struct DiskFaultCase {
+  const char* name;
+  FaultLoopOptions options;
+};
+inline const DiskFaultCase kDiskFaultCases[] = {
+    {"WriteEio", {.fault = {.op = internal::FaultOp::kWrite, .error = internal::FaultError::kIoError}}},
+    {"WriteEnospc", {.fault = {.op = internal::FaultOp::kWrite, .error = internal::FaultError::kNoSpace}}},
+    {"SyncEioFull",
+     {.fault = {.op = internal::FaultOp::kSync, .error = internal::FaultError::kIoError}, .synchronous = Synchronous::kFull}},
+};
+inline std::string DiskFaultCaseName(const ::testing::TestParamInfo<DiskFaultCase>& info) { return info.param.name; }
+
 }  // namespace dotdo::testing
