@@ -178,7 +178,7 @@ Result<BlobInfo> BlobStore::Impl::FromRow(const internal::Statement& st) {
   } else {
     // Metadata has no nesting limit of its own (only 64 KiB); the parser does not recurse.
     auto parsed = internal::ParseJson(metadata, "metadata of blob '" + b.key + "'",
-                                      {.max_depth = std::numeric_limits<int>::max()});
+                                      {.max_depth = internal::kNoDepthCheck});
     if (!parsed.ok() && parsed.status().code() == StatusCode::kInvalidArgument)
       return DataLossError(parsed.status().message());
     DOTDO_ASSIGN_OR_RETURN(b.metadata, std::move(parsed));

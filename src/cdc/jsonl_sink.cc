@@ -154,7 +154,7 @@ Result<std::optional<int64_t>> JsonlFileSink::Recover() {
   std::string line(static_cast<size_t>(complete - 1 - line_start), '\0');
   DOTDO_RETURN_IF_ERROR(PreadAll(fd_, line.data(), line.size(), line_start, path_));
   const std::string where = "last line of '" + path_.string() + "' (byte " + std::to_string(line_start) + ")";
-  auto parsed = internal::ParseJson(line, "it", {.max_depth = std::numeric_limits<int>::max()});
+  auto parsed = internal::ParseJson(line, "it", {.max_depth = internal::kNoDepthCheck});
   if (!parsed.ok()) {
     if (parsed.status().code() != StatusCode::kInvalidArgument) return parsed.status();
     return DataLossError(where + " is not JSON (" + parsed.status().message() + "); the file was modified outside dotdo");

@@ -42,7 +42,7 @@ Result<std::optional<Json>> OptJson(const Statement& st, int i, const char* what
   if (st.IsNull(i)) return std::optional<Json>();
   // Images nest as deep as the stores allow; the parser does not recurse, so no limit here.
   auto j = ParseJson(st.ColumnText(i), std::string("cdc_events.") + what,
-                     {.max_depth = std::numeric_limits<int>::max()});
+                     {.max_depth = internal::kNoDepthCheck});
   if (!j.ok()) {
     if (j.status().code() != StatusCode::kInvalidArgument) return j.status();
     return DataLossError("corrupt JSON in " + j.status().message());

@@ -42,6 +42,7 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, JsonParseOp
     return true;
   };
   try {
+    if (max_depth == kNoDepthCheck) return Json::parse(text.begin(), text.end());
     return Json::parse(text.begin(), text.end(), limit_depth, /*allow_exceptions=*/true);
   } catch (const TooDeep&) {
     return InvalidArgumentError(DeeperThan(what, max_depth));

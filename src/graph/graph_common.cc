@@ -171,7 +171,7 @@ RawEdge RawEdgeFromRow(const Statement& st, int f) {
 Result<Edge> ToEdge(RawEdge raw) {
   Edge e;
   // Edge data has no nesting limit of its own; the parser does not recurse, so any stored depth reads.
-  auto data = ParseJson(raw.data, "its stored text", {.max_depth = std::numeric_limits<int>::max()});
+  auto data = ParseJson(raw.data, "its stored text", {.max_depth = internal::kNoDepthCheck});
   if (!data.ok()) {
     if (data.status().code() != StatusCode::kInvalidArgument) return data.status();
     return DataLossError("edge " + raw.id + " has unreadable data: " + data.status().message());
