@@ -33,17 +33,7 @@ BlobPutRequest Req(const std::string& key) {
   return r;
 }
 
-std::vector<UnifiedEvent> EventsFor(Database& db, const std::string& key) {
-  std::vector<UnifiedEvent> out;
-  auto events = ChangeFeed(db).Read(0, 10000);
-  EXPECT_THAT(events, IsOk());
-  if (events.ok()) {
-    for (auto& e : *events) {
-      if (e.key == key) out.push_back(e);
-    }
-  }
-  return out;
-}
+using ::dotdo::testing::EventsFor;
 
 // Invariant 3 of blob.h: every metadata row names an object that exists; ref counts match.
 void ExpectMetadataNamesOnlyExistingObjects(Database& db, ObjectStore& objects) {

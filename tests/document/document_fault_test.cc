@@ -24,17 +24,7 @@ using ::dotdo::testing::StatusIs;
 
 class DocumentFaultTest : public ::testing::TestWithParam<::dotdo::testing::DiskFaultCase> {};
 
-std::vector<UnifiedEvent> EventsFor(Database& db, const std::string& key) {
-  std::vector<UnifiedEvent> out;
-  auto events = ChangeFeed(db).Read(0, 10000);
-  EXPECT_THAT(events, IsOk());
-  if (events.ok()) {
-    for (auto& e : *events) {
-      if (e.key == key) out.push_back(e);
-    }
-  }
-  return out;
-}
+using ::dotdo::testing::EventsFor;
 
 TEST_P(DocumentFaultTest, CreateIsAllOrNothingAndTheRetrySucceeds) {
   const Json doc = {{"$id", "d1"}, {"$type", "Note"}, {"text", std::string(3000, 'n')}};

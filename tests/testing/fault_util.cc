@@ -112,4 +112,16 @@ int ForEachFaultPosition(const FaultLoopOptions& options, const std::function<vo
   return faulted_runs;
 }
 
+std::vector<UnifiedEvent> EventsFor(Database& db, const std::string& key) {
+  std::vector<UnifiedEvent> out;
+  auto events = ChangeFeed(db).Read(0, 10000);
+  EXPECT_THAT(events, ::dotdo::testing::IsOk());
+  if (events.ok()) {
+    for (auto& e : *events) {
+      if (e.key == key) out.push_back(e);
+    }
+  }
+  return out;
+}
+
 }  // namespace dotdo::testing

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dotdo/cdc.h"
 #include "dotdo/database.h"
@@ -62,6 +63,10 @@ using FaultCheck = std::function<void(Database&, const Status&, bool faulted)>;
 int ForEachFaultPosition(const FaultLoopOptions& options, const std::function<void(Database&)>& setup,
                          const std::function<Status(Database&)>& op, const FaultCheck& in_process,
                          const FaultCheck& after_reopen);
+
+// The committed change events whose key is `key`, in lsn order (a test failure when the feed cannot
+// be read).
+std::vector<UnifiedEvent> EventsFor(Database& db, const std::string& key);
 
 // The disk faults every store's fault test runs: EIO and ENOSPC on a write, EIO on a sync with
 // synchronous=FULL (under NORMAL a commit does not sync). Use with TEST_P:
