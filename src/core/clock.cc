@@ -29,6 +29,25 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// The date of a day count since 1970-01-01 (the inverse of DaysFromCivil, same source).
+void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+unsigned DaysInMonth(int y, int m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
 bool ReadDigits(std::string_view s, size_t& pos, int n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
@@ -52,15 +71,30 @@ bool Expect(std::string_view s, size_t& pos, char c) {
 }  // namespace
 
 std::string FormatIso8601(int64_t millis) {
-  int64_t secs = millis >= 0 ? millis / 1000 : (millis - 999) / 1000;
-  int ms = static_cast<int>(millis - secs * 1000);
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  // Floor division, so times before 1970 get the right day and a non-negative time of day.
+  constexpr int64_t kDayMs = 86'400'000;
+  const int64_t rem = millis % kDayMs;
+  const int64_t days = millis / kDayMs - (rem < 0 ? 1 : 0);
+  const int64_t in_day = rem < 0 ? rem + kDayMs : rem;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  const int64_t secs = in_day / 1000;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  // Years outside 0000..9999 (beyond kMaxTimestampMillis) get a sign, as ISO 8601's expanded form.
+  std::snprintf(buf, sizeof buf, y >= 0 && y <= 9999 ? "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ"
+                                                      : "%+05lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                static_cast<long long>(in_day % 1000));
   return buf;
+}
+
+Status ValidateTimestampMillis(int64_t millis, std::string_view what) {
+  if (millis >= kMinTimestampMillis && millis <= kMaxTimestampMillis) return OkStatus();
+  return InvalidArgumentError(std::string(what) + " " + std::to_string(millis) +
+                              " ms is outside the supported range 0000-01-01T00:00:00.000Z .. "
+                              "9999-12-31T23:59:59.999Z");
 }
 
 Result<int64_t> ParseIso8601(std::string_view s) {
@@ -73,7 +107,13 @@ Result<int64_t> ParseIso8601(std::string_view s) {
   if (!ReadDigits(s, pos, 4, y) || !Expect(s, pos, '-') || !ReadDigits(s, pos, 2, mo) ||
       !Expect(s, pos, '-') || !ReadDigits(s, pos, 2, d))
     return bad();
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return bad();
+  if (mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > DaysInMonth(y, mo)) {
+    if (mo >= 1 && mo <= 12 && d >= 1)
+      return InvalidArgumentError("invalid timestamp '" + std::string(s) + "': " + std::to_string(y) + "-" +
+                                  (mo < 10 ? "0" : "") + std::to_string(mo) + " has " +
+                                  std::to_string(DaysInMonth(y, mo)) + " days");
+    return bad();
+  }
   int64_t offset_min = 0;
   if (pos < s.size()) {
     if (!(Expect(s, pos, 'T') || Expect(s, pos, 't') || Expect(s, pos, ' '))) return bad();
@@ -104,7 +144,9 @@ Result<int64_t> ParseIso8601(std::string_view s) {
   }
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_min * 60;
-  return secs * 1000 + ms;
+  const int64_t millis = secs * 1000 + ms;
+  DOTDO_RETURN_IF_ERROR(ValidateTimestampMillis(millis, "timestamp '" + std::string(s) + "' is"));
+  return millis;
 }
 
 Result<int64_t> ParseDurationMillis(std::string_view s) {

@@ -78,6 +78,15 @@ Status ValidateUtf8(std::string_view text, std::string_view what) {
   return dumped.ok() ? OkStatus() : dumped.status();
 }
 
+Result<std::string> SerializeStoredJson(const Json& value, std::string_view what, size_t max_bytes) {
+  DOTDO_RETURN_IF_ERROR(CheckJsonDepth(value, kMaxJsonDepth, what));
+  DOTDO_ASSIGN_OR_RETURN(std::string text, DumpJsonChecked(value, what));
+  if (text.size() > max_bytes)
+    return InvalidArgumentError(std::string(what) + " is " + std::to_string(text.size()) + " bytes serialized; the limit is " +
+                                std::to_string(max_bytes));
+  return text;
+}
+
 Status CheckJsonDepth(const Json& value, int max_depth, std::string_view what) {
   if (!value.is_structured()) return OkStatus();
   std::vector<std::pair<const Json*, int>> stack = {{&value, 1}};

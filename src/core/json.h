@@ -71,6 +71,11 @@ Status ValidateUtf8(std::string_view text, std::string_view what);
 // max_depth nested containers (invariant 2). Iterative: safe on values of any depth built in code.
 Status CheckJsonDepth(const Json& value, int max_depth, std::string_view what);
 
+// The text of a JSON value a user stores (edge data, blob metadata, …): the same rules for all —
+// nesting at most kMaxJsonDepth levels (checked before anything recurses on it), valid UTF-8, and
+// at most max_bytes serialized. Each is kInvalidArgument naming `what`.
+Result<std::string> SerializeStoredJson(const Json& value, std::string_view what, size_t max_bytes);
+
 // The exception in flight as a Status "<context>: <what()>": a nlohmann::json exception (parse,
 // type, out_of_range, invalid_iterator, other) is `json_code` (invariant 1), std::bad_alloc is
 // kResourceExhausted, anything else kInternal.

@@ -55,6 +55,26 @@ TEST(ClockTest, FormatsAndParsesIso8601) {
     EXPECT_THAT(ParseIso8601(bad), StatusIs(StatusCode::kInvalidArgument)) << bad;
 }
 
+TEST(ClockTest, RefusesDaysThatDoNotExistAndTimesOutsideTheRange) {
+  EXPECT_THAT(ParseIso8601("2023-02-29"), StatusIs(StatusCode::kInvalidArgument, "2023-02 has 28 days"));
+  EXPECT_THAT(ParseIso8601("2024-04-31T00:00:00Z"), StatusIs(StatusCode::kInvalidArgument, "has 30 days"));
+  EXPECT_THAT(ParseIso8601("1900-02-29"), StatusIs(StatusCode::kInvalidArgument));
+  DOTDO_EXPECT_OK(ParseIso8601("2024-02-29"));
+  DOTDO_EXPECT_OK(ParseIso8601("2000-02-29"));
+  EXPECT_THAT(ParseIso8601("0000-01-01T00:00:00+00:01"), StatusIs(StatusCode::kInvalidArgument, "outside"));
+  EXPECT_EQ(*ParseIso8601("0000-01-01T00:00:00Z"), kMinTimestampMillis);
+  EXPECT_EQ(*ParseIso8601("9999-12-31T23:59:59.999Z"), kMaxTimestampMillis);
+  EXPECT_EQ(FormatIso8601(kMinTimestampMillis), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatIso8601(kMaxTimestampMillis), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatIso8601(-1), "1969-12-31T23:59:59.999Z");
+  DOTDO_EXPECT_OK(ValidateTimestampMillis(0));
+  EXPECT_THAT(ValidateTimestampMillis(kMaxTimestampMillis + 1), StatusIs(StatusCode::kInvalidArgument, "outside"));
+  EXPECT_THAT(ValidateTimestampMillis(INT64_MIN, "as-of"), StatusIs(StatusCode::kInvalidArgument, "as-of"));
+  // Far outside, formatting stays a true (expanded) date instead of garbage.
+  EXPECT_EQ(FormatIso8601(INT64_MAX), "+292278994-08-17T07:12:55.807Z");
+  EXPECT_EQ(FormatIso8601(INT64_MIN), "-292275055-05-16T16:47:04.192Z");
+}
+
 TEST(ClockTest, ParsesDurations) {
   EXPECT_EQ(*ParseDurationMillis("500ms"), 500);
   EXPECT_EQ(*ParseDurationMillis("30s"), 30000);
