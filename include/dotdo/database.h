@@ -60,6 +60,16 @@ struct DatabaseOptions {
   std::string vfs;
 };
 
+// Bounds on one Database::QueryReadOnly call.
+struct ReadOnlyQueryOptions {
+  // A result of more rows is kResourceExhausted. Default 10000.
+  int64_t max_rows = 10000;
+  // A result of more bytes (values and column names) is kResourceExhausted. Default 64 MiB.
+  int64_t max_result_bytes = int64_t{64} << 20;
+  // A statement still running after this long ends with kDeadlineExceeded. Default 5000.
+  int64_t timeout_ms = 5000;
+};
+
 // Rows read (visited by query plans) and rows written (changed) since open or the last reset.
 struct DatabaseStats {
   int64_t rows_read = 0;
@@ -91,9 +101,13 @@ class DOTDO_EXPORT Database {
   Status Transaction(const std::function<Status()>& fn);
   bool InTransaction() const;
 
-  // Runs one read-only SQL statement (SELECT, read-only PRAGMA, EXPLAIN) and returns its rows as an
-  // array of objects. Writes are refused with kInvalidArgument. Parameters bind to ?1..?n.
-  Result<Json> QueryReadOnly(std::string_view sql, const std::vector<Json>& params = {});
+  // Runs one read-only SQL statement (SELECT, EXPLAIN, a reporting PRAGMA) and returns its rows as an
+  // array of objects. Parameters bind to ?1..?n. Reads only, enforced by SQLite: an authorizer that
+  // allows reading actions alone, so writes, ATTACH, transactions, savepoints and setting pragmas are
+  // kInvalidArgument; file namespaces run it on a separate read-only connection, which sees
+  // committed data only (not the caller's open transaction). Bounded by `limits`.
+  Result<Json> QueryReadOnly(std::string_view sql, const std::vector<Json>& params = {},
+                             const ReadOnlyQueryOptions& limits = {});
 
   DatabaseStats stats() const;
   void ResetStats();

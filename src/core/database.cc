@@ -16,6 +16,7 @@
 
 #include "core/database_internals.h"
 #include "core/names.h"
+#include "sqlite/read_only_query.h"
 #include "dotdo/ulid.h"
 
 namespace dotdo {
@@ -35,9 +36,22 @@ class Database::Impl {
   std::map<std::string, int, std::less<>> ensured_schemas;  // GUARDED_BY(conn->mu_)
   int64_t stats_read_base = 0;
   int64_t stats_written_base = 0;
+  // How the namespace was opened, for the read-only door's own connection.
+  bool read_only = false;
+  int busy_timeout_ms = 5000;
+  std::string vfs;
+  std::mutex reader_mu;
+  // Declared after conn, so it closes first: the read-write connection, closing last, checkpoints
+  // and removes the WAL.
+  std::unique_ptr<internal::Connection> reader;  // GUARDED_BY(reader_mu), opened on first use
 
-  Impl(std::string ns_in, std::filesystem::path path_in, Clock* clock_in, std::unique_ptr<internal::Connection> c)
-      : ns(std::move(ns_in)), path(std::move(path_in)), clock(clock_in), conn(std::move(c)), ulids(clock) {}
+  Impl(std::string ns_in, std::filesystem::path path_in, Clock* clock_in, std::unique_ptr<internal::Connection> c,
+       const DatabaseOptions& options)
+      : ns(std::move(ns_in)), path(std::move(path_in)), clock(clock_in), conn(std::move(c)), ulids(clock),
+        read_only(options.read_only), busy_timeout_ms(options.busy_timeout_ms), vfs(options.vfs) {}
+
+  Result<internal::Connection*> Reader();
+  int64_t RowsRead();
 };
 
 namespace {
@@ -80,7 +94,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& da
     return NotFoundError("namespace '" + std::string(ns) + "' does not exist in '" + data_dir.string() + "'");
   Clock* clock = options.clock ? options.clock : SystemClock::Default();
   DOTDO_ASSIGN_OR_RETURN(auto conn, OpenConnection(file.string(), options));
-  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), file, clock, std::move(conn))));
+  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), file, clock, std::move(conn), options)));
 }
 
 Result<std::unique_ptr<Database>> Database::OpenInMemory(std::string_view ns, DatabaseOptions options) {
@@ -88,7 +102,7 @@ Result<std::unique_ptr<Database>> Database::OpenInMemory(std::string_view ns, Da
   Clock* clock = options.clock ? options.clock : SystemClock::Default();
   options.read_only = false;
   DOTDO_ASSIGN_OR_RETURN(auto conn, OpenConnection(":memory:", options));
-  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), std::filesystem::path(), clock, std::move(conn))));
+  return std::unique_ptr<Database>(new Database(std::make_unique<Impl>(std::string(ns), std::filesystem::path(), clock, std::move(conn), options)));
 }
 
 Result<std::vector<std::string>> Database::ListNamespaces(const std::filesystem::path& data_dir) {
@@ -184,55 +198,45 @@ bool Database::InTransaction() const {
   return impl_->depth > 0;
 }
 
-namespace {
-Json ColumnToJson(const internal::Statement& st, int i) {
-  switch (st.GetColumnType(i)) {
-    case internal::ColumnType::kInteger: return st.ColumnInt64(i);
-    case internal::ColumnType::kFloat: return st.ColumnDouble(i);
-    case internal::ColumnType::kText: return std::string(st.ColumnText(i));
-    case internal::ColumnType::kBlob: {
-      // JSONB blobs are shown as JSON; other blobs as {"$blob": <byte length>}.
-      return Json{{"$blob", st.ColumnBlob(i).size()}};
-    }
-    case internal::ColumnType::kNull: break;
+// The read-only door runs on a connection of its own (read-only at the SQLite level) for file
+// namespaces; a private in-memory database has only the one connection.
+Result<internal::Connection*> Database::Impl::Reader() {
+  std::lock_guard<std::mutex> guard(reader_mu);
+  if (path.empty() || read_only) return conn.get();
+  if (!reader) {
+    internal::ConnectionOptions co;
+    co.read_only = true;
+    co.create = false;
+    co.busy_timeout_ms = busy_timeout_ms;
+    co.statement_cache_capacity = 0;
+    co.vfs = vfs;
+    DOTDO_ASSIGN_OR_RETURN(reader, internal::Connection::Open(path.string(), co));
   }
-  return nullptr;
+  return reader.get();
 }
 
-Status BindJson(internal::Statement& st, int idx, const Json& v) {
-  if (v.is_null()) st.BindNull(idx);
-  else if (v.is_boolean()) st.Bind(idx, static_cast<int64_t>(v.get<bool>()));
-  else if (v.is_number_integer()) st.Bind(idx, v.get<int64_t>());
-  else if (v.is_number()) st.Bind(idx, v.get<double>());
-  else if (v.is_string()) st.Bind(idx, v.get_ref<const std::string&>());
-  else st.Bind(idx, v.dump());
-  return OkStatus();
+Result<Json> Database::QueryReadOnly(std::string_view sql, const std::vector<Json>& params,
+                                     const ReadOnlyQueryOptions& limits) {
+  DOTDO_ASSIGN_OR_RETURN(internal::Connection * reader, impl_->Reader());
+  return internal::RunReadOnlyQuery(*reader, sql, params,
+                                    {.max_rows = limits.max_rows,
+                                     .max_result_bytes = limits.max_result_bytes,
+                                     .timeout_ms = limits.timeout_ms});
 }
-}  // namespace
 
-Result<Json> Database::QueryReadOnly(std::string_view sql, const std::vector<Json>& params) {
-  DOTDO_ASSIGN_OR_RETURN(auto st, impl_->conn->PrepareUncached(sql));
-  if (!st.ReadOnly()) return InvalidArgumentError("only read-only statements are allowed here (SELECT, EXPLAIN, read-only PRAGMA)");
-  for (size_t i = 0; i < params.size(); ++i) DOTDO_RETURN_IF_ERROR(BindJson(st, static_cast<int>(i + 1), params[i]));
-  Json rows = Json::array();
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    Json obj = Json::object();
-    for (int i = 0; i < st.ColumnCount(); ++i) obj[std::string(st.ColumnName(i))] = ColumnToJson(st, i);
-    rows.push_back(std::move(obj));
-  }
-  return rows;
+int64_t Database::Impl::RowsRead() {
+  std::lock_guard<std::mutex> guard(reader_mu);
+  return conn->counters().rows_read.load() + (reader ? reader->counters().rows_read.load() : 0);
 }
 
 DatabaseStats Database::stats() const {
-  auto& c = impl_->conn->counters();
-  return {c.rows_read.load() - impl_->stats_read_base, c.rows_written.load() - impl_->stats_written_base};
+  return {impl_->RowsRead() - impl_->stats_read_base,
+          impl_->conn->counters().rows_written.load() - impl_->stats_written_base};
 }
 
 void Database::ResetStats() {
   auto lock = impl_->conn->Lock();
-  impl_->stats_read_base = impl_->conn->counters().rows_read.load();
+  impl_->stats_read_base = impl_->RowsRead();
   impl_->stats_written_base = impl_->conn->counters().rows_written.load();
 }
 
@@ -261,6 +265,25 @@ std::shared_ptr<void>& DatabaseInternals::ExtensionSlot(Database& db, std::type_
   // REQUIRES (Extension): the connection lock is held across lookup and creation. The slot map only
   // grows while the Database lives, so the reference stays valid.
   return db.impl_->extensions[type];
+}
+
+bool DatabaseInternals::SchemaEnsured(Database& db, std::string_view component) {
+  auto lock = db.impl_->conn->Lock();
+  return db.impl_->ensured_schemas.find(component) != db.impl_->ensured_schemas.end();
+}
+
+Result<int64_t> DatabaseInternals::SchemaVersion(Database& db, std::string_view component) {
+  auto lock = db.impl_->conn->Lock();
+  Database::Impl& im = *db.impl_;
+  {
+    DOTDO_ASSIGN_OR_RETURN(auto probe, im.conn->Prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'"));
+    DOTDO_ASSIGN_OR_RETURN(bool has_meta, probe.Step());
+    if (!has_meta) return int64_t{0};
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto st, im.conn->Prepare("SELECT value FROM meta WHERE key = ?1"));
+  st.Bind(1, "schema." + std::string(component));
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? std::stoll(std::string(st.ColumnText(0))) : int64_t{0};
 }
 
 Status DatabaseInternals::EnsureSchema(Database& db, std::string_view component,

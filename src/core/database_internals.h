@@ -50,6 +50,11 @@ struct DatabaseInternals {
   // Cheap after the first call per Database. Called inside a transaction, the migration is part of
   // it: a rollback undoes the tables and the next call creates them again.
   static Status EnsureSchema(Database& db, std::string_view component, std::span<const std::string_view> migrations);
+  // The schema version of `component` on disk without changing anything: 0 when its tables were
+  // never created (or the namespace has no meta table yet, as a read-only open of a fresh file).
+  static Result<int64_t> SchemaVersion(Database& db, std::string_view component);
+  // True when EnsureSchema(component) succeeded on this Database and no rollback undid it since.
+  static bool SchemaEnsured(Database& db, std::string_view component);
 
  private:
   static std::shared_ptr<void>& ExtensionSlot(Database& db, std::type_index type);

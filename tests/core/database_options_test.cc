@@ -12,10 +12,13 @@ using ::dotdo::testing::IsOk;
 using ::dotdo::testing::ScratchDir;
 using ::dotdo::testing::StatusIs;
 
+// The setting of the read-write connection (QueryReadOnly runs on a connection of its own).
 int64_t SynchronousPragma(Database& db) {
-  auto r = db.QueryReadOnly("PRAGMA synchronous");
-  EXPECT_THAT(r, IsOk());
-  return r.ok() ? (*r)[0]["synchronous"].get<int64_t>() : -1;
+  auto st = internal::DatabaseInternals::Conn(db).Prepare("PRAGMA synchronous");
+  EXPECT_THAT(st, IsOk());
+  if (!st.ok()) return -1;
+  auto row = st->Step();
+  return row.ok() && *row ? st->ColumnInt64(0) : -1;
 }
 
 TEST(DatabaseOptionsTest, DefaultIsWalWithNormalSync) {

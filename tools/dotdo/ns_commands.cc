@@ -27,11 +27,16 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
 
   auto* sql = app.add_subcommand("sql", "Run one read-only SQL statement on the namespace (SELECT/EXPLAIN)");
   static std::string query;
+  static ReadOnlyQueryOptions limits;
   sql->add_option("query", query, "SQL text")->required();
+  sql->add_option("--max-rows", limits.max_rows, "Refuse results of more rows")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sql->add_option("--timeout-ms", limits.timeout_ms, "End the statement after this long")->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sql->callback([&ctx] {
     auto db = ctx.OpenDb(/*create=*/false);
     if (!db.ok()) return ctx.Fail(db.status());
-    ctx.Finish((*db)->QueryReadOnly(query));
+    ctx.Finish((*db)->QueryReadOnly(query, {}, limits));
   });
 });
 
