@@ -142,6 +142,10 @@ class DOTDO_EXPORT CdcSink {
   // Appends events (lsn-ordered, every lsn greater than anything delivered before) and makes them
   // durable before returning OK. On error the pipeline calls Recover() before writing again.
   virtual Status Write(const std::vector<UnifiedEvent>& events) = 0;
+  // Called by a pipeline before its first Recover() with the namespace it delivers from. A sink
+  // holding another namespace's events refuses with kFailedPrecondition (one sink, one namespace:
+  // lsns of two namespaces cannot be told apart). Default: accepts any namespace.
+  virtual Status Claim(std::string_view ns);
 };
 
 struct JsonlFileSinkOptions {
@@ -155,28 +159,45 @@ struct JsonlFileSinkOptions {
 // One JSON event per line (EventToJson, compact, '\n'-terminated), appended to a file.
 // The file is locked (flock) while the sink is open, so two pipelines never append to it at once.
 // Recover() truncates a torn last line and reports the lsn of the last complete one.
+// Beside the file a sidecar "<file>.dotdo-sink" ({"format":"dotdo.cdc.jsonl","version":1,
+// "namespace":…}, written atomically at the first Claim) marks it as an export file and names the
+// namespace it belongs to. Open refuses, without changing it, an existing non-empty file that has no
+// sidecar unless its first and last complete lines are events (an export file from before sidecars,
+// which Claim then adopts) — so a sink pointed at a database or any other file never truncates it.
 //
 // Thread-safety: not thread-safe; owned by one pipeline.
 class DOTDO_EXPORT JsonlFileSink final : public CdcSink {
  public:
   // Opens (creating when missing) the file. kInvalidArgument for an empty path or a directory,
   // kNotFound when the parent directory does not exist, kUnavailable when another process holds
-  // the file.
+  // the file, kFailedPrecondition when the file is not an export file (see above).
   static Result<std::unique_ptr<JsonlFileSink>> Open(const std::filesystem::path& path,
                                                      JsonlFileSinkOptions options = {});
   ~JsonlFileSink() override;
+  // The checkpoint name Open gives `path` by default: "jsonl:" + its canonical absolute path (so
+  // the same file reached through a symlink or ".." keeps one checkpoint).
+  static Result<std::string> DefaultName(const std::filesystem::path& path);
 
   std::string Name() const override { return name_; }
   Result<std::optional<int64_t>> Recover() override;
   Status Write(const std::vector<UnifiedEvent>& events) override;
+  // kFailedPrecondition when the sidecar names another namespace; records `ns` when it names none.
+  Status Claim(std::string_view ns) override;
   const std::filesystem::path& path() const { return path_; }
+  // The sidecar's path, "<canonical file path>.dotdo-sink".
+  std::filesystem::path SidecarPath() const;
+  // The namespace the sidecar names; empty before the first Claim.
+  const std::string& owner() const { return owner_; }
 
  private:
-  JsonlFileSink(std::filesystem::path path, int fd, JsonlFileSinkOptions options, std::string name);
+  JsonlFileSink(std::filesystem::path path, std::filesystem::path canonical, int fd, JsonlFileSinkOptions options,
+                std::string name, std::string owner);
   std::filesystem::path path_;
+  std::filesystem::path canonical_;
   int fd_;
   JsonlFileSinkOptions options_;
   std::string name_;
+  std::string owner_;
 };
 
 struct CdcPipelineOptions {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -78,9 +79,90 @@ Status FsyncDir(const std::filesystem::path& dir) {
   return OkStatus();
 }
 
+constexpr std::string_view kSidecarSuffix = ".dotdo-sink";
+constexpr std::string_view kSidecarFormat = "dotdo.cdc.jsonl";
+
+// The lsn of one line if it is an exported event (a JSON object with a positive integer "lsn"),
+// else nullopt.
+std::optional<int64_t> EventLsn(std::string_view line) {
+  auto parsed = internal::ParseJson(line, "line", {.max_depth = internal::kNoDepthCheck});
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  auto lsn = parsed->find("lsn");
+  if (lsn == parsed->end() || !lsn->is_number_integer() || lsn->get<int64_t>() < 1) return std::nullopt;
+  return lsn->get<int64_t>();
+}
+
+// An existing export file without a sidecar: its first and its last complete line are events.
+Result<bool> LooksLikeExportFile(int fd, off_t size, const std::filesystem::path& path) {
+  DOTDO_ASSIGN_OR_RETURN(const off_t complete, EndOfLastLine(fd, size, path));
+  if (complete == 0) return false;
+  constexpr off_t kMaxLine = 16 << 20;
+  std::string first(static_cast<size_t>(std::min(complete, kMaxLine)), '\0');
+  DOTDO_RETURN_IF_ERROR(PreadAll(fd, first.data(), first.size(), 0, path));
+  const size_t nl = first.find('\n');
+  if (nl == std::string::npos || !EventLsn(std::string_view(first).substr(0, nl))) return false;
+  DOTDO_ASSIGN_OR_RETURN(const off_t line_start, EndOfLastLine(fd, complete - 1, path));
+  if (complete - 1 - line_start > kMaxLine) return false;
+  std::string last(static_cast<size_t>(complete - 1 - line_start), '\0');
+  DOTDO_RETURN_IF_ERROR(PreadAll(fd, last.data(), last.size(), line_start, path));
+  return EventLsn(last).has_value();
+}
+
+// The namespace a sidecar names ("" for none); kFailedPrecondition when it is not ours.
+Result<std::optional<std::string>> ReadSidecar(const std::filesystem::path& sidecar) {
+  const int fd = ::open(sidecar.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return UnavailableError(Errno("cannot open sink sidecar", sidecar));
+  }
+  std::string text(4096, '\0');
+  const ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0) return UnavailableError(Errno("cannot read sink sidecar", sidecar));
+  text.resize(static_cast<size_t>(n));
+  auto j = internal::ParseJson(text, "sink sidecar");
+  if (!j.ok() || !j->is_object() || j->value("format", "") != kSidecarFormat || !j->contains("namespace") ||
+      !(*j)["namespace"].is_string())
+    return FailedPreconditionError("'" + sidecar.string() + "' is not a dotdo sink sidecar; refusing to use the sink");
+  return std::optional<std::string>((*j)["namespace"].get<std::string>());
+}
+
+Status WriteSidecar(const std::filesystem::path& sidecar, std::string_view ns, bool sync) {
+  const std::filesystem::path tmp = sidecar.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return UnavailableError(Errno("cannot create sink sidecar", tmp));
+  const std::string body =
+      internal::DumpJson(Json{{"format", kSidecarFormat}, {"version", 1}, {"namespace", std::string(ns)}}) + "\n";
+  Status st = WriteAll(fd, body, tmp);
+  if (st.ok() && sync && ::fsync(fd) != 0) st = UnavailableError(Errno("cannot fsync", tmp));
+  ::close(fd);
+  if (st.ok() && ::rename(tmp.c_str(), sidecar.c_str()) != 0) st = UnavailableError(Errno("cannot rename", tmp));
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return sync ? FsyncDir(sidecar.parent_path()) : OkStatus();
+}
+
 }  // namespace
 
+// The canonical path, so the same file reached through a symlink or "..", keeps one checkpoint.
+std::filesystem::path CanonicalPath(const std::filesystem::path& abs) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : canonical;
+}
+
 CdcSink::~CdcSink() = default;
+
+Result<std::string> JsonlFileSink::DefaultName(const std::filesystem::path& path) {
+  if (path.empty()) return InvalidArgumentError("sink file path is empty");
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  if (ec) return InvalidArgumentError("cannot resolve sink path '" + path.string() + "': " + ec.message());
+  return "jsonl:" + CanonicalPath(abs).string();
+}
+Status CdcSink::Claim(std::string_view) { return OkStatus(); }
 
 Result<std::unique_ptr<JsonlFileSink>> JsonlFileSink::Open(const std::filesystem::path& path,
                                                            JsonlFileSinkOptions options) {
@@ -93,9 +175,7 @@ Result<std::unique_ptr<JsonlFileSink>> JsonlFileSink::Open(const std::filesystem
   const std::filesystem::path dir = abs.parent_path();
   if (!std::filesystem::is_directory(dir, ec))
     return NotFoundError("directory '" + dir.string() + "' of the sink file does not exist; create it first");
-  // The canonical path, so the same file reached through a symlink or "..", keeps one checkpoint.
-  std::filesystem::path canonical = std::filesystem::weakly_canonical(abs, ec);
-  if (ec) canonical = abs.lexically_normal();
+  const std::filesystem::path canonical = CanonicalPath(abs);
   std::string name = options.name.empty() ? "jsonl:" + canonical.string() : options.name;
   // Name rules live with the checkpoint table; checked here so a bad name fails at Open.
   if (name.empty() || name.size() > 512) return InvalidArgumentError("sink name must be 1..512 bytes long");
@@ -118,23 +198,51 @@ Result<std::unique_ptr<JsonlFileSink>> JsonlFileSink::Open(const std::filesystem
     ::close(fd);
     return s;
   }
-  struct stat sb;
-  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+  auto fail = [fd](Status st) {
     ::close(fd);
-    return InvalidArgumentError("sink path '" + abs.string() + "' is not a regular file");
+    return st;
+  };
+  struct stat sb;
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+    return fail(InvalidArgumentError("sink path '" + abs.string() + "' is not a regular file"));
+  // Recognise the file before anything (Recover) may change it.
+  const std::filesystem::path sidecar = canonical.string() + std::string(kSidecarSuffix);
+  auto owner = ReadSidecar(sidecar);
+  if (!owner.ok()) return fail(owner.status());
+  if (!*owner && sb.st_size > 0) {
+    auto recognised = LooksLikeExportFile(fd, sb.st_size, abs);
+    if (!recognised.ok()) return fail(recognised.status());
+    if (!*recognised)
+      return fail(FailedPreconditionError("'" + abs.string() + "' is not a dotdo export file (it has no sidecar '" +
+                                          sidecar.string() + "' and does not hold events); refusing to write to it"));
   }
   if (!existed && options.fsync) {
     Status s = FsyncDir(dir);
-    if (!s.ok()) {
-      ::close(fd);
-      return s;
-    }
+    if (!s.ok()) return fail(s);
   }
-  return std::unique_ptr<JsonlFileSink>(new JsonlFileSink(abs, fd, std::move(options), std::move(name)));
+  return std::unique_ptr<JsonlFileSink>(new JsonlFileSink(abs, canonical, fd, std::move(options), std::move(name),
+                                                          owner->value_or("")));
 }
 
-JsonlFileSink::JsonlFileSink(std::filesystem::path path, int fd, JsonlFileSinkOptions options, std::string name)
-    : path_(std::move(path)), fd_(fd), options_(std::move(options)), name_(std::move(name)) {}
+JsonlFileSink::JsonlFileSink(std::filesystem::path path, std::filesystem::path canonical, int fd,
+                             JsonlFileSinkOptions options, std::string name, std::string owner)
+    : path_(std::move(path)), canonical_(std::move(canonical)), fd_(fd), options_(std::move(options)),
+      name_(std::move(name)), owner_(std::move(owner)) {}
+
+std::filesystem::path JsonlFileSink::SidecarPath() const { return canonical_.string() + std::string(kSidecarSuffix); }
+
+Status JsonlFileSink::Claim(std::string_view ns) {
+  if (ns.empty()) return InvalidArgumentError("a sink is claimed for a namespace; the name is empty");
+  if (!owner_.empty()) {
+    if (owner_ == ns) return OkStatus();
+    return FailedPreconditionError("sink file '" + path_.string() + "' holds the events of namespace '" + owner_ +
+                                   "' (its sidecar says so); export namespace '" + std::string(ns) +
+                                   "' to another file");
+  }
+  DOTDO_RETURN_IF_ERROR(WriteSidecar(SidecarPath(), ns, options_.fsync));
+  owner_ = std::string(ns);
+  return OkStatus();
+}
 
 JsonlFileSink::~JsonlFileSink() { ::close(fd_); }  // closing releases the flock
 

@@ -56,6 +56,7 @@ class CdcPipeline::Impl {
 };
 
 Status CdcPipeline::Impl::Reconcile(Outbox& outbox, const std::string& name) {
+  DOTDO_RETURN_IF_ERROR(sink_.Claim(db_.ns()));
   DOTDO_ASSIGN_OR_RETURN(const int64_t checkpoint, internal::RegisterSink(db_, name));
   DOTDO_ASSIGN_OR_RETURN(const std::optional<int64_t> held, sink_.Recover());
   int64_t position = checkpoint;

@@ -233,7 +233,8 @@ TEST(JsonlFileSinkTest, RecoverTruncatesATornLastLine) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto last, sink->Recover());
   EXPECT_EQ(last, 1);
   EXPECT_EQ(ReadFile(path), complete);
-  // A file holding only a torn line becomes empty.
+  // A file holding only a torn line (a crash in its first write) becomes empty; it has a sidecar.
+  DOTDO_ASSERT_OK(sink->Claim("n"));
   sink.reset();
   WriteFile(path, R"({"id":"b","ls)");
   sink = OpenSink(path);
@@ -255,6 +256,7 @@ TEST(JsonlFileSinkTest, RecoverFindsTheLastLineBeyondOneReadChunk) {
 TEST(JsonlFileSinkTest, RecoverReportsACorruptCompleteLastLine) {
   ScratchDir dir;
   const auto path = dir.path() / "x.jsonl";
+  DOTDO_ASSERT_OK(OpenSink(path)->Claim("n"));  // an export file (it has a sidecar), then damaged
   WriteFile(path, "not json\n");
   auto sink = OpenSink(path);
   EXPECT_THAT(sink->Recover(), StatusIs(StatusCode::kDataLoss, "not JSON"));
@@ -262,6 +264,61 @@ TEST(JsonlFileSinkTest, RecoverReportsACorruptCompleteLastLine) {
   WriteFile(path, R"({"lsn":"3"})" "\n");
   sink = OpenSink(path);
   EXPECT_THAT(sink->Recover(), StatusIs(StatusCode::kDataLoss, "lsn"));
+}
+
+// A sink must never change a file it does not recognise as an export file: not a database, not
+// a binary, not someone's notes.
+TEST(JsonlFileSinkTest, RefusesUnchangedAFileThatIsNotAnExportFile) {
+  ScratchDir dir;
+  auto db = Database::Open(dir.path(), "s");
+  DOTDO_ASSERT_OK(db);
+  Commit(**db, 3);
+  const auto db_file = dir.path() / "s.sqlite";
+  const std::string before = ReadFile(db_file);
+  EXPECT_THAT(JsonlFileSink::Open(db_file), StatusIs(StatusCode::kFailedPrecondition, "not a dotdo export file"));
+  EXPECT_EQ(ReadFile(db_file), before);
+  const auto notes = dir.path() / "notes.txt";
+  for (const std::string& content : {std::string("line one\nline two\ntail without newline"),
+                                     std::string("\x7f" "ELF\x02\x01binary"), std::string(R"({"lsn":1})" "\nnot json\n")}) {
+    WriteFile(notes, content);
+    EXPECT_THAT(JsonlFileSink::Open(notes), StatusIs(StatusCode::kFailedPrecondition)) << content;
+    EXPECT_EQ(ReadFile(notes), content);
+  }
+  // A sidecar that is not ours is refused too.
+  WriteFile(dir.path() / "x.jsonl.dotdo-sink", "{}");
+  EXPECT_THAT(JsonlFileSink::Open(dir.path() / "x.jsonl"), StatusIs(StatusCode::kFailedPrecondition, "sidecar"));
+}
+
+TEST(JsonlFileSinkTest, AFileBelongsToTheNamespaceThatFirstExportedIntoIt) {
+  ScratchDir dir;
+  auto a = testing::OpenMemoryDb(nullptr, "a");
+  auto b = testing::OpenMemoryDb(nullptr, "b");
+  Commit(*a, 3);
+  Commit(*b, 10);
+  const auto path = dir.path() / "out.jsonl";
+  {
+    auto sink = OpenSink(path);
+    CdcPipeline pipeline(*a, *sink);
+    DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, pipeline.RunOnce());
+    EXPECT_EQ(n, 3);
+  }
+  EXPECT_EQ(ReadFile(dir.path() / "out.jsonl.dotdo-sink"),
+            R"({"format":"dotdo.cdc.jsonl","namespace":"a","version":1})" "\n");
+  auto sink = OpenSink(path);
+  EXPECT_EQ(sink->owner(), "a");
+  CdcPipeline pipeline(*b, *sink);
+  EXPECT_THAT(pipeline.RunOnce(), StatusIs(StatusCode::kFailedPrecondition, "namespace 'a'"));
+  EXPECT_EQ(ReadLines(path).size(), 3u);
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t checkpoint, CdcCheckpoints(*b).Register(sink->Name()));
+  EXPECT_EQ(checkpoint, 0) << "b must not adopt a's position";
+  // An export file from before sidecars (events, no sidecar) is adopted by its next exporter.
+  sink.reset();
+  std::filesystem::remove(dir.path() / "out.jsonl.dotdo-sink");
+  sink = OpenSink(path);
+  CdcPipeline again(*a, *sink);
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t more, again.RunOnce());
+  EXPECT_EQ(more, 0);
+  EXPECT_EQ(sink->owner(), "a");
 }
 
 TEST(CdcPipelineTest, DeliversEveryEventOnceInOrderWithGlobalIdsAndCheckpoints) {

@@ -173,6 +173,53 @@ TEST_F(EventsCliTest, ExportIntoAMissingDirectoryIsNotFound) {
   EXPECT_TRUE(sinks.empty());
 }
 
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(EventsCliTest, ExportRefusesUnchangedAFileThatIsNotAnExportFile) {
+  Emit(3);
+  const auto db_file = dir_.path() / "acme.sqlite";
+  const std::string before = Slurp(db_file);
+  CliRun r = Run({"events", "export", "--sink", db_file.string()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("not a dotdo export file"), std::string::npos) << r.err;
+  EXPECT_EQ(Slurp(db_file), before);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir_.path(), "acme"));
+  auto check = db->QueryReadOnly("PRAGMA integrity_check");
+  ASSERT_THAT(check, IsOk());
+  EXPECT_EQ((*check)[0]["integrity_check"], "ok");
+}
+
+TEST_F(EventsCliTest, TwoNamespacesCannotShareAnExportFileAndASinkCanBeUnregistered) {
+  Emit(3);
+  const std::string file = (dir_.path() / "out.jsonl").string();
+  ASSERT_EQ(Run({"events", "export", "--sink", file}).exit_code, 0);
+  {
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto other, Database::Open(dir_.path(), "other"));
+    std::vector<DomainEvent> batch(10, DomainEvent{.type = "Order.placed", .data = Json::object()});
+    DOTDO_ASSERT_OK(CdcEmitter(*other).EmitBatch(batch));
+  }
+  CliRun b = RunProgram(DOTDO_CLI_PATH, {"--data", dir_.path().string(), "--ns", "other", "events", "export", "--sink", file});
+  EXPECT_EQ(b.exit_code, 4) << b.err;
+  EXPECT_NE(b.err.find("namespace 'acme'"), std::string::npos) << b.err;
+  EXPECT_EQ(JsonLines(Slurp(file)).size(), 3u);
+
+  // The file is deleted: exporting again is refused (the sink lost confirmed events) until the
+  // sink is unregistered; then it starts from the oldest retained event.
+  std::filesystem::remove(file);
+  EXPECT_EQ(Run({"events", "export", "--sink", file}).exit_code, 4);
+  CliRun bad = Run({"events", "unregister"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  CliRun un = Run({"events", "unregister", "--sink", file});
+  ASSERT_EQ(un.exit_code, 0) << un.err;
+  EXPECT_EQ(Run({"events", "unregister", "--sink", file}).exit_code, 3);
+  CliRun again = Run({"events", "export", "--sink", file});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Json::parse(again.out)["exported"], 3);
+}
+
 TEST_F(EventsCliTest, TailFollowPrintsNewEventsUntilSigint) {
   Emit(2);
   int out_pipe[2];

@@ -6,6 +6,8 @@
 //   export  runs the CDC pipeline once into a JSONL file (durable checkpoint per file) and prints
 //           {"exported": n, "checkpoint": lsn, "sink": name, "file": path};
 //   sinks   the registered sinks and their checkpoints;
+//   unregister  forgets a sink (--sink FILE or --name NAME): retention stops waiting for it, and the
+//           next export to it starts from the oldest retained event;
 //   prune   outbox retention: deletes what every registered sink has checkpointed.
 #include <signal.h>
 #include <time.h>
@@ -29,6 +31,7 @@ struct EventsArgs {
   bool follow = false;
   int64_t interval_ms = 500;
   std::string sink;
+  std::string sink_name;
   int64_t batch_size = 500;
   bool local_ids = false;
   std::string min_age = "0";
@@ -113,6 +116,17 @@ Result<Json> RunSinks(Context& ctx) {
   return out;
 }
 
+Result<Json> RunUnregister(Context& ctx, const EventsArgs& a) {
+  if (a.sink.empty() == a.sink_name.empty()) return InvalidArgumentError("give exactly one of --sink FILE or --name NAME");
+  std::string name = a.sink_name;
+  if (name.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(name, JsonlFileSink::DefaultName(a.sink));
+  }
+  DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(/*create=*/false));
+  DOTDO_RETURN_IF_ERROR(CdcCheckpoints(*db).Unregister(name));
+  return Json{{"unregistered", name}};
+}
+
 Result<Json> RunPrune(Context& ctx, const EventsArgs& a) {
   CdcRetentionOptions r;
   DOTDO_ASSIGN_OR_RETURN(r.min_age_ms, ParseDurationMillis(a.min_age));
@@ -158,6 +172,12 @@ const CommandGroup kEventsCommands(30, [](CLI::App& app, Context& ctx) {
   events->add_subcommand("sinks", "List registered sinks and their checkpoints")->callback([&ctx] {
     ctx.Finish(RunSinks(ctx));
   });
+
+  auto* unregister = events->add_subcommand(
+      "unregister", "Forget a registered sink: retention no longer waits for it; a later export starts afresh");
+  unregister->add_option("--sink", a->sink, "The JSONL file the sink exports to");
+  unregister->add_option("--name", a->sink_name, "The sink's name as `events sinks` lists it");
+  unregister->callback([&ctx, a] { ctx.Finish(RunUnregister(ctx, *a)); });
 
   auto* prune = events->add_subcommand(
       "prune", "Delete events every registered sink has checkpointed (none when no sink is registered, unless --up-to)");
