@@ -11,13 +11,18 @@
 //   2. A delete (or an overwrite, or a lifecycle transition) commits the metadata first and removes
 //      the no-longer-referenced object second; a crash in between again leaves only an orphan.
 //   3. So metadata never names a missing object. Within the process, object creation and removal for
-//      one object key serialize on a per-object lock and re-check the ref count under it, so a
-//      concurrent put of the same bytes and delete of the last reference cannot lose the object.
+//      one object key serialize on a per-object lock, so a concurrent put of the same bytes and a
+//      delete of the last reference cannot lose the object.
+//   4. Across processes: an object is removed only inside a write transaction that found it
+//      unreferenced, and a put (or transition) commits a reference only inside a write transaction
+//      that found the object stored — writing it again if another process removed it since. Both
+//      hold SQLite's write lock, so the decision and the reference are one atomic step.
+//   A delete or overwrite made inside a caller's transaction leaves the released object in place
+//   (the caller may still roll back); SweepOrphans removes it later.
 //
 // Thread-safety: a BlobStore may be used from several threads; metadata writes serialize on the
 // Database. Ownership: the BlobStore holds references to the Database and the ObjectStore, which
-// must outlive it. Use one process per namespace (the Durable Object model) — the per-object lock
-// of invariant 3 is in-process.
+// must outlive it. Several processes may share a namespace (invariant 4).
 #pragma once
 
 #include <cstdint>

@@ -126,8 +126,10 @@ class DOTDO_EXPORT DocumentStore {
   // JSON Merge Patch (RFC 7386) applied to the body.
   Result<Json> MergePatch(std::string_view id, const Json& patch, DocumentUpdateOptions options = {});
 
-  // JSON Patch (RFC 6902) applied to the body; all or nothing. A failing "test" operation is
-  // kFailedPrecondition, a malformed patch or a path that does not exist is kInvalidArgument.
+  // JSON Patch (RFC 6902) applied to the body; all or nothing, in time linear in the operations.
+  // A failing "test" operation is kFailedPrecondition, a malformed patch, a path that does not
+  // exist or more than kMaxJsonPatchOperations operations is kInvalidArgument.
+  static constexpr size_t kMaxJsonPatchOperations = 10000;
   Result<Json> JsonPatch(std::string_view id, const Json& patch, DocumentUpdateOptions options = {});
 
   // Creates the document when "$id" is absent or names no live document, else replaces it.

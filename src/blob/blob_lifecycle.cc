@@ -34,6 +34,7 @@ Status ValidateRule(const BlobLifecycleRule& r) {
 
 Status BlobStore::PutLifecycleRule(const BlobLifecycleRule& rule) {
   DOTDO_RETURN_IF_ERROR(ValidateRule(rule));
+  DOTDO_RETURN_IF_ERROR(impl_->Writable());
   return impl_->db_.Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(impl_->db_).Prepare(
                                         "INSERT INTO blob_lifecycle_rules(id, prefix, age_ms, action, storage_class, created_at) "
@@ -47,6 +48,8 @@ Status BlobStore::PutLifecycleRule(const BlobLifecycleRule& rule) {
 }
 
 Status BlobStore::RemoveLifecycleRule(std::string_view id) {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, impl_->Readable());
+  if (!readable) return NotFoundError("lifecycle rule '" + std::string(id.substr(0, 64)) + "' not found");
   return impl_->db_.Transaction([&]() -> Status {
     auto& conn = DatabaseInternals::Conn(impl_->db_);
     DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("DELETE FROM blob_lifecycle_rules WHERE id = ?1"));
@@ -58,6 +61,8 @@ Status BlobStore::RemoveLifecycleRule(std::string_view id) {
 }
 
 Result<std::vector<BlobLifecycleRule>> BlobStore::ListLifecycleRules() {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, impl_->Readable());
+  if (!readable) return std::vector<BlobLifecycleRule>();
   DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(impl_->db_).Prepare(
                                       "SELECT id, prefix, age_ms, action, storage_class FROM blob_lifecycle_rules ORDER BY id"));
   std::vector<BlobLifecycleRule> out;
@@ -79,10 +84,11 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
   const std::string target = options_.content_addressed ? AddressedKey(blob.hash, storage_class)
                                                         : KeyInClass(blob.object_key, storage_class);
   bool changed = false;
+  bool present = false;
   std::string freed;
   {
     std::lock_guard<std::mutex> lock(ObjectLock(target));
-    DOTDO_ASSIGN_OR_RETURN(bool present, ObjectReferenced(target));
+    DOTDO_ASSIGN_OR_RETURN(present, ObjectReferenced(target));
     if (!present) {
       ObjectCopyOptions c;
       c.storage_class = storage_class;
@@ -93,6 +99,13 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
       DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
       DOTDO_ASSIGN_OR_RETURN(auto cur, ReadRow(blob.key));
       if (!cur || cur->object_key != blob.object_key) return OkStatus();  // rewritten meanwhile: nothing to move
+      // Under the write lock: the target may have been removed by another process since the check
+      // above; the source is referenced by `cur`, so it is there to copy from.
+      DOTDO_RETURN_IF_ERROR(EnsureStored(target, [&] {
+        ObjectCopyOptions c;
+        c.storage_class = storage_class;
+        return store_.Copy(blob.object_key, target, c).status();
+      }));
       auto& conn = DatabaseInternals::Conn(db_);
       DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
                                            "INSERT INTO blob_objects(object_key, sha256, size, storage_class, ref_count, created_at) "
@@ -111,13 +124,10 @@ Status BlobStore::Impl::TransitionBlob(const BlobInfo& blob, const std::string& 
       changed = true;
       return outbox->AppendChange(ChangeOp::kUpdate, internal::kBlobSpec.name, internal::kBlobsTable, cur->key, CdcJson(*cur), CdcJson(after));
     }));
-    if (!changed && !present) {
-      DOTDO_ASSIGN_OR_RETURN(bool used, ObjectReferenced(target));
-      if (!used) store_.Delete(target).IgnoreError();
-    }
   }
+  if (!changed && !present) DropObjectIfUnreferenced(target).status().IgnoreError();
   DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
-  return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
+  return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed).status();
 }
 
 Result<BlobLifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
@@ -158,6 +168,8 @@ Result<BlobLifecycleReport> BlobStore::ApplyLifecycle(int64_t now_ms) {
 }
 
 Result<BlobSweepReport> BlobStore::SweepOrphans(int64_t now_ms) {
+  // Writable, not just readable: with no tables every object would look unreferenced.
+  DOTDO_RETURN_IF_ERROR(impl_->Writable());
   BlobSweepReport report;
   const int64_t cutoff = now_ms - impl_->options_.orphan_grace_ms;
   // The prefixes this BlobStore writes under; anything else in the object store is not ours.
@@ -167,15 +179,13 @@ Result<BlobSweepReport> BlobStore::SweepOrphans(int64_t now_ms) {
     do {
       DOTDO_ASSIGN_OR_RETURN(ObjectListResult page, impl_->store_.List(o));
       for (const ObjectInfo& obj : page.objects) {
-        std::lock_guard<std::mutex> lock(impl_->ObjectLock(obj.key));
-        DOTDO_ASSIGN_OR_RETURN(bool referenced, impl_->ObjectReferenced(obj.key));
-        if (referenced) continue;
-        if (obj.last_modified_ms > cutoff) {
-          ++report.kept_in_grace;
-          continue;
-        }
-        Status s = impl_->store_.Delete(obj.key);
-        if (!s.ok()) return s;
+        bool in_grace = false;
+        DOTDO_ASSIGN_OR_RETURN(bool removed, impl_->DropObjectIfUnreferenced(obj.key, [&] {
+          in_grace = obj.last_modified_ms > cutoff;
+          return !in_grace;
+        }));
+        if (in_grace) ++report.kept_in_grace;
+        if (!removed) continue;
         ++report.removed;
         report.removed_bytes += static_cast<int64_t>(obj.size);
       }
@@ -186,6 +196,8 @@ Result<BlobSweepReport> BlobStore::SweepOrphans(int64_t now_ms) {
 }
 
 Result<BlobStats> BlobStore::Stats() {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, impl_->Readable());
+  if (!readable) return BlobStats{};
   auto& conn = DatabaseInternals::Conn(impl_->db_);
   BlobStats s;
   DOTDO_ASSIGN_OR_RETURN(auto a, conn.Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blob_blobs"));

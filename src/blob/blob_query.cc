@@ -34,6 +34,8 @@ Result<std::vector<BlobInfo>> BlobStore::Query(const BlobQuery& query) {
   DOTDO_ASSIGN_OR_RETURN(internal::CompiledFilter filter, internal::CompileFilter(query.where, BlobFields()));
   const std::string sql = std::string("SELECT ") + internal::kBlobColumns + " FROM blob_blobs WHERE " + filter.sql +
                           " ORDER BY key" + internal::LimitClause(query.limit);
+  DOTDO_ASSIGN_OR_RETURN(bool readable, impl_->Readable());
+  if (!readable) return std::vector<BlobInfo>();
   auto& conn = internal::DatabaseInternals::Conn(impl_->db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached(sql));
   st.BindValues(filter.params);

@@ -67,8 +67,7 @@ static std::string BuildUrl(BlobStore::Impl& impl, const Signed& s) {
 
 Result<std::string> BlobStore::GetSignedUrl(std::string_view key, const BlobSignedUrlOptions& options) {
   DOTDO_RETURN_IF_ERROR(NeedSecret(impl_->options_));
-  Status k = ValidateObjectKey(key);
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBlobKey(key));
   DOTDO_RETURN_IF_ERROR(CheckExpiry(options.expires_in_ms));
   if (options.disposition.size() > 256) return InvalidArgumentError("disposition is longer than 256 bytes");
   for (char c : options.disposition) {
@@ -80,8 +79,7 @@ Result<std::string> BlobStore::GetSignedUrl(std::string_view key, const BlobSign
 
 Result<std::string> BlobStore::GetUploadUrl(const BlobUploadUrlOptions& options) {
   DOTDO_RETURN_IF_ERROR(NeedSecret(impl_->options_));
-  Status k = ValidateObjectKey(options.key);
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBlobKey(options.key));
   DOTDO_RETURN_IF_ERROR(CheckExpiry(options.expires_in_ms));
   DOTDO_RETURN_IF_ERROR(internal::ValidateContentType(options.content_type));
   if (options.max_size == 0 || options.max_size > impl_->options_.max_blob_size)

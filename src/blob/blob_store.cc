@@ -60,16 +60,10 @@ struct BlobLocks {
 };
 
 Status ValidateRequest(const BlobPutRequest& r, const BlobOptions& o) {
-  Status k = ValidateObjectKey(r.key);
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
-  // Keys, content types and metadata are stored as JSON (object sidecars, CDC events): refuse
-  // invalid UTF-8 here rather than fail the write halfway.
-  k = internal::ValidateUtf8(r.key, "blob key");
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBlobKey(r.key));
   DOTDO_RETURN_IF_ERROR(internal::ValidateContentType(r.content_type));
   if (!r.metadata.is_object()) return InvalidArgumentError("blob metadata must be a JSON object");
-  DOTDO_ASSIGN_OR_RETURN(std::string metadata, internal::DumpJsonChecked(r.metadata, "blob metadata"));
-  if (metadata.size() > 65536) return InvalidArgumentError("blob metadata is larger than 64 KiB serialized");
+  DOTDO_RETURN_IF_ERROR(internal::SerializeStoredJson(r.metadata, "blob metadata", 65536).status());
   if (r.content_length && *r.content_length > o.max_blob_size)
     return ResourceExhaustedError("declared length " + std::to_string(*r.content_length) + " exceeds the maximum blob size " +
                                   std::to_string(o.max_blob_size));
@@ -191,7 +185,14 @@ Result<BlobInfo> BlobStore::Impl::FromRow(const internal::Statement& st) {
   return b;
 }
 
+// Both cheap once the tables are known on this Database (no query); a rollback that undid their
+// creation makes them look again.
+Result<bool> BlobStore::Impl::Readable() { return internal::StoreSchemaPresent(db_, internal::kBlobSpec); }
+Status BlobStore::Impl::Writable() { return internal::EnsureStoreSchema(db_, internal::kBlobSpec); }
+
 Result<std::optional<BlobInfo>> BlobStore::Impl::ReadRow(std::string_view key) {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, Readable());
+  if (!readable) return std::optional<BlobInfo>();
   auto& conn = DatabaseInternals::Conn(db_);
   static const std::string kSql = std::string("SELECT ") + internal::kBlobColumns + " FROM blob_blobs WHERE key = ?1";
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kSql));
@@ -203,6 +204,8 @@ Result<std::optional<BlobInfo>> BlobStore::Impl::ReadRow(std::string_view key) {
 }
 
 Result<bool> BlobStore::Impl::ObjectReferenced(std::string_view object_key) {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, Readable());
+  if (!readable) return false;
   auto& conn = DatabaseInternals::Conn(db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT 1 FROM blob_objects WHERE object_key = ?1"));
   st.Bind(1, object_key);
@@ -223,9 +226,12 @@ Result<bool> BlobStore::Impl::ReleaseObject(const std::string& object_key) {
 }
 
 Result<BlobInfo> BlobStore::Impl::CommitPut(const BlobPutRequest& request, const std::string& object_key,
-                                            const std::string& sha, uint64_t size, std::string* freed) {
+                                            const std::string& sha, uint64_t size, std::string* freed,
+                                            const std::function<Status()>& verify) {
+  DOTDO_RETURN_IF_ERROR(Writable());
   BlobInfo nu;
   Status st = db_.Transaction([&]() -> Status {
+    if (verify) DOTDO_RETURN_IF_ERROR(verify());
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
     auto& conn = DatabaseInternals::Conn(db_);
     const int64_t now = db_.NowMillis();
@@ -275,14 +281,34 @@ Result<BlobInfo> BlobStore::Impl::CommitPut(const BlobPutRequest& request, const
   return nu;
 }
 
-Status BlobStore::Impl::DropObjectIfUnreferenced(const std::string& object_key) {
+Status BlobStore::Impl::EnsureStored(const std::string& object_key, const std::function<Status()>& write) {
+  Result<ObjectInfo> head = store_.Head(object_key);
+  if (head.ok()) return OkStatus();
+  if (head.status().code() != StatusCode::kNotFound) return head.status();
+  return write();
+}
+
+Result<bool> BlobStore::Impl::DropObjectIfUnreferenced(const std::string& object_key,
+                                                       const std::function<bool()>& may_drop) {
+  // Inside a caller's transaction the release may still roll back: the object stays, and if the
+  // release commits it is an orphan for SweepOrphans.
+  if (db_.InTransaction()) return false;
   std::lock_guard<std::mutex> lock(ObjectLock(object_key));
-  DOTDO_ASSIGN_OR_RETURN(bool referenced, ObjectReferenced(object_key));
-  if (referenced) return OkStatus();  // a put of the same bytes took it over meanwhile
-  return store_.Delete(object_key);
+  bool dropped = false;
+  DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(bool referenced, ObjectReferenced(object_key));
+    if (referenced || (may_drop && !may_drop())) return OkStatus();  // e.g. a put of the same bytes took it over
+    Status s = store_.Delete(object_key);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    dropped = s.ok();
+    return OkStatus();
+  }));
+  return dropped;
 }
 
 Status BlobStore::Impl::DeleteBlob(std::string_view key) {
+  DOTDO_ASSIGN_OR_RETURN(bool readable, Readable());
+  if (!readable) return NotFoundError("blob '" + std::string(key) + "' not found");
   std::string freed;
   DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
@@ -297,7 +323,7 @@ Status BlobStore::Impl::DeleteBlob(std::string_view key) {
     return outbox->AppendChange(ChangeOp::kDelete, internal::kBlobSpec.name, internal::kBlobsTable, key, CdcJson(*old), std::nullopt);
   }));
   DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
-  return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed);
+  return freed.empty() ? OkStatus() : DropObjectIfUnreferenced(freed).status();
 }
 
 void BlobStore::Impl::TouchAccess(const BlobInfo& info) {
@@ -327,14 +353,35 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(Database& db, ObjectStore& ob
   if (options.orphan_grace_ms < 0) return InvalidArgumentError("orphan_grace_ms must be >= 0");
   if (options.last_access_granularity_ms < 0) return InvalidArgumentError("last_access_granularity_ms must be >= 0");
   if (options.max_blob_size == 0) return InvalidArgumentError("max_blob_size must be > 0");
-  DOTDO_RETURN_IF_ERROR(internal::EnsureStoreSchema(db, internal::kBlobSpec));
-  return std::unique_ptr<BlobStore>(new BlobStore(std::make_unique<Impl>(db, objects, std::move(options))));
+  auto impl = std::make_unique<Impl>(db, objects, std::move(options));
+  // Existing tables are checked (a newer schema is refused) and upgraded; missing ones are made by
+  // the first write, so opening the store to read changes nothing.
+  DOTDO_RETURN_IF_ERROR(impl->Readable().status());
+  impl->RemoveStaleTempObjects();
+  return std::unique_ptr<BlobStore>(new BlobStore(std::move(impl)));
+}
+
+void BlobStore::Impl::RemoveStaleTempObjects() {
+  // A streamed put holds its "tmp/" object only between the end of the stream and the move to its
+  // content address (milliseconds); one older than a minute belongs to a put that died.
+  constexpr int64_t kStaleAfterMs = 60'000;
+  const int64_t cutoff = db_.NowMillis() - kStaleAfterMs;
+  ObjectListOptions o;
+  o.prefix = "tmp/";
+  do {
+    auto page = store_.List(o);
+    if (!page.ok()) return;  // best effort: SweepOrphans collects them too
+    for (const ObjectInfo& obj : page->objects) {
+      if (obj.last_modified_ms < cutoff) store_.Delete(obj.key).IgnoreError();
+    }
+    o.continuation = page->next_continuation;
+  } while (!o.continuation.empty());
 }
 
 Result<BlobInfo> BlobStore::Impl::FinishPut(Result<BlobInfo> info, const std::string& freed) {
   if (!info.ok()) return info.status();
   DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_metadata_commit"));
-  if (!freed.empty()) DOTDO_RETURN_IF_ERROR(DropObjectIfUnreferenced(freed));
+  if (!freed.empty()) DOTDO_RETURN_IF_ERROR(DropObjectIfUnreferenced(freed).status());
   return info;
 }
 
@@ -345,16 +392,22 @@ Result<BlobInfo> BlobStore::Impl::CommitAddressed(const BlobPutRequest& request,
   Result<BlobInfo> info = InternalError("unreachable");
   {
     std::lock_guard<std::mutex> lock(ObjectLock(object_key));
+    // Optimistic, outside the write lock: skip writing bytes that are already stored.
     DOTDO_ASSIGN_OR_RETURN(bool present, ObjectReferenced(object_key));
     DOTDO_RETURN_IF_ERROR(ensure(present));
     DOTDO_RETURN_IF_ERROR(DOTDO_SYNC_POINT("blob.after_object_write"));
-    info = CommitPut(request, object_key, sha, size, &freed);
-    if (!info.ok() && !present) {
-      // Best effort: drop the object we wrote for a put that did not commit (else the sweep will).
-      auto still = ObjectReferenced(object_key);
-      if (still.ok() && !*still) store_.Delete(object_key).IgnoreError();
-    }
+    // Decided again under the SQLite write lock: another process's delete may have removed the
+    // object since. Objects are removed only inside a write transaction that found them
+    // unreferenced (invariant 4), so what this transaction sees holds until it commits.
+    info = CommitPut(request, object_key, sha, size, &freed, [&]() -> Status {
+      DOTDO_ASSIGN_OR_RETURN(bool referenced, ObjectReferenced(object_key));
+      if (referenced) return OkStatus();  // a referenced object is stored (invariant 4)
+      return EnsureStored(object_key, [&] { return ensure(false); });
+    });
   }
+  // Best effort: drop the object of a put that did not commit if nothing references it (else the
+  // sweep will).
+  if (!info.ok()) DropObjectIfUnreferenced(object_key).status().IgnoreError();
   return FinishPut(std::move(info), freed);
 }
 
@@ -363,11 +416,11 @@ Result<BlobInfo> BlobStore::Impl::PutViaTemp(const BlobPutRequest& request, cons
   DOTDO_ASSIGN_OR_RETURN(ObjectInfo tmp, write(tmp_key));
   // A single put's ETag is the hex SHA-256 of its bytes (ObjectStore contract).
   const std::string object_key = AddressedKey(tmp.etag, kStorageClassStandard);
-  return CommitAddressed(request, object_key, tmp.etag, tmp.size, [&](bool present) {
-    const Status moved = present ? OkStatus() : store_.Copy(tmp_key, object_key).status();
-    store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
-    return moved;
+  Result<BlobInfo> info = CommitAddressed(request, object_key, tmp.etag, tmp.size, [&](bool present) {
+    return present ? OkStatus() : store_.Copy(tmp_key, object_key).status();
   });
+  store_.Delete(tmp_key).IgnoreError();  // a leftover temp object is an orphan for the sweep
+  return info;
 }
 
 Result<BlobInfo> BlobStore::Impl::PutOwnObject(const BlobPutRequest& request, const ObjectWrite& write) {
@@ -405,13 +458,9 @@ Result<BlobInfo> BlobStore::Put(const BlobPutRequest& request, std::string_view 
                                              },
                                              data, BlobObjectPutOptions()));
   return impl_->CommitAddressed(request, obj.key, obj.etag, data.size(), [&](bool present) -> Status {
-    if (present) return OkStatus();
-    // Written before the lock was held: the delete of the last other reference to these bytes may
-    // have removed the object since. Under the lock nothing removes it any more.
-    Result<ObjectInfo> head = impl_->store_.Head(obj.key);
-    if (head.ok()) return OkStatus();
-    if (head.status().code() != StatusCode::kNotFound) return head.status();
-    return write(obj.key).status();
+    // Written before the object lock was held: the delete of the last other reference to these
+    // bytes may have removed the object since.
+    return present ? OkStatus() : impl_->EnsureStored(obj.key, [&] { return write(obj.key).status(); });
   });
 }
 
@@ -440,8 +489,7 @@ Result<BlobInfo> BlobStore::PutStream(const BlobPutRequest& request, const Objec
 }
 
 Result<BlobInfo> BlobStore::Head(std::string_view key) {
-  Status k = ValidateObjectKey(key);
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBlobKey(key));
   DOTDO_ASSIGN_OR_RETURN(auto row, impl_->ReadRow(key));
   if (!row) return NotFoundError("blob '" + std::string(key) + "' not found");
   return std::move(*row);
@@ -477,8 +525,7 @@ Result<BlobInfo> BlobStore::GetStream(std::string_view key, const ObjectWriter& 
 }
 
 Status BlobStore::Delete(std::string_view key) {
-  Status k = ValidateObjectKey(key);
-  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  DOTDO_RETURN_IF_ERROR(internal::ValidateBlobKey(key));
   return impl_->DeleteBlob(key);
 }
 
@@ -489,6 +536,8 @@ Result<BlobPage> BlobStore::List(const BlobListOptions& options) {
   if (options.cursor.size() > 1024) return InvalidArgumentError("invalid cursor: pass back next_cursor of the previous page");
   // Keys starting with prefix are exactly those in [prefix, upper) (SQLite compares TEXT byte-wise).
   const std::optional<std::string> upper = internal::PrefixUpperBound(options.prefix);
+  DOTDO_ASSIGN_OR_RETURN(bool readable, impl_->Readable());
+  if (!readable) return BlobPage{};
   auto& conn = DatabaseInternals::Conn(impl_->db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT ") + internal::kBlobColumns +
                                                " FROM blob_blobs WHERE key > ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) "
@@ -508,4 +557,17 @@ Result<BlobPage> BlobStore::List(const BlobListOptions& options) {
   return out;
 }
 
+namespace internal {
+
+Status ValidateBlobKey(std::string_view key) {
+  Status k = ValidateObjectKey(key);
+  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  // Keys are stored as JSON (object sidecars, CDC events) and shown in URLs: refuse invalid UTF-8
+  // here rather than fail a write halfway or sign a key no blob can have.
+  k = ValidateUtf8(key, "blob key");
+  if (!k.ok()) return InvalidArgumentError("invalid blob key: " + k.message());
+  return OkStatus();
+}
+
+}  // namespace internal
 }  // namespace dotdo

@@ -39,12 +39,19 @@ class BlobStore::Impl {
 
   // In one transaction: points `request.key` at `object_key` (adding a reference), releases the
   // previous object, appends the CDC event. *freed = an object whose last reference went away.
+  // `verify`, when given, runs first inside the transaction (under the SQLite write lock).
   Result<BlobInfo> CommitPut(const BlobPutRequest& request, const std::string& object_key, const std::string& sha,
-                             uint64_t size, std::string* freed);
+                             uint64_t size, std::string* freed, const std::function<Status()>& verify = nullptr);
   // Drops one reference inside the caller's transaction; true when the object row is gone.
   Result<bool> ReleaseObject(const std::string& object_key);
-  // Removes the stored object when no row references it (under the object lock).
-  Status DropObjectIfUnreferenced(const std::string& object_key);
+  // Removes the stored object when no row references it (and `may_drop`, if given, agrees), deciding
+  // and deleting inside one write transaction under the object lock (invariant 4); true when it
+  // removed the object. Inside a caller's transaction it does nothing (the sweep collects it).
+  Result<bool> DropObjectIfUnreferenced(const std::string& object_key, const std::function<bool()>& may_drop = nullptr);
+  // Deletes "tmp/" objects left by streamed puts that died (best effort, at Open).
+  void RemoveStaleTempObjects();
+  // Makes sure `object_key` is stored: present (Head) or written by `write`.
+  Status EnsureStored(const std::string& object_key, const std::function<Status()>& write);
   // Writes one object under the given key (a put from bytes or from a stream).
   using ObjectWrite = std::function<Result<ObjectInfo>(const std::string& object_key)>;
   // Content-addressed put whose hash is known only once the bytes are stored: writes them to
@@ -69,6 +76,11 @@ class BlobStore::Impl {
   std::string UrlFor(std::string_view key) const;
   static Json CdcJson(const BlobInfo& info);
 
+  // Reads never create the blob tables: false when the namespace has none (an empty store).
+  Result<bool> Readable();
+  // Writes create them on first use.
+  Status Writable();
+
   Database& db_;
   ObjectStore& store_;
   const BlobOptions options_;
@@ -81,6 +93,8 @@ inline constexpr std::string_view kBlobsTable = "blobs";
 // SELECT list matching BlobStore::Impl::FromRow.
 extern const char* const kBlobColumns;
 Status ValidateContentType(std::string_view content_type);
+// A key a blob can have: an object key (ValidateObjectKey) in valid UTF-8; kInvalidArgument else.
+Status ValidateBlobKey(std::string_view key);
 // Exclusive upper bound of the keys starting with prefix (byte order); nullopt when unbounded.
 std::optional<std::string> PrefixUpperBound(std::string_view prefix);
 }  // namespace internal

@@ -31,6 +31,12 @@ struct StoreSpec {
 // Creates or migrates the outbox and the store's tables. Cheap after the first call per Database.
 Status EnsureStoreSchema(Database& db, const StoreSpec& spec);
 
+// For read paths, which never create tables: true when the store's tables exist (then they are
+// ensured as EnsureStoreSchema does, which upgrades an older schema and refuses a newer one),
+// false when the store was never written in this namespace — the read then answers as an empty
+// store. Works on a namespace opened read-only.
+Result<bool> StoreSchemaPresent(Database& db, const StoreSpec& spec);
+
 // A store without per-Database state.
 struct NoStoreState {
   explicit NoStoreState(Database&) {}

@@ -67,6 +67,13 @@ CREATE TABLE doc_bloom (
   bits  BLOB NOT NULL,
   PRIMARY KEY (type, path, block)
 ) WITHOUT ROWID;
+)sql",
+    // Bloom keys of numbers became canonical (equal for values SQLite compares equal). Filters
+    // built with the old keys could miss such values: they are dropped, and blocks = 0 makes
+    // lookups answer "may contain" (min/max pruning stays) until ConfigureStats rebuilds them.
+    R"sql(
+DELETE FROM doc_bloom;
+UPDATE doc_stats SET blocks = 0;
 )sql"};
 
 constexpr std::array<std::string_view, 5> kSystemFields = {"$id", "$type", "$createdAt", "$updatedAt", "$version"};
@@ -79,6 +86,13 @@ DocumentState::~DocumentState() { DatabaseInternals::RemoveObserver(db_, this); 
 const StoreSpec kDocumentSpec{.name = "document", .table_prefix = "doc_", .migrations = kMigrations};
 
 Result<DocumentState*> DocumentState::Of(Database& db) { return StoreStateOf<DocumentState>(db, kDocumentSpec); }
+
+Result<DocumentState*> DocumentState::ForRead(Database& db) {
+  auto lock = DatabaseInternals::Conn(db).Lock();
+  DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kDocumentSpec));
+  if (!present) return static_cast<DocumentState*>(nullptr);
+  return &DatabaseInternals::Extension<DocumentState>(db);
+}
 
 void DocumentState::InvalidateStatsCache() {
   stats_loaded_ = false;
@@ -199,8 +213,10 @@ void DiffObjects(const Json& a, const Json& b, Json& before, Json& after) {
       if (other->is_object() && it.value().is_object()) {
         Json sub_before = Json::object(), sub_after = Json::object();
         DiffObjects(it.value(), *other, sub_before, sub_after);
-        if (!sub_before.empty()) before[it.key()] = std::move(sub_before);
-        if (!sub_after.empty()) after[it.key()] = std::move(sub_after);
+        // On both sides even when one is empty: a key on both sides with objects on both means
+        // "still an object, changed inside"; on the before side only it would mean "removed".
+        before[it.key()] = std::move(sub_before);
+        after[it.key()] = std::move(sub_after);
       } else {
         before[it.key()] = it.value();
         after[it.key()] = *other;

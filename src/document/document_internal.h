@@ -37,6 +37,9 @@ class DocumentState final : public TransactionObserver {
   ~DocumentState() override;
 
   static Result<DocumentState*> Of(Database& db);
+  // For reads, which never create tables: nullptr when the namespace has no document tables (every
+  // read then answers as for an empty store).
+  static Result<DocumentState*> ForRead(Database& db);
 
   // Paths with stats configured for `type` (canonical dotted form). REQUIRES: connection lock held.
   Result<const std::vector<std::string>*> StatsPaths(std::string_view type);
@@ -96,7 +99,9 @@ void SetSystemFields(Json& doc, std::string_view id, std::string_view type, int6
 bool IsSystemField(std::string_view key);
 
 // Nested partial objects holding only what differs between two documents: keys only in `a` go to
-// `before`, keys only in `b` to `after`, changed leaves (or arrays) to both.
+// `before` (removed), keys only in `b` to `after` (added), changed leaves (or arrays) to both, and
+// a key whose value is an object on both sides to both as the nested diff, even when one side of
+// it is empty (docs/formats/cdc.md, "Update diffs": the events alone rebuild every document).
 void DiffObjects(const Json& a, const Json& b, Json& before, Json& after);
 
 }  // namespace dotdo::internal

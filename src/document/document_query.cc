@@ -118,7 +118,8 @@ void Keyset(const std::vector<SortTerm>& sort, const Cursor& c, size_t i, bool t
 // True when the stats prove that no document of `type` matches one of the top-level terms.
 Result<bool> StatsExcludeAll(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms) {
   if (terms.empty()) return false;
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db));
+  if (state == nullptr) return false;
   DOTDO_ASSIGN_OR_RETURN(const std::vector<std::string>* configured, state->StatsPaths(type));
   if (configured->empty()) return false;
   for (const PrunableTerm& t : terms) {
@@ -191,7 +192,8 @@ namespace {
 // expression index (e.g. for $in), so the store names the index it created for the path.
 Result<std::string> IndexHint(Database& db, std::string_view type, const std::vector<PrunableTerm>& terms,
                               const FieldRef* first_sort) {
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db));
+  if (state == nullptr) return std::string();
   DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(type));
   if (indexes->empty()) return std::string();
   for (auto op : {PrunableTerm::Op::kEq, PrunableTerm::Op::kIn, PrunableTerm::Op::kGt, PrunableTerm::Op::kGte,
@@ -286,13 +288,12 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
 }  // namespace
 
 Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));  // validates even with no tables
   DocumentPage page;
-  if (cq.excluded) return page;
+  if (cq.excluded || state == nullptr) return page;
   DOTDO_ASSIGN_OR_RETURN(auto st, cq.Prepare(conn));
   st.BindValues(cq.params);
   Cursor last;
@@ -314,12 +315,12 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
 }
 
 Result<std::string> DocumentStore::Explain(const DocumentQueryOptions& q) {
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
   DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
   if (cq.excluded) return std::string("SKIP DOCUMENTS (stats prove no match)");
+  if (state == nullptr) return std::string("SKIP DOCUMENTS (no document was ever written in this namespace)");
   auto prepared = conn.PrepareUncached("EXPLAIN QUERY PLAN " + cq.sql);
   if (!prepared.ok() && cq.unhinted_from != std::string::npos)
     prepared = conn.PrepareUncached("EXPLAIN QUERY PLAN " + cq.sql.substr(0, cq.unhinted_from) + cq.sql.substr(cq.hint_end));
@@ -346,8 +347,8 @@ Result<DocumentPage> DocumentStore::List(std::string_view type, int64_t limit, s
 Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
   DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(where, internal::DocumentFields()));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  if (state == nullptr) return int64_t{0};
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, type, filter.prunable));

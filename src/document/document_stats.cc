@@ -55,10 +55,19 @@ bool HasBits(std::string_view block, uint64_t h2) {
   return true;
 }
 
+// The bloom key of a number: equal for values SQLite compares equal, whatever their JSON spelling.
+// SQLite sees a JSON integer that fits int64 as that integer and every other number (a fraction, an
+// exponent, an integer beyond int64) as a double, and compares an integer with a double exactly.
+// So an integral double in int64's range keys as that integer; any other double by its shortest
+// round-trip text.
+constexpr double kTwoTo63 = 9223372036854775808.0;
+
+std::string IntegerKey(int64_t i) { return "n:" + std::to_string(i); }
+
 std::string NumberKey(double d) {
-  if (std::nearbyint(d) == d && std::fabs(d) < 9.2e18) return "n:" + std::to_string(static_cast<int64_t>(d));
+  if (std::nearbyint(d) == d && d >= -kTwoTo63 && d < kTwoTo63) return IntegerKey(static_cast<int64_t>(d));
   char buf[40];
-  std::snprintf(buf, sizeof buf, "n:%.17g", d);
+  std::snprintf(buf, sizeof buf, "r:%.17g", d);
   return buf;
 }
 
@@ -81,15 +90,16 @@ std::optional<StatValue> StatValueOf(const Json& v) {
     auto i = v.get<int64_t>();
     s.is_number = true;
     s.number = static_cast<double>(i);
-    s.exact = static_cast<int64_t>(s.number) == i && std::fabs(s.number) < 9.2e18;
-    s.bloom_key = "n:" + std::to_string(i);
+    s.exact = s.number >= -kTwoTo63 && s.number < kTwoTo63 && static_cast<int64_t>(s.number) == i;
+    s.bloom_key = IntegerKey(i);
     return s;
   } else if (v.is_number_unsigned()) {
     auto u = v.get<uint64_t>();
     s.is_number = true;
     s.number = static_cast<double>(u);
     s.exact = u < (1ull << 53);
-    s.bloom_key = s.exact ? "n:" + std::to_string(u) : "u:" + std::to_string(u);
+    // Above int64 SQLite reads the number as a double.
+    s.bloom_key = u <= static_cast<uint64_t>(INT64_MAX) ? IntegerKey(static_cast<int64_t>(u)) : NumberKey(s.number);
     return s;
   } else if (v.is_number_float()) {
     s.is_number = true;
@@ -158,6 +168,7 @@ Status RecordValue(Connection& conn, std::string_view type, const std::string& p
     up.Bind(4, stats.max_str && *stats.max_str > v.text ? *stats.max_str : v.text).Bind(5, now);
     DOTDO_RETURN_IF_ERROR(up.Run());
   }
+  if (stats.blocks <= 0) return OkStatus();  // no bloom filter until ConfigureStats rebuilds it
   BloomPos pos = PositionOf(v.bloom_key, stats.blocks);
   std::string bits(kBlockBytes, '\0');
   {

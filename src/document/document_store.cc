@@ -54,7 +54,9 @@ Result<DocumentStore> DocumentStore::Open(Database& db, DocumentStoreOptions opt
     return InvalidArgumentError("history_retention_millis must be -1 (keep forever) or >= 0");
   if (options.bloom_blocks < 1 || options.bloom_blocks > (1 << 20))
     return InvalidArgumentError("bloom_blocks must be between 1 and 1048576");
-  DOTDO_RETURN_IF_ERROR(DocumentState::Of(db).status());
+  // Existing tables are checked (a newer schema is refused); missing ones are made by the first
+  // write, so a store opened only to read changes nothing.
+  DOTDO_RETURN_IF_ERROR(DocumentState::ForRead(db).status());
   return DocumentStore(db, std::move(options));
 }
 
@@ -170,8 +172,8 @@ Result<std::vector<Json>> DocumentStore::CreateMany(std::vector<Json> docs) {
 
 Result<Json> DocumentStore::Get(std::string_view id) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  if (state == nullptr) return NotFoundError("document '" + std::string(id) + "' does not exist");
   DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
                                       "SELECT json(data) FROM doc_documents WHERE id = ?1 AND deleted = 0"));
   st.Bind(1, id);
@@ -249,6 +251,9 @@ Result<Json> DocumentStore::MergePatch(std::string_view id, const Json& patch, D
 Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, DocumentUpdateOptions options) {
   if (!patch.is_array())
     return InvalidArgumentError(std::string("a JSON Patch must be an array of operations, got ") + patch.type_name());
+  if (patch.size() > kMaxJsonPatchOperations)
+    return InvalidArgumentError("a JSON Patch has " + std::to_string(patch.size()) + " operations; the limit is " +
+                                std::to_string(kMaxJsonPatchOperations));
   for (size_t i = 0; i < patch.size(); ++i) {
     const Json& op = patch[i];
     if (!op.is_object()) return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " is not an object");
@@ -261,31 +266,38 @@ Result<Json> DocumentStore::JsonPatch(std::string_view id, const Json& patch, Do
     }
   }
   return WriteVersion(id, options.expected_version, [&](const StoredRowView&, Json& body) -> Status {
-    // A failing "test" operation is a precondition on the state, not malformed input.
+    // One pass over the operations on one working copy (linear in the patch, whatever its "test"s);
+    // the body changes only if every operation succeeded.
+    Json working = body;
     for (size_t i = 0; i < patch.size(); ++i) {
       const Json& op = patch[i];
-      if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || op["op"] != "test") continue;
+      const bool is_test = op.contains("op") && op["op"].is_string() && op["op"] == "test";
+      if (!is_test) {
+        DOTDO_RETURN_IF_ERROR(internal::CatchAll("JSON Patch operation " + std::to_string(i) + " failed; nothing was changed",
+                                                 [&] {
+                                                   working.patch_inplace(Json::array({op}));
+                                                   return OkStatus();
+                                                 }));
+        continue;
+      }
+      // A failing "test" operation is a precondition on the state, not malformed input.
       if (!op.contains("path") || !op["path"].is_string() || !op.contains("value"))
         return InvalidArgumentError("JSON Patch operation " + std::to_string(i) + " ('test') needs \"path\" and \"value\"");
-      Status tested = internal::CatchAll("JSON Patch failed", [&]() -> Status {
-        Json partial = body.patch(Json(patch.begin(), patch.begin() + static_cast<long>(i)));
+      DOTDO_RETURN_IF_ERROR(internal::CatchAll("JSON Patch failed", [&]() -> Status {
         Json::json_pointer ptr(op["path"].get<std::string>());
-        if (!partial.contains(ptr) || partial.at(ptr) != op["value"])
+        const bool found = working.contains(ptr);
+        if (!found || working.at(ptr) != op["value"])
           return FailedPreconditionError("JSON Patch operation " + std::to_string(i) + " failed: 'test' of " +
                                          op["path"].get<std::string>() + " expected " +
                                          internal::DumpJson(op["value"]).substr(0, 80) +
-                                         (partial.contains(ptr) ? " but found " + internal::DumpJson(partial.at(ptr)).substr(0, 80)
-                                                                : " but the path does not exist") +
+                                         (found ? " but found " + internal::DumpJson(working.at(ptr)).substr(0, 80)
+                                                : " but the path does not exist") +
                                          "; nothing was changed");
         return OkStatus();
-      });
-      DOTDO_RETURN_IF_ERROR(tested);
+      }));
     }
-    DOTDO_RETURN_IF_ERROR(internal::CatchAll("JSON Patch failed; nothing was changed", [&] {
-      body = body.patch(patch);
-      return OkStatus();
-    }));
-    if (!body.is_object()) return InvalidArgumentError("JSON Patch must leave the document an object");
+    if (!working.is_object()) return InvalidArgumentError("JSON Patch must leave the document an object");
+    body = std::move(working);
     return OkStatus();
   });
 }
@@ -362,8 +374,8 @@ Result<Json> ParseStored(std::string_view text, std::string_view id) {
 
 Result<std::vector<Json>> DocumentStore::History(std::string_view id) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  if (state == nullptr) return NotFoundError("document '" + std::string(id) + "' has no history");
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   std::vector<Json> out;
@@ -386,8 +398,10 @@ Result<std::vector<Json>> DocumentStore::History(std::string_view id) {
 
 Result<Json> DocumentStore::GetAsOf(std::string_view id, int64_t unix_millis) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateId(id));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db_));
-  (void)state;
+  DOTDO_RETURN_IF_ERROR(ValidateTimestampMillis(unix_millis, "GetAsOf time"));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  if (state == nullptr)
+    return NotFoundError("document '" + std::string(id) + "' does not exist at " + FormatIso8601(unix_millis));
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   auto missing = [&](const char* why) {

@@ -123,6 +123,7 @@ constexpr std::array<std::string_view, 1> kMigrations = {kMigrationV1};
 const StoreSpec kGraphSpec{.name = "graph", .table_prefix = "graph_", .migrations = kMigrations};
 
 Status EnsureGraphSchema(Database& db) { return EnsureStoreSchema(db, kGraphSpec); }
+Result<bool> GraphReadable(Database& db) { return StoreSchemaPresent(db, kGraphSpec); }
 
 Status ValidateNode(std::string_view node, std::string_view what) {
   auto type = NodeTypeOf(node);
@@ -149,11 +150,7 @@ Result<std::string> NormalizeEdgeData(Json& data) {
   if (data.is_null()) data = Json::object();
   if (!data.is_object())
     return InvalidArgumentError(std::string("edge data must be a JSON object, got ") + data.type_name());
-  DOTDO_ASSIGN_OR_RETURN(std::string text, DumpJsonChecked(data, "edge data"));
-  if (text.size() > kMaxEdgeDataBytes)
-    return InvalidArgumentError("edge data is " + std::to_string(text.size()) + " bytes; the limit is " +
-                                std::to_string(kMaxEdgeDataBytes));
-  return text;
+  return SerializeStoredJson(data, "edge data", kMaxEdgeDataBytes);
 }
 
 RawEdge RawEdgeFromRow(const Statement& st, int f) {
@@ -170,7 +167,8 @@ RawEdge RawEdgeFromRow(const Statement& st, int f) {
 
 Result<Edge> ToEdge(RawEdge raw) {
   Edge e;
-  // Edge data has no nesting limit of its own; the parser does not recurse, so any stored depth reads.
+  // Stored edge data nests at most kMaxJsonDepth levels (SerializeStoredJson); older rows may nest
+  // deeper, and the parser does not recurse, so any stored depth reads.
   auto data = ParseJson(raw.data, "its stored text", {.max_depth = internal::kNoDepthCheck});
   if (!data.ok()) {
     if (data.status().code() != StatusCode::kInvalidArgument) return data.status();

@@ -36,6 +36,9 @@ inline constexpr std::string_view kEdgeColumns = "id, from_id, to_id, type, data
 
 // The outbox and graph tables (the graph store keeps no per-Database state).
 Status EnsureGraphSchema(Database& db);
+// For reads, which never create tables: false when the namespace has no graph tables (the read
+// then answers as for an empty graph).
+Result<bool> GraphReadable(Database& db);
 
 // Node id and relation type validation with messages naming `what` ("from", "start", ...).
 Status ValidateNode(std::string_view node, std::string_view what);

@@ -137,7 +137,8 @@ Result<EdgePage> OneWayPage(Database& db, std::string_view node, const EdgeQuery
       return InvalidArgumentError(outgoing ? "this cursor belongs to an incoming page"
                                            : "this cursor belongs to an outgoing page");
   }
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db));
+  if (!readable) return EdgePage{};
   std::vector<RawEdge> raws;
   DOTDO_RETURN_IF_ERROR(QueryPhase(DatabaseInternals::Conn(db), node, outgoing, q, after ? &*after : nullptr,
                                    q.limit + 1, false, raws));
@@ -236,9 +237,13 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
     return InvalidArgumentError("a batch takes at most " + std::to_string(kMaxBatchIds) + " distinct ids, got " +
                                 std::to_string(unique.size()));
   for (const auto& id : unique) DOTDO_RETURN_IF_ERROR(internal::ValidateNode(id, "batch id"));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db));
   std::map<std::string, std::vector<Edge>> result;
   if (unique.empty()) return result;
+  if (!readable) {  // an empty graph: every id has no edges
+    for (const auto& id : unique) result.emplace(id, std::vector<Edge>());
+    return result;
+  }
 
   // One read snapshot, and per id the same cached statement that Outgoing/Incoming use: it walks the
   // primary key (or the incoming index) in page order and stops at `limit`, so a node with millions
@@ -261,7 +266,8 @@ Result<std::map<std::string, std::vector<Edge>>> Batch(Database& db, const std::
 Result<int64_t> Degree(Database& db, std::string_view node, const std::vector<std::string>& types, bool outgoing) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(node, "node"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(types));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db));
+  if (!readable) return int64_t{0};
   std::string sql = std::string("SELECT COUNT(*) FROM graph_relationships WHERE ") + (outgoing ? "from_id" : "to_id") +
                     " = ?1";
   if (!types.empty()) sql += " AND type IN (SELECT value FROM json_each(?2))";
@@ -278,7 +284,8 @@ GraphStore::GraphStore(Database& db, GraphOptions options) : db_(db), options_(o
 
 Result<GraphStore> GraphStore::Open(Database& db, GraphOptions options) {
   if (options.max_visited_nodes < 1) return InvalidArgumentError("max_visited_nodes must be >= 1");
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db));
+  if (!readable) return GraphStore(db, options);
   return GraphStore(db, options);
 }
 
@@ -382,7 +389,8 @@ Result<bool> GraphStore::Exists(std::string_view from, std::string_view to, std:
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
   DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return false;
   DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
                                       "SELECT 1 FROM graph_relationships WHERE from_id = ?1 AND type = ?2 AND to_id = ?3"));
   st.BindAll(from, type, to);
@@ -393,7 +401,8 @@ Result<Edge> GraphStore::GetEdge(std::string_view from, std::string_view to, std
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(from, "from"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(to, "to"));
   DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return NotFoundError("no edge " + std::string(from) + " -[" + std::string(type) + "]-> " + std::string(to));
   DOTDO_ASSIGN_OR_RETURN(auto raw, FindEdge(DatabaseInternals::Conn(db_), from, to, type));
   if (!raw)
     return NotFoundError("no edge " + std::string(from) + " -[" + std::string(type) + "]-> " + std::string(to));
@@ -402,7 +411,8 @@ Result<Edge> GraphStore::GetEdge(std::string_view from, std::string_view to, std
 
 Result<Edge> GraphStore::GetEdgeById(std::string_view id) {
   if (!UlidGenerator::IsValid(id)) return InvalidArgumentError("edge id must be a 26-character ULID");
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return NotFoundError("no edge with id " + std::string(id));
   DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare(
                                       "SELECT " + std::string(internal::kEdgeColumns) +
                                       " FROM graph_relationships WHERE id = ?1"));
@@ -423,7 +433,8 @@ Result<EdgePage> GraphStore::Both(std::string_view node, const EdgeQuery& q) {
   if (!q.cursor.empty()) {
     DOTDO_ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
   }
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return EdgePage{};
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
@@ -509,7 +520,8 @@ Status GraphStore::SetRelationOptions(std::string_view type, const GraphRelation
 
 Result<GraphRelationOptions> GraphStore::GetRelationOptions(std::string_view type) {
   DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return GraphRelationOptions{};
   DOTDO_ASSIGN_OR_RETURN(bool acyclic, IsAcyclicType(DatabaseInternals::Conn(db_), type));
   return GraphRelationOptions{acyclic};
 }

@@ -463,7 +463,8 @@ Result<std::vector<TraversedNode>> GraphStore::Traverse(const GraphTraverseOptio
   if (o.limit < 1 || o.limit > kMaxTraverseLimit)
     return InvalidArgumentError("limit must be between 1 and " + std::to_string(kMaxTraverseLimit) + ", got " +
                                 std::to_string(o.limit));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return std::vector<TraversedNode>();
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
@@ -532,7 +533,8 @@ Result<std::optional<GraphPath>> GraphStore::ShortestPath(const GraphPathOptions
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.to, "to"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
   DOTDO_RETURN_IF_ERROR(internal::ValidateDepth(o.max_depth));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return o.from == o.to ? std::optional<GraphPath>(GraphPath{{o.from}, {}, 0}) : std::nullopt;
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());
@@ -545,7 +547,8 @@ Result<std::optional<GraphPath>> GraphStore::FindPath(const GraphPathOptions& o)
   DOTDO_RETURN_IF_ERROR(internal::ValidateNode(o.to, "to"));
   DOTDO_RETURN_IF_ERROR(internal::ValidateTypes(o.types));
   DOTDO_RETURN_IF_ERROR(internal::ValidateDepth(o.max_depth));
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return o.from == o.to ? std::optional<GraphPath>(GraphPath{{o.from}, {}, 0}) : std::nullopt;
   if (o.from == o.to) return std::optional<GraphPath>(GraphPath{{o.from}, {}, 0});
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
@@ -582,7 +585,8 @@ Result<std::optional<GraphPath>> GraphStore::WeightedShortestPath(const GraphWei
   if (!path.ok()) return path.status().WithContext("weight_field");
   if (o.default_weight && (!std::isfinite(*o.default_weight) || *o.default_weight < 0))
     return InvalidArgumentError("default_weight must be a finite number >= 0");
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return o.from == o.to ? std::optional<GraphPath>(GraphPath{{o.from}, {}, 0}) : std::nullopt;
   if (o.from == o.to) return std::optional<GraphPath>(GraphPath{{o.from}, {}, 0});
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
@@ -670,7 +674,8 @@ Result<std::optional<std::vector<std::string>>> GraphStore::DetectCycle(std::str
     DOTDO_RETURN_IF_ERROR(ValidateRelationType(type));
     types.emplace_back(type);
   }
-  DOTDO_RETURN_IF_ERROR(internal::EnsureGraphSchema(db_));
+  DOTDO_ASSIGN_OR_RETURN(bool readable, internal::GraphReadable(db_));
+  if (!readable) return std::optional<std::vector<std::string>>();
   Connection& conn = DatabaseInternals::Conn(db_);
   internal::ReadSnapshot snapshot(conn);
   DOTDO_RETURN_IF_ERROR(snapshot.status());

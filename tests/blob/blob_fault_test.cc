@@ -37,6 +37,7 @@ using ::dotdo::testing::EventsFor;
 
 // Invariant 3 of blob.h: every metadata row names an object that exists; ref counts match.
 void ExpectMetadataNamesOnlyExistingObjects(Database& db, ObjectStore& objects) {
+  ASSERT_THAT(internal::EnsureStoreSchema(db, internal::kBlobSpec), IsOk());  // a failed first put made none
   auto rows = db.QueryReadOnly(
       "SELECT o.object_key AS k, o.ref_count AS refs, (SELECT COUNT(*) FROM blob_blobs b WHERE b.object_key = "
       "o.object_key) AS n FROM blob_objects o");

@@ -59,6 +59,36 @@ TEST_F(BlobStoreTest, InvalidUtf8InKeysContentTypesOrMetadataIsInvalidArgument) 
   DOTDO_EXPECT_OK(blobs_->Put(Req("img/\xc3\xa9t\xc3\xa9.png", "text/plain; charset=\xc3\xa9"), "x"));
 }
 
+int64_t WallClockNow() { return SystemClock::Default()->NowMillis(); }
+
+Json Nested(int levels) {
+  Json v = 1;
+  for (int i = 0; i < levels; ++i) v = Json{{"a", std::move(v)}};
+  return v;
+}
+
+TEST_F(BlobStoreTest, MetadataHasTheDepthAndSizeLimitsOfEveryStoredJson) {
+  DOTDO_EXPECT_OK(blobs_->Put(Req("ok", "", Nested(63)), "x"));
+  EXPECT_THAT(blobs_->Put(Req("deep", "", Nested(65)), "x"), StatusIs(StatusCode::kInvalidArgument, "nests deeper"));
+  Json deep = Nested(10000);
+  EXPECT_THAT(blobs_->Put(Req("deeper", "", deep), "x"), StatusIs(StatusCode::kInvalidArgument, "nests deeper"));
+  EXPECT_THAT(blobs_->Put(Req("big", "", {{"s", std::string(70000, 'x')}}), "x"),
+              StatusIs(StatusCode::kInvalidArgument, "limit is 65536"));
+  EXPECT_THAT(blobs_->Head("deep"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(blobs_->Head("big"), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(BlobStoreTest, ReopenRemovesTempObjectsOfStreamedPutsThatDied) {
+  // What a streamed put killed between "stream stored" and "moved to its address" leaves behind.
+  DOTDO_ASSERT_OK(objects_->Put("tmp/01J0000000000000000000DEAD", "partial put"));
+  clock_.Set(WallClockNow() + 30'000);
+  Reopen(BlobOptions{});
+  EXPECT_EQ(StoredObjects().size(), 1u) << "younger than a minute: may belong to a put in flight";
+  clock_.Set(WallClockNow() + 120'000);
+  Reopen(BlobOptions{});
+  EXPECT_TRUE(StoredObjects().empty());
+}
+
 TEST_F(BlobStoreTest, NoBlobBytesAreStoredInSqlite) {
   const std::string big(200000, 'Z');
   DOTDO_ASSERT_OK(blobs_->Put(Req("big"), big));
@@ -323,7 +353,7 @@ TEST_F(BlobStoreTest, FailingStreamsStoreNothingAndKeepThePreviousBlob) {
   EXPECT_THAT(blobs_->PutStream(declared, empty), StatusIs(StatusCode::kInvalidArgument, "were declared"));
   EXPECT_THAT(blobs_->Put(declared, ""), StatusIs(StatusCode::kInvalidArgument, "declared"));
   EXPECT_THAT(blobs_->Put(Req("k", "", {{"big", std::string(70000, 'm')}}), "x"),
-              StatusIs(StatusCode::kInvalidArgument, "64 KiB"));
+              StatusIs(StatusCode::kInvalidArgument, "the limit is 65536"));
   EXPECT_THAT(blobs_->GetStream("k", nullptr), StatusIs(StatusCode::kInvalidArgument));
 
   DOTDO_ASSERT_OK_AND_ASSIGN(auto after, blobs_->Get("k"));
@@ -388,6 +418,47 @@ TEST_F(BlobStoreTest, WithoutContentAddressingStreamsAndTransitionsMoveTheBlobsO
   EXPECT_EQ(StoredObjects(), std::vector<std::string>{cold.object_key});
   EXPECT_EQ(blobs_->Get("s")->data, payload);
   ExpectMetadataMatchesObjects();
+}
+
+}  // namespace
+}  // namespace dotdo
+
+namespace dotdo {
+namespace {
+
+// Reads never create tables: opening the store and reading a namespace that has no blobs changes
+// nothing, and works on a namespace opened read-only.
+TEST(BlobReadOnlyTest, ReadsOfANamespaceWithoutBlobsCreateNothing) {
+  testing::ScratchDir dir;
+  { DOTDO_ASSERT_OK(Database::Open(dir.path(), "ns")); }
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto objects, LocalObjectStore::Open(dir.path() / "objects"));
+  for (bool read_only : {true, false}) {
+    SCOPED_TRACE(read_only ? "read-only namespace" : "writable namespace");
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "ns", {.read_only = read_only}));
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto blobs, BlobStore::Open(*db, *objects));
+    EXPECT_THAT(blobs->Head("a"), testing::StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(blobs->Get("a"), testing::StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(blobs->Delete("a"), testing::StatusIs(StatusCode::kNotFound));
+    DOTDO_ASSERT_OK_AND_ASSIGN(BlobPage page, blobs->List({}));
+    EXPECT_TRUE(page.items.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto found, blobs->Query({.where = {{"size", {{"$gt", 1}}}}}));
+    EXPECT_TRUE(found.empty());
+    EXPECT_THAT(blobs->Query({.where = {{"size", {{"$bogus", 1}}}}}), testing::StatusIs(StatusCode::kInvalidArgument));
+    DOTDO_ASSERT_OK_AND_ASSIGN(BlobStats stats, blobs->Stats());
+    EXPECT_EQ(stats.blobs, 0);
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto rules, blobs->ListLifecycleRules());
+    EXPECT_TRUE(rules.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto tables, db->QueryReadOnly("SELECT name FROM sqlite_schema WHERE name LIKE 'blob%'"));
+    EXPECT_TRUE(tables.empty()) << tables.dump();
+  }
+  // The first write makes the tables.
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "ns"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto blobs, BlobStore::Open(*db, *objects));
+  BlobPutRequest req;
+  req.key = "a";
+  DOTDO_ASSERT_OK(blobs->Put(req, "bytes"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(Blob got, blobs->Get("a"));
+  EXPECT_EQ(got.data, "bytes");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "blob/blob_store_impl.h"
 #include "dotdo/blob.h"
 #include "dotdo/cdc.h"
 #include "testing/test_util.h"
@@ -30,6 +31,8 @@ class BlobFixture : public ::testing::Test {
     auto b = BlobStore::Open(*db_, *objects_, std::move(options));
     ASSERT_THAT(b, IsOk());
     blobs_ = std::move(b).value();
+    // The tables a first write would make, so the checks below can query them from the start.
+    ASSERT_THAT(internal::EnsureStoreSchema(*db_, internal::kBlobSpec), IsOk());
   }
 
   BlobPutRequest Req(const std::string& key, const std::string& content_type = "", Json metadata = Json::object()) {

@@ -110,6 +110,50 @@ TEST(StoreScaffoldTest, OpenReturnsTheErrorOfATooNewSchema) {
   }
 }
 
+// Reads never create tables (docs/architecture.md, "How to add a store"): on a namespace where a
+// store was never written, every read answers as for an empty store and the file is unchanged —
+// also when the namespace is opened read-only.
+TEST(StoreScaffoldTest, ReadsOfStoresNeverWrittenCreateNoTables) {
+  testing::ScratchDir dir;
+  { DOTDO_ASSERT_OK(Database::Open(dir.path(), "ns")); }
+  for (bool read_only : {true, false}) {
+    SCOPED_TRACE(read_only ? "read-only" : "writable");
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir.path(), "ns", {.read_only = read_only}));
+    DOTDO_ASSERT_OK_AND_ASSIGN(DocumentStore docs, DocumentStore::Open(*db));
+    EXPECT_THAT(docs.Get("x"), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(docs.GetAsOf("x", 0), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(docs.History("x"), StatusIs(StatusCode::kNotFound));
+    DOTDO_ASSERT_OK_AND_ASSIGN(DocumentPage page, docs.Query({.type = "T", .where = {{"a", {{"$gt", 1}}}}}));
+    EXPECT_TRUE(page.items.empty());
+    EXPECT_THAT(docs.Query({.type = "T", .where = {{"a", {{"$bogus", 1}}}}}), StatusIs(StatusCode::kInvalidArgument));
+    DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, docs.Count("T", {{"a", 1}}));
+    EXPECT_EQ(n, 0);
+    DOTDO_EXPECT_OK(docs.Explain({.type = "T"}));
+
+    DOTDO_ASSERT_OK_AND_ASSIGN(GraphStore graph, GraphStore::Open(*db));
+    DOTDO_ASSERT_OK_AND_ASSIGN(EdgePage out, graph.Outgoing("N/a"));
+    EXPECT_TRUE(out.items.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(EdgePage both, graph.Both("N/a"));
+    EXPECT_TRUE(both.items.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(bool exists, graph.Exists("N/a", "N/b", "t"));
+    EXPECT_FALSE(exists);
+    EXPECT_THAT(graph.GetEdge("N/a", "N/b", "t"), StatusIs(StatusCode::kNotFound));
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto reached, graph.Traverse({.start = "N/a", .max_depth = 3}));
+    EXPECT_TRUE(reached.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto path, graph.ShortestPath({.from = "N/a", .to = "N/b"}));
+    EXPECT_FALSE(path.has_value());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto self, graph.ShortestPath({.from = "N/a", .to = "N/a"}));
+    ASSERT_TRUE(self.has_value());
+    EXPECT_EQ(self->nodes, std::vector<std::string>{"N/a"});
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto cycle, graph.DetectCycle("N/a"));
+    EXPECT_FALSE(cycle.has_value());
+    EXPECT_THAT(graph.Traverse({.start = "N/a", .max_depth = -1}), StatusIs(StatusCode::kInvalidArgument));
+
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto tables, db->QueryReadOnly("SELECT name FROM sqlite_schema WHERE name <> 'meta' AND name NOT LIKE 'sqlite_%'"));
+    EXPECT_TRUE(tables.empty()) << tables.dump();
+  }
+}
+
 TEST(StoreScaffoldTest, OpenChecksOptions) {
   auto db = testing::OpenMemoryDb();
   EXPECT_THAT(DocumentStore::Open(*db, {.max_document_bytes = 0}), StatusIs(StatusCode::kInvalidArgument));

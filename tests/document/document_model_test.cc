@@ -3,6 +3,7 @@
 // sort, keyset pagination, count) against a simple in-memory model, compared after every step.
 // The model spells out the documented query semantics (query_compiler.h) in plain C++.
 #include "dotdo/document.h"
+#include "dotdo/cdc.h"
 
 #include <algorithm>
 #include <cctype>
@@ -225,6 +226,8 @@ class DocumentModelTest : public ::testing::Test {
   std::map<std::string, ModelRow> model_;
 };
 
+void ApplyDiff(Json& doc, const Json& before, const Json& after);
+
 TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
   Generator g(99);
   std::vector<std::string> ids;
@@ -255,8 +258,11 @@ TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
     } else if (kind < 45) {  // operator update, sometimes with a stale version
       const std::string f = std::vector<std::string>{"n", "s", "flag"}[static_cast<size_t>(g.Int(3))];
       Json v = g.Value(f);
-      const int r = g.Int(3);
-      Json ops = r == 0 ? Json{{"$set", {{f, v}}}} : r == 1 ? Json{{"$unset", {{f, true}}}} : Json{{"$set", {{"nested.k", g.Int(5)}}}};
+      const int r = g.Int(4);
+      Json ops = r == 0   ? Json{{"$set", {{f, v}}}}
+                 : r == 1 ? Json{{"$unset", {{f, true}}}}
+                 : r == 2 ? Json{{"$set", {{"nested.k", g.Int(5)}}}}
+                          : Json{{"$unset", {{"nested.k", true}}}};  // may leave "nested" an empty object
       DocumentUpdateOptions o;
       const bool stale = live && g.Int(5) == 0;
       if (stale) o.expected_version = it->second.version - 1;
@@ -271,7 +277,9 @@ TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
         Json& b = it->second.body;
         if (r == 0) b[f] = v;
         else if (r == 1) b.erase(f);
-        else {
+        else if (r == 3) {
+          if (b.contains("nested") && b["nested"].is_object()) b["nested"].erase("k");
+        } else {
           if (!b.contains("nested") || !b["nested"].is_object()) b["nested"] = Json::object();
           b["nested"]["k"] = ops["$set"]["nested.k"];
         }
@@ -356,6 +364,65 @@ TEST_F(DocumentModelTest, RandomOperationsAgreeWithTheModel) {
   EXPECT_GT(conflicts, 20);
   // Final sweep: every id agrees.
   for (const std::string& id : ids) CheckDoc(id);
+
+  // The change feed alone rebuilds every document exactly (docs/formats/cdc.md, "Update diffs").
+  std::map<std::string, Json> rebuilt;
+  std::vector<UnifiedEvent> events;
+  for (int64_t after = 0;;) {
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto page, ChangeFeed(*db_).Read(after, 10000));
+    if (page.empty()) break;
+    after = *page.back().lsn;
+    events.insert(events.end(), page.begin(), page.end());
+  }
+  for (const UnifiedEvent& e : events) {
+    if (e.store != "document") continue;
+    if (e.type == "cdc.insert") rebuilt[*e.key] = *e.after;
+    else if (e.type == "cdc.delete") rebuilt.erase(*e.key);
+    else if (e.type == "cdc.update") ApplyDiff(rebuilt.at(*e.key), *e.before, *e.after);
+  }
+  for (const std::string& id : ids) {
+    auto got = store_.Get(id);
+    if (!got.ok()) {
+      EXPECT_EQ(rebuilt.count(id), 0u) << id;
+      continue;
+    }
+    ASSERT_EQ(rebuilt.count(id), 1u) << id;
+    EXPECT_EQ(rebuilt[id], *got) << id;
+  }
+}
+
+// A consumer's replay of one cdc.update: before-only keys were removed, after-only keys added,
+// keys on both sides with objects on both sides changed inside, any other key on both replaced.
+void ApplyDiff(Json& doc, const Json& before, const Json& after) {
+  for (auto it = before.begin(); it != before.end(); ++it)
+    if (!after.contains(it.key())) doc.erase(it.key());
+  for (auto it = after.begin(); it != after.end(); ++it) {
+    auto b = before.find(it.key());
+    if (b != before.end() && b->is_object() && it->is_object() && doc[it.key()].is_object())
+      ApplyDiff(doc[it.key()], *b, *it);
+    else
+      doc[it.key()] = *it;
+  }
+}
+
+TEST(DocumentEventsTest, EmptyingANestedObjectIsNotRemovingIt) {
+  auto db = testing::OpenMemoryDb();
+  DocumentStore store(*db);
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json doc, store.Create({{"$type", "T"}, {"a", {{"k", 1}}}, {"b", {{"k", 1}}}}));
+  const std::string id = doc["$id"];
+  DOTDO_ASSERT_OK(store.Update(id, {{"$unset", {{"a.k", true}}}}));
+  DOTDO_ASSERT_OK(store.Update(id, {{"$unset", {{"b", true}}}}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto events, ChangeFeed(*db).Read(0, 10));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ((*events[1].before)["a"], (Json{{"k", 1}}));
+  EXPECT_EQ((*events[1].after)["a"], Json::object());  // still there, now empty
+  EXPECT_EQ((*events[2].before)["b"], (Json{{"k", 1}}));
+  EXPECT_FALSE(events[2].after->contains("b"));  // removed
+  Json replayed = *events[0].after;
+  ApplyDiff(replayed, *events[1].before, *events[1].after);
+  ApplyDiff(replayed, *events[2].before, *events[2].after);
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json now, store.Get(id));
+  EXPECT_EQ(replayed, now);
 }
 
 }  // namespace

@@ -182,3 +182,39 @@ TEST(DocumentStatsConfigTest, StatsSurviveReopen) {
 
 }  // namespace
 }  // namespace dotdo
+
+namespace dotdo {
+namespace {
+
+// The bloom key of a number is its value as SQLite compares it, not its JSON spelling: a query
+// must find with stats exactly what it finds without them.
+TEST(DocumentStatsNumbersTest, EqualNumbersFindTheSameDocumentsWithAndWithoutStats) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-9223372036854775808", "-9223372036854775809"},
+      {"18446744073709551615", "1.8446744073709552e19"},
+      {"9223372036854774784", "9.223372036854774784e18"},
+      {"9007199254740993", "9007199254740993.0"},
+      {"12", "1.2e1"},
+      {"0", "-0.0"},
+      {"1.5", "15e-1"},
+  };
+  auto plain_db = testing::OpenMemoryDb();
+  auto stats_db = testing::OpenMemoryDb();
+  DocumentStore plain(*plain_db), stats(*stats_db);
+  DOTDO_ASSERT_OK(stats.ConfigureStats("T", "x"));
+  for (const auto& [stored, _] : cases) {
+    for (DocumentStore* s : {&plain, &stats}) DOTDO_ASSERT_OK(s->Create({{"$type", "T"}, {"x", Json::parse(stored)}}));
+  }
+  for (const auto& [stored, spelled] : cases) {
+    for (const std::string& q : {stored, spelled}) {
+      const Json where = {{"x", Json::parse(q)}};
+      DOTDO_ASSERT_OK_AND_ASSIGN(int64_t without, plain.Count("T", where));
+      DOTDO_ASSERT_OK_AND_ASSIGN(int64_t with, stats.Count("T", where));
+      EXPECT_EQ(with, without) << stored << " queried as " << q;
+      if (q == stored) EXPECT_GE(with, 1) << stored;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dotdo

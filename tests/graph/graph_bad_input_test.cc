@@ -113,6 +113,15 @@ TEST_F(GraphBadInputTest, NonObjectEdgeDataIsRejectedEverywhere) {
   EXPECT_EQ(e.data, (Json{{"w", 1}}));  // the existing edge kept its data
 }
 
+TEST_F(GraphBadInputTest, EdgeDataHasTheDepthLimitOfEveryStoredJson) {
+  Json deep = 1;
+  for (int i = 0; i < 60000; ++i) deep = Json{{"a", std::move(deep)}};
+  EXPECT_THAT(g_->Relate("N/a", "N/z", "link", deep), StatusIs(StatusCode::kInvalidArgument, "nests deeper than 64"));
+  EXPECT_THAT(g_->RelateMany({{"N/p", "N/q", "link"}, {"N/q", "N/r", "link", Json{{"x", deep}}}}),
+              StatusIs(StatusCode::kInvalidArgument, "nests deeper"));
+  ExpectNothingWritten();
+}
+
 TEST_F(GraphBadInputTest, NodeIdsMustBeValidUtf8) {
   for (const std::string& bad : {std::string("N/\xff"), std::string("N/a\xc3"), std::string("N/\xc0\xaf"),
                                  std::string("N/\xed\xa0\x80")}) {

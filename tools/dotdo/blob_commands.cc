@@ -32,6 +32,7 @@ struct BlobArgs {
   uint64_t max_size = 0;
   std::string secret;
   std::string url_base;
+  std::string grace = "1h";
 };
 
 struct Opened {
@@ -230,6 +231,20 @@ const CommandGroup kBlobCommands(60, [](CLI::App& app, Context& ctx) {
   sign->add_option("--content-type", a->content_type, "Required Content-Type of the upload");
   signing_args(sign);
   sign->callback([&ctx, a] { ctx.Finish(RunSign(ctx, *a)); });
+
+  auto* sweep = blob->add_subcommand(
+      "sweep", "Remove stored objects no blob references (left by crashes), once older than --grace");
+  sweep->add_option("--grace", a->grace, "Keep unreferenced objects younger than this: 0, 10m, 1h (default 1h)");
+  sweep->callback([&ctx, a] {
+    ctx.Finish([&]() -> Result<Json> {
+      DOTDO_ASSIGN_OR_RETURN(int64_t grace_ms, ParseDurationMillis(a->grace));
+      if (grace_ms < 0) return InvalidArgumentError("--grace must not be negative");
+      DOTDO_ASSIGN_OR_RETURN(Namespace * ns, ctx.OpenNamespace(/*create=*/false));
+      DOTDO_ASSIGN_OR_RETURN(auto blobs, ns->OpenBlobs({.orphan_grace_ms = grace_ms}));
+      DOTDO_ASSIGN_OR_RETURN(BlobSweepReport r, blobs->SweepOrphans(ns->db().NowMillis()));
+      return Json{{"removed", r.removed}, {"removedBytes", r.removed_bytes}, {"keptInGrace", r.kept_in_grace}};
+    }());
+  });
 
   auto* stats = blob->add_subcommand("stats", "Blob count, logical bytes, stored objects and bytes (dedup savings)");
   stats->callback([&ctx, a] {

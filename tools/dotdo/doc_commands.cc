@@ -62,7 +62,10 @@ Result<DocumentSortKey> ParseSortKey(const std::string& text) {
 Result<int64_t> ParseTime(const std::string& text) {
   int64_t millis = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), millis);
-  if (ec == std::errc() && end == text.data() + text.size()) return millis;
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    DOTDO_RETURN_IF_ERROR(ValidateTimestampMillis(millis, "time"));
+    return millis;
+  }
   auto parsed = ParseIso8601(text);
   if (!parsed.ok()) {
     return InvalidArgumentError("time '" + text + "' is neither unix milliseconds nor ISO 8601 (" +
