@@ -17,6 +17,7 @@
 
 #include "dotdo/blob.h"
 #include "dotdo/cdc.h"
+#include "blob_test_util.h"
 #include "testing/test_util.h"
 #include "core/sha256.h"
 
@@ -40,19 +41,8 @@ std::vector<std::string> Contents() {
   return {"alpha", "beta", std::string(70000, 'g'), big};
 }
 
-struct Opened {
-  std::unique_ptr<Database> db;
-  std::unique_ptr<LocalObjectStore> objects;
-  std::unique_ptr<BlobStore> blobs;
-};
-
-Result<Opened> OpenAll(const fs::path& root) {
-  Opened o;
-  DOTDO_ASSIGN_OR_RETURN(o.db, Database::Open(root / "db", "acme"));
-  DOTDO_ASSIGN_OR_RETURN(o.objects, LocalObjectStore::Open(root / "objects", {.sync = false}));
-  DOTDO_ASSIGN_OR_RETURN(o.blobs, BlobStore::Open(*o.db, *o.objects));
-  return o;
-}
+using Opened = testing::FileBlobs;
+Result<Opened> OpenAll(const fs::path& root) { return testing::OpenFileBlobs(root); }
 
 // The child: random writes until killed. Exits 1 on any error (a writer must never fail here).
 [[noreturn]] void WriteForever(const fs::path& root, unsigned seed) {

@@ -11,7 +11,7 @@
 
 #include "core/sync_point.h"
 #include "dotdo/blob.h"
-#include "testing/test_util.h"
+#include "blob_test_util.h"
 
 namespace dotdo {
 namespace {
@@ -20,19 +20,8 @@ namespace fs = std::filesystem;
 using ::dotdo::testing::IsOk;
 using ::dotdo::testing::ScratchDir;
 
-struct Writer {
-  std::unique_ptr<Database> db;
-  std::unique_ptr<LocalObjectStore> objects;
-  std::unique_ptr<BlobStore> blobs;
-};
-
-Result<Writer> OpenWriter(const fs::path& root) {
-  Writer w;
-  DOTDO_ASSIGN_OR_RETURN(w.db, Database::Open(root / "db", "acme", {.busy_timeout_ms = 20000}));
-  DOTDO_ASSIGN_OR_RETURN(w.objects, LocalObjectStore::Open(root / "objects", {.sync = false}));
-  DOTDO_ASSIGN_OR_RETURN(w.blobs, BlobStore::Open(*w.db, *w.objects));
-  return w;
-}
+using Writer = testing::FileBlobs;
+Result<Writer> OpenWriter(const fs::path& root) { return testing::OpenFileBlobs(root, {.busy_timeout_ms = 20000}); }
 
 BlobPutRequest Req(const std::string& key) {
   BlobPutRequest r;

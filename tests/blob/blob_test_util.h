@@ -13,6 +13,21 @@
 
 namespace dotdo::testing {
 
+// A file-backed namespace "acme" under root/db with its object store (root/objects, unsynced) and
+// blob store, as one process opens them.
+struct FileBlobs {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<LocalObjectStore> objects;
+  std::unique_ptr<BlobStore> blobs;
+};
+inline Result<FileBlobs> OpenFileBlobs(const std::filesystem::path& root, DatabaseOptions db_options = {}) {
+  FileBlobs o;
+  DOTDO_ASSIGN_OR_RETURN(o.db, Database::Open(root / "db", "acme", std::move(db_options)));
+  DOTDO_ASSIGN_OR_RETURN(o.objects, LocalObjectStore::Open(root / "objects", {.sync = false}));
+  DOTDO_ASSIGN_OR_RETURN(o.blobs, BlobStore::Open(*o.db, *o.objects));
+  return o;
+}
+
 inline constexpr char kSecret[] = "0123456789abcdef0123456789abcdef-test-secret";
 
 class BlobFixture : public ::testing::Test {
