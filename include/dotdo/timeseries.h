@@ -1,0 +1,190 @@
+// TimeSeriesStore: numeric series (a key plus optional tags, double values, millisecond
+// timestamps) stored as compressed, time-ordered blocks per series — delta-of-delta timestamps and
+// XOR-encoded values (Gorilla, Pelkonen et al., VLDB 2015), zstd on a full block when that makes it
+// smaller — with per-block count/min/max/sum/first/last, so aggregates over whole blocks never
+// decode them. Every write emits CDC events in the same transaction (docs/formats/timeseries.md).
+//
+//   dotdo::TimeSeriesStore ts(*db);
+//   ts.Put("cpu_usage", 0.42, 1700000000000, {{"host", "a"}});
+//   auto latest = ts.Get("cpu_usage", {{"host", "a"}});
+//   auto it = ts.Range("cpu_usage", {.start = t0, .end = t1});
+//   while (*it->Next()) use(it->point());
+//   auto buckets = ts.Aggregate("cpu_usage", {.start = t0, .end = t1, .bucket_ms = 3'600'000,
+//                                             .metrics = {"avg", "p99"}});
+//
+// Grammar (anything else is kInvalidArgument and nothing is written):
+//   series key   [A-Za-z_][A-Za-z0-9_.:-]{0,127}           ("cpu_usage", "http.requests:5xx")
+//   tag key      [A-Za-z_][A-Za-z0-9_]{0,63}                at most kMaxTimeSeriesTags per series
+//   tag value    1..256 bytes of valid UTF-8, no control characters
+//   timestamp    ms since the Unix epoch, kMinTimestampMs..kMaxTimestampMs (1970 .. 9999-12-31)
+//   value        a finite double: NaN and +-infinity are refused (an aggregate over them would be
+//                meaningless, and a gap is expressed by the absence of a point)
+//
+// A series is (key, tags): "cpu" with {host=a} and "cpu" with {host=b} are two series; "cpu" with
+// no tags is a third. Same series and same timestamp: the last write wins (also inside one batch:
+// the later point in the vector wins).
+//
+// Thread-safety: a TimeSeriesStore is a light handle over a Database (held by reference; the
+// Database must outlive it) and follows the Database's rules. A TimeSeriesRange must not outlive
+// the Database; it reads one block at a time (bounded memory) and takes the Database lock only
+// while it fetches a block.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dotdo/database.h"
+#include "dotdo/export.h"
+#include "dotdo/status.h"
+
+namespace dotdo {
+
+using TimeSeriesTags = std::map<std::string, std::string>;
+
+inline constexpr int64_t kMinTimestampMs = 0;
+inline constexpr int64_t kMaxTimestampMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+inline constexpr size_t kMaxTimeSeriesTags = 32;
+// Largest PutBatch.
+inline constexpr size_t kMaxTimeSeriesBatch = 1'000'000;
+
+struct TimeSeriesPoint {
+  std::string key;
+  TimeSeriesTags tags;
+  int64_t ts = 0;  // ms since epoch
+  double value = 0;
+
+  friend bool operator==(const TimeSeriesPoint&, const TimeSeriesPoint&) = default;
+};
+
+// One sample of a series (the series is implied by the call).
+struct TimeSample {
+  int64_t ts = 0;
+  double value = 0;
+  friend bool operator==(const TimeSample&, const TimeSample&) = default;
+};
+
+// {"key","tags","ts","time","value"}; time is ISO 8601.
+DOTDO_EXPORT Json TimeSeriesPointToJson(const TimeSeriesPoint& point);
+
+// Validation of the grammar above (kInvalidArgument with the reason).
+DOTDO_EXPORT Status ValidateSeriesKey(std::string_view key);
+DOTDO_EXPORT Status ValidateSeriesTags(const TimeSeriesTags& tags);
+DOTDO_EXPORT Status ValidateTimestamp(int64_t ts, std::string_view what = "timestamp");
+// A timestamp as a user types it: an integer (ms since epoch) or ISO 8601 ("2024-01-15",
+// "2024-01-15T10:30:00Z", "2024-01-15T10:30:00.250+02:00"); out of range is kInvalidArgument.
+DOTDO_EXPORT Result<int64_t> ParseTimestamp(std::string_view text);
+// A duration ("500ms", "30s", "5m", "1h", "7d", "365d"; a bare integer is ms) that must be > 0.
+DOTDO_EXPORT Result<int64_t> ParsePositiveDuration(std::string_view text, std::string_view what = "duration");
+
+// How PutBatch reports to CDC.
+enum class TimeSeriesCdcMode {
+  // One "cdc.batch_insert" event per PutBatch (op "c", table "points"; after = {count, series,
+  // partition, from, to}). Put emits one "cdc.insert". The default.
+  kBatch,
+  // One cdc.insert (new timestamp) or cdc.update (overwrite, with before) per point, also in PutBatch.
+  kPerPoint,
+};
+
+struct TimeSeriesOptions {
+  // Most points per block, 16..65536. A block that would grow past it splits. Default 512.
+  int max_block_points = 512;
+  // Try zstd on a block once it is full, and keep it when smaller. Default true.
+  bool compress_full_blocks = true;
+  // CDC events of PutBatch. Default kBatch.
+  TimeSeriesCdcMode cdc_mode = TimeSeriesCdcMode::kBatch;
+  // Entries of the GetAsOf cache (0 disables it). Default 4096.
+  size_t as_of_cache_entries = 4096;
+};
+
+struct TimeRange {
+  int64_t start = kMinTimestampMs;      // inclusive
+  int64_t end = kMaxTimestampMs + 1;    // exclusive; start > end is kInvalidArgument
+};
+
+// Range over one series: points with start <= ts < end in ascending ts. Next() returns false at the
+// end; an error ends the iteration. Points written between Next() calls may or may not be seen, but
+// ts strictly increases and no point is returned twice.
+class DOTDO_EXPORT TimeSeriesRange {
+ public:
+  class Impl;
+  explicit TimeSeriesRange(std::unique_ptr<Impl> impl);
+  ~TimeSeriesRange();
+  TimeSeriesRange(TimeSeriesRange&&) noexcept;
+  TimeSeriesRange& operator=(TimeSeriesRange&&) noexcept;
+
+  Result<bool> Next();
+  // The current point. REQUIRES: the last Next() returned true.
+  const TimeSample& sample() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The metrics Aggregate computes. Percentiles are exact (nearest rank: the value at rank
+// ceil(p/100 * count) of the sorted values of the bucket).
+enum class TimeSeriesMetric { kCount, kSum, kMin, kMax, kAvg, kFirst, kLast, kP50, kP90, kP99 };
+// "count" | "sum" | "min" | "max" | "avg" | "first" | "last" | "p50" | "p90" | "p99"; else
+// kInvalidArgument listing them.
+DOTDO_EXPORT Result<TimeSeriesMetric> ParseTimeSeriesMetric(std::string_view name);
+DOTDO_EXPORT std::string_view TimeSeriesMetricName(TimeSeriesMetric metric);
+
+struct TimeSeriesAggregateOptions {
+  int64_t start = kMinTimestampMs;    // inclusive
+  int64_t end = kMaxTimestampMs + 1;  // exclusive
+  // Bucket width in ms, buckets aligned to the epoch (bucket start = floor(ts / bucket) * bucket).
+  // Unset: one bucket over the whole range (its start is `start`). A value <= 0 is kInvalidArgument.
+  std::optional<int64_t> bucket_ms;
+  // Names as accepted by ParseTimeSeriesMetric. Default: count, sum, min, max, avg.
+  std::vector<std::string> metrics = {"count", "sum", "min", "max", "avg"};
+};
+
+// One non-empty bucket. values[i] is metric i of the request (count as a double).
+struct TimeSeriesBucket {
+  int64_t start = 0;
+  int64_t count = 0;
+  std::vector<double> values;
+};
+
+struct TimeSeriesAggregate {
+  std::vector<std::string> metrics;  // the requested metric names, in order
+  std::vector<TimeSeriesBucket> buckets;  // ascending start; buckets without points are left out
+};
+
+DOTDO_EXPORT Json TimeSeriesAggregateToJson(const TimeSeriesAggregate& aggregate);
+
+class DOTDO_EXPORT TimeSeriesStore {
+ public:
+  // Checks the options (kInvalidArgument), creates or migrates the tables (and the outbox).
+  // REQUIRES: db outlives the store.
+  static Result<TimeSeriesStore> Open(Database& db, TimeSeriesOptions options = {});
+  // A handle without checks: tables are created on the first call. Prefer Open.
+  explicit TimeSeriesStore(Database& db, TimeSeriesOptions options = {});
+
+  // Writes one point (cdc.insert, or cdc.update with `before` when the timestamp existed).
+  Status Put(std::string_view key, double value, int64_t ts, const TimeSeriesTags& tags = {});
+  // Writes all points in one transaction: all or nothing (the first invalid point is reported by
+  // index and nothing is written). Returns the number of points written.
+  Result<int64_t> PutBatch(const std::vector<TimeSeriesPoint>& points);
+
+  // The point with the largest timestamp; kNotFound when the series has none.
+  Result<TimeSample> Get(std::string_view key, const TimeSeriesTags& tags = {});
+  // The latest point with ts <= `ts`; kNotFound when there is none. Repeated lookups are served
+  // from an LRU cache that every write to the series (and every rollback) invalidates.
+  Result<TimeSample> GetAsOf(std::string_view key, int64_t ts, const TimeSeriesTags& tags = {});
+  // A streaming iterator (see TimeSeriesRange). An unknown series yields no points.
+  Result<TimeSeriesRange> Range(std::string_view key, TimeRange range = {}, const TimeSeriesTags& tags = {});
+  // Bucketed aggregates over [start, end). An unknown series yields no buckets.
+  Result<TimeSeriesAggregate> Aggregate(std::string_view key, const TimeSeriesAggregateOptions& options,
+                                        const TimeSeriesTags& tags = {});
+
+ private:
+  Database& db_;
+  TimeSeriesOptions options_;
+};
+
+}  // namespace dotdo
