@@ -11,8 +11,10 @@
 namespace dotdo::internal {
 namespace {
 
+// Appends bits to `out`; `used` is the number of bits used in out's last byte (0: full or none).
 class BitWriter {
  public:
+  BitWriter(std::string& out, int& used) : out_(out), used_(used) {}
   void Write(uint64_t bits, int n) {  // the low n bits of `bits`, n in 1..64
     while (n > 0) {
       const int room = 8 - used_;
@@ -25,11 +27,10 @@ class BitWriter {
     }
   }
   void Bit(bool b) { Write(b ? 1 : 0, 1); }
-  std::string& bytes() { return out_; }
 
  private:
-  std::string out_;
-  int used_ = 0;  // bits used in the last byte (0: the last byte is full or there is none)
+  std::string& out_;
+  int& used_;
 };
 
 class BitReader {
@@ -152,27 +153,6 @@ bool ReadValue(BitReader& r, XorState& s, double& value) {
   return true;
 }
 
-std::string EncodeGorilla(std::span<const TimeSample> samples) {
-  BitWriter w;
-  w.bytes().reserve(samples.size() * 3 + 24);
-  std::string header;
-  WriteVarint(header, samples.size());
-  w.bytes() = header;
-  // The header occupies whole bytes, so the bit stream starts on a byte boundary.
-  int64_t prev_ts = samples[0].ts, prev_delta = 0;
-  w.Write(static_cast<uint64_t>(prev_ts), 64);
-  XorState xs;
-  WriteValue(w, xs, samples[0].value);
-  for (size_t i = 1; i < samples.size(); ++i) {
-    const int64_t delta = samples[i].ts - prev_ts;
-    WriteDod(w, delta - prev_delta);
-    prev_delta = delta;
-    prev_ts = samples[i].ts;
-    WriteValue(w, xs, samples[i].value);
-  }
-  return std::move(w.bytes());
-}
-
 Status Corrupt(std::string_view why) { return DataLossError("time-series block is corrupt: " + std::string(why)); }
 
 Status DecodeGorilla(std::string_view in, int64_t expected, std::vector<TimeSample>& out) {
@@ -200,19 +180,46 @@ Status DecodeGorilla(std::string_view in, int64_t expected, std::vector<TimeSamp
 
 }  // namespace
 
-std::string EncodeBlock(std::span<const TimeSample> samples, bool try_zstd) {
-  std::string raw = EncodeGorilla(samples);
+void GorillaAppender::Append(const TimeSample& sample) {
+  BitWriter w(bits_, used_);
+  XorState xs{prev_value_, leading_, trailing_};
+  if (count_ == 0) {
+    w.Write(static_cast<uint64_t>(sample.ts), 64);
+  } else {
+    const int64_t delta = sample.ts - prev_ts_;
+    WriteDod(w, delta - prev_delta_);
+    prev_delta_ = delta;
+  }
+  WriteValue(w, xs, sample.value);
+  prev_ts_ = sample.ts;
+  prev_value_ = xs.prev;
+  leading_ = xs.leading;
+  trailing_ = xs.trailing;
+  ++count_;
+}
+
+std::string GorillaAppender::Finish(bool try_zstd) const {
+  std::string raw;
+  raw.reserve(bits_.size() + 11);
+  raw.push_back(static_cast<char>(BlockEncoding::kGorilla));
+  WriteVarint(raw, static_cast<uint64_t>(count_));
+  raw += bits_;
   if (try_zstd) {
-    std::string z(ZSTD_compressBound(raw.size()) + 1, '\0');
+    std::string z(ZSTD_compressBound(raw.size() - 1) + 1, '\0');
     z[0] = static_cast<char>(BlockEncoding::kGorillaZstd);
-    const size_t n = ZSTD_compress(z.data() + 1, z.size() - 1, raw.data(), raw.size(), 3);
-    if (!ZSTD_isError(n) && n + 1 < raw.size() + 1) {
+    const size_t n = ZSTD_compress(z.data() + 1, z.size() - 1, raw.data() + 1, raw.size() - 1, 3);
+    if (!ZSTD_isError(n) && n + 1 < raw.size()) {
       z.resize(n + 1);
       return z;
     }
   }
-  raw.insert(raw.begin(), static_cast<char>(BlockEncoding::kGorilla));
   return raw;
+}
+
+std::string EncodeBlock(std::span<const TimeSample> samples, bool try_zstd) {
+  GorillaAppender a;
+  for (const TimeSample& s : samples) a.Append(s);
+  return a.Finish(try_zstd);
 }
 
 Status DecodeBlock(std::string_view data, int64_t expected_count, std::vector<TimeSample>& out) {

@@ -147,6 +147,7 @@ Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) { return StoreStateOf
 
 void TimeSeriesState::OnRollback(int) {
   series_ids_.clear();
+  tails_.clear();
   lru_.clear();
   lru_index_.clear();
 }
@@ -169,6 +170,29 @@ Result<std::optional<int64_t>> TimeSeriesState::SeriesId(const SeriesName& name,
   }
   if (id) series_ids_.emplace(cache_key, *id);
   return id;
+}
+
+void TailBlock::Add(const TimeSample& s) {
+  if (appender.count() == 0) {
+    start_ts = s.ts;
+    min = max = first = s.value;
+  }
+  min = std::min(min, s.value);
+  max = std::max(max, s.value);
+  sum += s.value;
+  last = s.value;
+  end_ts = s.ts;
+  appender.Append(s);
+}
+
+TailBlock* TimeSeriesState::Tail(int64_t series) {
+  auto it = tails_.find(series);
+  return it == tails_.end() ? nullptr : &it->second;
+}
+
+TailBlock* TimeSeriesState::SetTail(int64_t series, TailBlock tail) {
+  if (tails_.size() >= kMaxCachedTails && !tails_.count(series)) tails_.clear();
+  return &(tails_[series] = std::move(tail));
 }
 
 std::optional<std::optional<TimeSample>> TimeSeriesState::CachedAsOf(int64_t series, int64_t ts, size_t capacity) {
@@ -248,34 +272,75 @@ Result<std::optional<int64_t>> NextStart(Connection& conn, int64_t series, int64
   return std::optional<int64_t>(st.ColumnInt64(0));
 }
 
+// Writes one block row from `b`: an UPDATE of `replace_rowid` when non-zero, else an INSERT (b.rowid
+// is set to the new row). keeps_start: an update that does not change start_ts and first.
+Status WriteBlock(Connection& conn, int64_t series, TailBlock& b, int64_t replace_rowid, const TimeSeriesOptions& options,
+                  bool keeps_start = false) {
+  const bool full = b.appender.count() >= options.max_block_points;
+  const std::string data = b.appender.Finish(options.compress_full_blocks && full);
+  // An append keeps start_ts and first: leaving them out of the SET spares the index update.
+  const char* sql = replace_rowid == 0
+                        ? "INSERT INTO ts_blocks(series_id, start_ts, end_ts, count, min, max, sum, first, last, data) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    : keeps_start ? "UPDATE ts_blocks SET end_ts = ?3, count = ?4, min = ?5, max = ?6, sum = ?7, "
+                                    "last = ?9, data = ?10 WHERE rowid = ?1 AND ?2 IS NOT NULL AND ?8 IS NOT NULL"
+                                  : "UPDATE ts_blocks SET start_ts = ?2, end_ts = ?3, count = ?4, min = ?5, max = ?6, "
+                                    "sum = ?7, first = ?8, last = ?9, data = ?10 WHERE rowid = ?1";
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  st.BindAll(replace_rowid != 0 ? replace_rowid : series, b.start_ts, b.end_ts, b.appender.count(), b.min, b.max, b.sum,
+             b.first, b.last);
+  st.BindBlob(10, data);
+  DOTDO_RETURN_IF_ERROR(st.Run());
+  b.rowid = replace_rowid != 0 ? replace_rowid : conn.LastInsertRowId();
+  return OkStatus();
+}
+
 // Writes `samples` as block rows: the first replaces `replace_rowid` (when non-zero), the others are
 // inserted. Chunks of max points from the front, so an append fills the old block before it opens
-// a new one; full chunks get the zstd attempt.
-Status WriteChunks(Connection& conn, int64_t series, const std::vector<TimeSample>& samples, int64_t replace_rowid,
-                   const TimeSeriesOptions& options) {
+// a new one; full chunks get the zstd attempt. The last chunk is returned (it may become the tail).
+Result<TailBlock> WriteChunks(Connection& conn, int64_t series, std::span<const TimeSample> samples, int64_t replace_rowid,
+                              const TimeSeriesOptions& options) {
   const size_t max = static_cast<size_t>(options.max_block_points);
+  TailBlock chunk;
   for (size_t begin = 0; begin < samples.size(); begin += max) {
-    const size_t end = std::min(samples.size(), begin + max);
-    std::span<const TimeSample> chunk(samples.data() + begin, end - begin);
-    double mn = chunk[0].value, mx = chunk[0].value, sum = 0;
-    for (const TimeSample& s : chunk) {
-      mn = std::min(mn, s.value);
-      mx = std::max(mx, s.value);
-      sum += s.value;
-    }
-    const std::string data = EncodeBlock(chunk, options.compress_full_blocks && chunk.size() == max);
-    const bool update = begin == 0 && replace_rowid != 0;
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-        update ? "UPDATE ts_blocks SET start_ts = ?2, end_ts = ?3, count = ?4, min = ?5, max = ?6, sum = ?7, "
-                 "first = ?8, last = ?9, data = ?10 WHERE rowid = ?1"
-               : "INSERT INTO ts_blocks(series_id, start_ts, end_ts, count, min, max, sum, first, last, data) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-    st.BindAll(update ? replace_rowid : series, chunk.front().ts, chunk.back().ts, static_cast<int64_t>(chunk.size()),
-               mn, mx, sum, chunk.front().value, chunk.back().value);
-    st.BindBlob(10, data);
-    DOTDO_RETURN_IF_ERROR(st.Run());
+    chunk = TailBlock();
+    for (size_t i = begin; i < std::min(samples.size(), begin + max); ++i) chunk.Add(samples[i]);
+    DOTDO_RETURN_IF_ERROR(WriteBlock(conn, series, chunk, begin == 0 ? replace_rowid : 0, options));
   }
+  return chunk;
+}
+
+// Appends samples after the tail's last point: fills the tail block, then opens new ones; the last
+// one written becomes the cached tail.
+Status AppendToTail(Connection& conn, TimeSeriesState& state, int64_t series, TailBlock& tail,
+                    std::span<const TimeSample> samples, const TimeSeriesOptions& options) {
+  size_t i = 0;
+  if (tail.appender.count() < options.max_block_points) {
+    while (i < samples.size() && tail.appender.count() < options.max_block_points) tail.Add(samples[i++]);
+    DOTDO_RETURN_IF_ERROR(WriteBlock(conn, series, tail, tail.rowid, options, true));
+  }
+  if (i == samples.size()) return OkStatus();
+  DOTDO_ASSIGN_OR_RETURN(TailBlock last, WriteChunks(conn, series, samples.subspan(i), 0, options));
+  state.SetTail(series, std::move(last));
   return OkStatus();
+}
+
+// The series' last block as a tail (decoded and re-encoded), if it has blocks.
+Result<std::optional<TailBlock>> LoadTail(Connection& conn, int64_t series) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT " + std::string(kBlockColumns) +
+                                               " FROM ts_blocks WHERE series_id = ?1 ORDER BY start_ts DESC LIMIT 1"));
+  st.Bind(1, series);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<TailBlock>();
+  const BlockRow b = BlockFromRow(st, true);
+  st = Statement();
+  std::vector<TimeSample> samples;
+  DOTDO_RETURN_IF_ERROR(DecodeBlock(b.data, b.count, samples));
+  TailBlock tail;
+  for (const TimeSample& s : samples) tail.Add(s);
+  tail.rowid = b.rowid;
+  tail.sum = b.sum;  // the stored sum, so that appending keeps the same rounding as the row says
+  return std::optional<TailBlock>(std::move(tail));
 }
 
 }  // namespace
@@ -296,8 +361,21 @@ Result<std::optional<BlockRow>> NextBlock(Connection& conn, int64_t series, int6
   return std::optional<BlockRow>(BlockFromRow(st, true));
 }
 
-Status MergeIntoBlocks(Connection& conn, int64_t series, const std::vector<TimeSample>& samples,
+Status MergeIntoBlocks(Connection& conn, TimeSeriesState& state, int64_t series, const std::vector<TimeSample>& samples,
                        const TimeSeriesOptions& options, std::vector<Overwrite>* overwrites) {
+  TailBlock* tail = state.Tail(series);
+  if (!tail) {
+    DOTDO_ASSIGN_OR_RETURN(auto loaded, LoadTail(conn, series));
+    if (!loaded) {  // the series has no blocks yet
+      DOTDO_ASSIGN_OR_RETURN(TailBlock last, WriteChunks(conn, series, samples, 0, options));
+      state.SetTail(series, std::move(last));
+      return OkStatus();
+    }
+    tail = state.SetTail(series, std::move(*loaded));
+  }
+  if (samples.front().ts > tail->end_ts) return AppendToTail(conn, state, series, *tail, samples, options);
+  // The general merge may rewrite any block, the tail included: it is reloaded on the next append.
+  state.DropTail(series);
   size_t i = 0;
   std::vector<TimeSample> merged, stored;
   while (i < samples.size()) {
@@ -306,9 +384,7 @@ Status MergeIntoBlocks(Connection& conn, int64_t series, const std::vector<TimeS
     if (!block) {
       DOTDO_ASSIGN_OR_RETURN(block, OneBlock(conn, kSelectFirst, series, std::nullopt, false));
     }
-    if (!block) {  // the series has no blocks yet
-      return WriteChunks(conn, series, samples, 0, options);
-    }
+    if (!block) return InternalError("time-series blocks vanished during a write");
     // Samples below the next block's start belong to this block (invariant 1).
     DOTDO_ASSIGN_OR_RETURN(auto next_start, NextStart(conn, series, block->start_ts));
     size_t j = i;
@@ -318,7 +394,7 @@ Status MergeIntoBlocks(Connection& conn, int64_t series, const std::vector<TimeS
     const bool disjoint = segment.front().ts > block->end_ts || segment.back().ts < block->start_ts;
     if (disjoint && block->count >= options.max_block_points) {
       // A full block is left alone: the segment becomes block(s) of its own beside it.
-      DOTDO_RETURN_IF_ERROR(WriteChunks(conn, series, segment, 0, options));
+      DOTDO_RETURN_IF_ERROR(WriteChunks(conn, series, segment, 0, options).status());
     } else {
       DOTDO_ASSIGN_OR_RETURN(auto full, OneBlock(conn, kSelectByRowid, block->rowid, std::nullopt, true));
       if (!full) return InternalError("time-series block vanished during a write");
@@ -338,7 +414,7 @@ Status MergeIntoBlocks(Connection& conn, int64_t series, const std::vector<TimeS
           merged.push_back(segment[b++]);
         }
       }
-      DOTDO_RETURN_IF_ERROR(WriteChunks(conn, series, merged, block->rowid, options));
+      DOTDO_RETURN_IF_ERROR(WriteChunks(conn, series, merged, block->rowid, options).status());
     }
     i = j;
   }

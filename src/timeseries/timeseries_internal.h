@@ -23,6 +23,7 @@
 #include "core/database_internals.h"
 #include "dotdo/timeseries.h"
 #include "sqlite/connection.h"
+#include "timeseries/gorilla_codec.h"
 
 namespace dotdo::internal {
 
@@ -51,7 +52,20 @@ struct BlockRow {
 inline constexpr std::string_view kBlockColumns = "rowid, start_ts, end_ts, count, min, max, sum, first, last, data";
 BlockRow BlockFromRow(const Statement& st, bool with_data);
 
-// Per-Database state: series ids by name and the GetAsOf cache. Everything is dropped on any
+// The last block of a series as its encoder left it, so that appends extend it without reading or
+// decoding it.
+struct TailBlock {
+  int64_t rowid = 0, start_ts = 0, end_ts = 0;
+  double min = 0, max = 0, sum = 0, first = 0, last = 0;
+  GorillaAppender appender;
+
+  void Add(const TimeSample& s);
+};
+
+// Most series whose tail block is kept in memory; beyond it the cache starts over.
+inline constexpr size_t kMaxCachedTails = 20000;
+
+// Per-Database state: series ids by name, the tail blocks and the GetAsOf cache. Everything is dropped on any
 // rollback (a series created by the rolled-back transaction must not keep its id; a cached
 // answer may have been read inside it). REQUIRES: used with the connection lock held.
 class TimeSeriesState final : public TransactionObserver {
@@ -68,6 +82,11 @@ class TimeSeriesState final : public TransactionObserver {
   void RememberAsOf(int64_t series, int64_t ts, std::optional<TimeSample> answer, size_t capacity);
   void SeriesWritten(int64_t series) { ++generation_[series]; }
 
+  // The cached tail block of a series, or null.
+  TailBlock* Tail(int64_t series);
+  TailBlock* SetTail(int64_t series, TailBlock tail);
+  void DropTail(int64_t series) { tails_.erase(series); }
+
   void OnBegin(int) override {}
   void OnRollback(int) override;
   void OnRelease(int) override {}
@@ -77,6 +96,7 @@ class TimeSeriesState final : public TransactionObserver {
   Database& db_;
   std::unordered_map<std::string, int64_t> series_ids_;
   std::unordered_map<int64_t, uint64_t> generation_;
+  std::unordered_map<int64_t, TailBlock> tails_;
   struct AsOfEntry {
     int64_t series, ts;
     uint64_t generation;
@@ -105,8 +125,9 @@ struct Overwrite {
 
 // Merges `samples` (REQUIRES: non-empty, strictly ascending ts) into the blocks of `series`,
 // honouring invariants 1-3. Fills `overwrites` (when not null) with the samples that replaced a
-// stored one. REQUIRES: inside db.Transaction.
-Status MergeIntoBlocks(Connection& conn, int64_t series, const std::vector<TimeSample>& samples,
+// stored one. Samples after the series' last point extend its tail block through the state's
+// tail cache; others take the general merge. REQUIRES: inside db.Transaction.
+Status MergeIntoBlocks(Connection& conn, TimeSeriesState& state, int64_t series, const std::vector<TimeSample>& samples,
                        const TimeSeriesOptions& options, std::vector<Overwrite>* overwrites);
 
 // The block of `series` holding `ts` by invariant 1 (largest start_ts <= ts), if any.

@@ -3,6 +3,7 @@
 // transaction), Get from the last block's statistics, GetAsOf through the LRU cache, and the
 // block-at-a-time Range iterator.
 #include <algorithm>
+#include <cmath>
 
 #include "cdc/outbox.h"
 #include "core/json.h"
@@ -29,28 +30,35 @@ Json PointImage(std::string_view key, const TimeSeriesTags& tags, int64_t ts, do
   return Json{{"key", key}, {"tags", tags}, {"ts", ts}, {"value", value}};
 }
 
+// key NUL tag1 SOH value1 SOH ...: unambiguous, since none of the parts may hold control characters.
+void FlatSeriesKey(std::string_view key, const TimeSeriesTags& tags, std::string& out) {
+  out.assign(key);
+  out.push_back('\0');
+  for (const auto& [k, v] : tags) {
+    out += k;
+    out.push_back('\1');
+    out += v;
+    out.push_back('\1');
+  }
+}
+
 // Validates every point and groups them by series; nothing is written.
 Result<std::vector<SeriesGroup>> GroupPoints(const std::vector<TimeSeriesPoint>& points) {
   std::vector<SeriesGroup> groups;
-  std::unordered_map<std::string_view, std::vector<size_t>> by_key;
+  std::unordered_map<std::string, size_t> by_series;
+  std::string flat;
   for (size_t i = 0; i < points.size(); ++i) {
     const TimeSeriesPoint& p = points[i];
-    if (Status s = internal::ValidateSample(p.value, p.ts, "point " + std::to_string(i)); !s.ok()) return s;
-    auto& candidates = by_key[p.key];
-    size_t g = groups.size();
-    for (size_t c : candidates) {
-      if (*groups[c].tags == p.tags) {
-        g = c;
-        break;
-      }
-    }
-    if (g == groups.size()) {
+    if (!std::isfinite(p.value) || p.ts < kMinTimestampMs || p.ts > kMaxTimestampMs)
+      return internal::ValidateSample(p.value, p.ts, "point " + std::to_string(i));
+    FlatSeriesKey(p.key, p.tags, flat);
+    auto [it, fresh] = by_series.try_emplace(flat, groups.size());
+    if (fresh) {
       if (Status s = ValidateSeriesKey(p.key); !s.ok()) return InvalidArgumentError("point " + std::to_string(i) + ": " + s.message());
       if (Status s = ValidateSeriesTags(p.tags); !s.ok()) return InvalidArgumentError("point " + std::to_string(i) + ": " + s.message());
       groups.push_back({p.key, &p.tags, {}});
-      candidates.push_back(g);
     }
-    groups[g].samples.push_back({{p.ts, p.value}, i});
+    groups[it->second].samples.push_back({{p.ts, p.value}, i});
   }
   return groups;
 }
@@ -90,7 +98,7 @@ Status TimeSeriesStore::Put(std::string_view key, double value, int64_t ts, cons
     DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
     DOTDO_ASSIGN_OR_RETURN(auto id, state->SeriesId(name, true));
     std::vector<internal::Overwrite> overwrites;
-    DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(DatabaseInternals::Conn(db_), *id, {{ts, value}}, options_, &overwrites));
+    DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(DatabaseInternals::Conn(db_), *state, *id, {{ts, value}}, options_, &overwrites));
     state->SeriesWritten(*id);
     const std::string event_key = internal::SeriesLabel(key, tags) + "@" + std::to_string(ts);
     std::optional<Json> before;
@@ -120,7 +128,7 @@ Result<int64_t> TimeSeriesStore::PutBatch(const std::vector<TimeSeriesPoint>& po
       DOTDO_ASSIGN_OR_RETURN(auto id, state->SeriesId(name, true));
       const std::vector<TimeSample> samples = SortedUnique(g.samples);
       std::vector<internal::Overwrite> overwrites;
-      DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(conn, *id, samples, options_, per_point ? &overwrites : nullptr));
+      DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(conn, *state, *id, samples, options_, per_point ? &overwrites : nullptr));
       state->SeriesWritten(*id);
       written += static_cast<int64_t>(samples.size());
       min_ts = std::min(min_ts, samples.front().ts);
