@@ -157,6 +157,27 @@ struct TimeSeriesAggregate {
 
 DOTDO_EXPORT Json TimeSeriesAggregateToJson(const TimeSeriesAggregate& aggregate);
 
+// A series of the store.
+struct TimeSeriesInfo {
+  std::string key;
+  TimeSeriesTags tags;
+  friend bool operator==(const TimeSeriesInfo&, const TimeSeriesInfo&) = default;
+};
+
+// Most series one ListSeries / AggregateWhere may match; more is kResourceExhausted.
+inline constexpr size_t kMaxSeriesPerQuery = 100'000;
+
+// The aggregate over every matched series that shares the values of the group-by tags (`group`
+// holds those of them the series have; a series without a group-by tag groups under its absence).
+struct TimeSeriesGroup {
+  TimeSeriesTags group;
+  int64_t series = 0;  // matched series in the group
+  TimeSeriesAggregate aggregate;
+};
+
+// The aggregate's JSON plus "group" and "series".
+DOTDO_EXPORT Json TimeSeriesGroupToJson(const TimeSeriesGroup& group);
+
 class DOTDO_EXPORT TimeSeriesStore {
  public:
   // Checks the options (kInvalidArgument), creates or migrates the tables (and the outbox).
@@ -181,6 +202,16 @@ class DOTDO_EXPORT TimeSeriesStore {
   // Bucketed aggregates over [start, end). An unknown series yields no buckets.
   Result<TimeSeriesAggregate> Aggregate(std::string_view key, const TimeSeriesAggregateOptions& options,
                                         const TimeSeriesTags& tags = {});
+
+  // Series of `key` whose tags match `where`: the platform's filter language (as for documents:
+  // {"host": "a"}, {"region": {"$in": ["eu", "us"]}}, $and/$or/$not, $like ...) over tag names;
+  // null matches every series of the key. Ordered by tags.
+  Result<std::vector<TimeSeriesInfo>> ListSeries(std::string_view key, const Json& where = nullptr);
+  // Aggregate over every series of `key` matching `where`, merged per bucket, one result per group
+  // of `group_by` tag values (empty: one group). Groups ordered by their tag values.
+  Result<std::vector<TimeSeriesGroup>> AggregateWhere(std::string_view key, const Json& where,
+                                                      const TimeSeriesAggregateOptions& options,
+                                                      const std::vector<std::string>& group_by = {});
 
  private:
   Database& db_;

@@ -42,27 +42,29 @@ double ExactPercentile(std::vector<double>& values, double p) {
   return values[rank - 1];
 }
 
+// The running aggregate of one bucket (over one or several series). first/last are by timestamp;
+// among equal timestamps of different series the one added first counts.
 class Accumulator {
  public:
-  void Add(double v) {
-    if (count_ == 0) first_ = v, min_ = v, max_ = v;
+  void Add(int64_t ts, double v, bool keep_value) {
+    if (count_ == 0 || ts < first_ts_) first_ = v, first_ts_ = ts;
+    if (count_ == 0 || ts > last_ts_) last_ = v, last_ts_ = ts;
+    if (count_ == 0) min_ = max_ = v;
     min_ = std::min(min_, v);
     max_ = std::max(max_, v);
     sum_ += v;
-    last_ = v;
     ++count_;
-    if (keep_values_) values_.push_back(v);
+    if (keep_value) values_.push_back(v);
   }
   void AddBlock(const internal::BlockRow& b) {
-    if (count_ == 0) first_ = b.first, min_ = b.min, max_ = b.max;
+    if (count_ == 0 || b.start_ts < first_ts_) first_ = b.first, first_ts_ = b.start_ts;
+    if (count_ == 0 || b.end_ts > last_ts_) last_ = b.last, last_ts_ = b.end_ts;
+    if (count_ == 0) min_ = b.min, max_ = b.max;
     min_ = std::min(min_, b.min);
     max_ = std::max(max_, b.max);
     sum_ += b.sum;
-    last_ = b.last;
     count_ += b.count;
   }
-  bool empty() const { return count_ == 0; }
-  void set_keep_values(bool keep) { keep_values_ = keep; }
 
   TimeSeriesBucket Finish(int64_t start, const std::vector<TimeSeriesMetric>& metrics) {
     TimeSeriesBucket b{start, count_, {}};
@@ -80,16 +82,79 @@ class Accumulator {
         case TimeSeriesMetric::kP99: b.values.push_back(ExactPercentile(values_, 99)); break;
       }
     }
-    *this = Accumulator();
     return b;
   }
 
  private:
-  int64_t count_ = 0;
+  int64_t count_ = 0, first_ts_ = 0, last_ts_ = 0;
   double sum_ = 0, min_ = 0, max_ = 0, first_ = 0, last_ = 0;
-  bool keep_values_ = false;
   std::vector<double> values_;
 };
+
+// Percentiles keep every value of the range in memory; beyond this many the call fails.
+constexpr size_t kMaxPercentileValues = 50'000'000;
+
+struct AggregatePlan {
+  const TimeSeriesAggregateOptions* options;
+  std::vector<TimeSeriesMetric> metrics;
+  bool percentiles = false;
+
+  int64_t BucketOf(int64_t ts) const { return options->bucket_ms ? ts - ts % *options->bucket_ms : options->start; }
+};
+
+Result<AggregatePlan> MakePlan(const TimeSeriesAggregateOptions& o) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateRange(o.start, o.end));
+  if (o.bucket_ms && *o.bucket_ms <= 0)
+    return InvalidArgumentError("bucket must be greater than zero, got " + std::to_string(*o.bucket_ms) + " ms");
+  if (o.metrics.empty()) return InvalidArgumentError("metrics: name at least one metric");
+  AggregatePlan plan{&o, {}, false};
+  for (const std::string& name : o.metrics) {
+    DOTDO_ASSIGN_OR_RETURN(TimeSeriesMetric m, ParseTimeSeriesMetric(name));
+    plan.metrics.push_back(m);
+    plan.percentiles = plan.percentiles || IsPercentile(m);
+  }
+  return plan;
+}
+
+using BucketMap = std::map<int64_t, Accumulator>;
+
+// Adds the points of one series in [start, end) to `buckets`. `kept` counts the values held for
+// percentiles across calls.
+Status AccumulateSeries(Connection& conn, int64_t series, const AggregatePlan& plan, BucketMap& buckets, size_t& kept) {
+  const TimeSeriesAggregateOptions& o = *plan.options;
+  std::vector<TimeSample> samples;
+  Accumulator* acc = nullptr;
+  int64_t current = -1;
+  const auto enter = [&](int64_t bucket) {
+    if (bucket != current || !acc) acc = &buckets[bucket], current = bucket;
+  };
+  return internal::ForEachBlock(conn, series, o.start, o.end, [&](internal::BlockRow b) -> Result<bool> {
+    if (!plan.percentiles && b.start_ts >= o.start && b.end_ts < o.end && plan.BucketOf(b.start_ts) == plan.BucketOf(b.end_ts)) {
+      enter(plan.BucketOf(b.start_ts));
+      acc->AddBlock(b);
+      return true;
+    }
+    samples.clear();
+    DOTDO_RETURN_IF_ERROR(internal::DecodeBlock(b.data, b.count, samples));
+    for (const TimeSample& s : samples) {
+      if (s.ts < o.start) continue;
+      if (s.ts >= o.end) return false;
+      enter(plan.BucketOf(s.ts));
+      acc->Add(s.ts, s.value, plan.percentiles);
+      if (plan.percentiles && ++kept > kMaxPercentileValues)
+        return ResourceExhaustedError("percentiles over more than " + std::to_string(kMaxPercentileValues) +
+                                      " points; narrow the range or the filter");
+    }
+    return true;
+  });
+}
+
+TimeSeriesAggregate FinishBuckets(BucketMap& buckets, const AggregatePlan& plan) {
+  TimeSeriesAggregate out;
+  out.metrics = plan.options->metrics;
+  for (auto& [start, acc] : buckets) out.buckets.push_back(acc.Finish(start, plan.metrics));
+  return out;
+}
 
 }  // namespace
 
@@ -106,6 +171,13 @@ std::string_view TimeSeriesMetricName(TimeSeriesMetric metric) {
   return "count";
 }
 
+Json TimeSeriesGroupToJson(const TimeSeriesGroup& g) {
+  Json j = TimeSeriesAggregateToJson(g.aggregate);
+  j["group"] = g.group;
+  j["series"] = g.series;
+  return j;
+}
+
 Json TimeSeriesAggregateToJson(const TimeSeriesAggregate& a) {
   Json buckets = Json::array();
   for (const TimeSeriesBucket& b : a.buckets) {
@@ -118,55 +190,42 @@ Json TimeSeriesAggregateToJson(const TimeSeriesAggregate& a) {
 
 Result<TimeSeriesAggregate> TimeSeriesStore::Aggregate(std::string_view key, const TimeSeriesAggregateOptions& o,
                                                        const TimeSeriesTags& tags) {
-  DOTDO_RETURN_IF_ERROR(internal::ValidateRange(o.start, o.end));
-  if (o.bucket_ms && *o.bucket_ms <= 0)
-    return InvalidArgumentError("bucket must be greater than zero, got " + std::to_string(*o.bucket_ms) + " ms");
-  if (o.metrics.empty()) return InvalidArgumentError("metrics: name at least one metric");
-  std::vector<TimeSeriesMetric> metrics;
-  bool percentiles = false;
-  for (const std::string& name : o.metrics) {
-    DOTDO_ASSIGN_OR_RETURN(TimeSeriesMetric m, ParseTimeSeriesMetric(name));
-    metrics.push_back(m);
-    percentiles = percentiles || IsPercentile(m);
-  }
+  DOTDO_ASSIGN_OR_RETURN(AggregatePlan plan, MakePlan(o));
   DOTDO_ASSIGN_OR_RETURN(auto name, internal::MakeSeriesName(key, tags));
-  TimeSeriesAggregate result;
-  result.metrics = o.metrics;
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(internal::TimeSeriesState * state, internal::TimeSeriesState::Of(db_));
   DOTDO_ASSIGN_OR_RETURN(auto id, state->SeriesId(name, false));
-  if (!id || o.start == o.end) return result;
+  BucketMap buckets;
+  size_t kept = 0;
+  if (id && o.start < o.end) DOTDO_RETURN_IF_ERROR(AccumulateSeries(conn, *id, plan, buckets, kept));
+  return FinishBuckets(buckets, plan);
+}
 
-  const auto bucket_of = [&](int64_t ts) { return o.bucket_ms ? ts - ts % *o.bucket_ms : o.start; };
-  Accumulator acc;
-  acc.set_keep_values(percentiles);
-  int64_t current = -1;
-  const auto enter = [&](int64_t bucket) {
-    if (bucket == current) return;
-    if (!acc.empty()) result.buckets.push_back(acc.Finish(current, metrics));
-    acc.set_keep_values(percentiles);
-    current = bucket;
-  };
-  std::vector<TimeSample> samples;
-  DOTDO_RETURN_IF_ERROR(internal::ForEachBlock(conn, *id, o.start, o.end, [&](internal::BlockRow b) -> Result<bool> {
-    if (!percentiles && b.start_ts >= o.start && b.end_ts < o.end && bucket_of(b.start_ts) == bucket_of(b.end_ts)) {
-      enter(bucket_of(b.start_ts));
-      acc.AddBlock(b);
-      return true;
-    }
-    samples.clear();
-    DOTDO_RETURN_IF_ERROR(internal::DecodeBlock(b.data, b.count, samples));
-    for (const TimeSample& s : samples) {
-      if (s.ts < o.start) continue;
-      if (s.ts >= o.end) return false;
-      enter(bucket_of(s.ts));
-      acc.Add(s.value);
-    }
-    return true;
-  }));
-  if (!acc.empty()) result.buckets.push_back(acc.Finish(current, metrics));
-  return result;
+Result<std::vector<TimeSeriesGroup>> TimeSeriesStore::AggregateWhere(std::string_view key, const Json& where,
+                                                                     const TimeSeriesAggregateOptions& o,
+                                                                     const std::vector<std::string>& group_by) {
+  DOTDO_ASSIGN_OR_RETURN(AggregatePlan plan, MakePlan(o));
+  for (const std::string& tag : group_by) {
+    TimeSeriesTags probe{{tag, "x"}};
+    DOTDO_RETURN_IF_ERROR(ValidateSeriesTags(probe));
+  }
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(std::vector<internal::SeriesRow> series, internal::MatchSeries(db_, key, where));
+  std::map<TimeSeriesTags, std::pair<int64_t, BucketMap>> groups;
+  size_t kept = 0;
+  for (const internal::SeriesRow& s : series) {
+    TimeSeriesTags group;
+    for (const std::string& tag : group_by)
+      if (auto it = s.info.tags.find(tag); it != s.info.tags.end()) group.insert(*it);
+    auto& [count, buckets] = groups[group];
+    ++count;
+    if (o.start < o.end) DOTDO_RETURN_IF_ERROR(AccumulateSeries(conn, s.id, plan, buckets, kept));
+  }
+  std::vector<TimeSeriesGroup> out;
+  for (auto& [group, entry] : groups) out.push_back({group, entry.first, FinishBuckets(entry.second, plan)});
+  return out;
 }
 
 }  // namespace dotdo

@@ -41,6 +41,15 @@ Result<SeriesName> MakeSeriesName(std::string_view key, const TimeSeriesTags& ta
 // "cpu,host=a" (tags in key order), the CDC key prefix of the series' points.
 std::string SeriesLabel(std::string_view key, const TimeSeriesTags& tags);
 
+// A series row matched by a tag filter.
+struct SeriesRow {
+  int64_t id = 0;
+  TimeSeriesInfo info;
+};
+// Series of `key` whose tags match `where` (filter compiler over the tags JSON), ordered by tags.
+// REQUIRES: connection lock held.
+Result<std::vector<SeriesRow>> MatchSeries(Database& db, std::string_view key, const Json& where);
+
 // One row of ts_blocks (data not necessarily loaded).
 struct BlockRow {
   int64_t rowid = 0;

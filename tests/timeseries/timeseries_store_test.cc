@@ -370,5 +370,51 @@ TEST_F(TimeSeriesStoreTest, AggregateBucketsMetricsAndWholeBlocks) {
   EXPECT_EQ(j["buckets"][0]["p90"], 53.0);
 }
 
+TEST_F(TimeSeriesStoreTest, TagFiltersAcrossSeriesAndGroupByTag) {
+  auto ts = Store({.max_block_points = 16});
+  std::vector<TimeSeriesPoint> pts;
+  const std::vector<TimeSeriesTags> series = {{{"host", "a"}, {"region", "eu"}}, {{"host", "b"}, {"region", "eu"}},
+                                              {{"host", "c"}, {"region", "us"}}, {{"host", "d"}}};
+  for (size_t s = 0; s < series.size(); ++s)
+    for (int i = 0; i < 100; ++i) pts.push_back({"req", series[s], kT0 + i * 1000, static_cast<double>(s * 100 + i)});
+  pts.push_back({"other", {{"host", "a"}}, kT0, 1});
+  DOTDO_ASSERT_OK(ts.PutBatch(pts));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto all, ts.ListSeries("req"));
+  EXPECT_EQ(all.size(), 4u);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto eu, ts.ListSeries("req", {{"region", "eu"}}));
+  EXPECT_EQ(eu, (std::vector<TimeSeriesInfo>{{"req", series[0]}, {"req", series[1]}}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto in, ts.ListSeries("req", {{"$or", Json::array({{{"host", "c"}}, {{"region", {{"$exists", false}}}}})}}));
+  EXPECT_EQ(in.size(), 2u);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto like, ts.ListSeries("req", {{"host", {{"$in", {"a", "d", "zz"}}}}}));
+  EXPECT_EQ(like.size(), 2u);
+  EXPECT_THAT(ts.ListSeries("req", {{"host", {{"$regex", "a"}}}}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ts.ListSeries("req", Json::array()), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ts.ListSeries("bad key", nullptr), StatusIs(StatusCode::kInvalidArgument));
+
+  // Group by region over every series: eu = hosts a and b merged per bucket, us = c, none = d.
+  const TimeSeriesAggregateOptions o{.start = kT0, .end = kT0 + 50'000, .bucket_ms = 10'000,
+                                     .metrics = {"count", "sum", "min", "max", "first", "last", "p50"}};
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto groups, ts.AggregateWhere("req", nullptr, o, {"region"}));
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].group, TimeSeriesTags{});
+  EXPECT_EQ(groups[1].group, (TimeSeriesTags{{"region", "eu"}}));
+  EXPECT_EQ(groups[1].series, 2);
+  ASSERT_EQ(groups[1].aggregate.buckets.size(), 5u);
+  // Bucket 0 of eu: a = 0..9, b = 100..109.
+  EXPECT_EQ(groups[1].aggregate.buckets[0].values, (std::vector<double>{20, 45 + 1045, 0, 109, 0, 9, 9}));
+  EXPECT_EQ(groups[2].aggregate.buckets[4].values[0], 10);
+  // A filter plus no group: one group over the matching series; the result equals Aggregate for one.
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto one, ts.AggregateWhere("req", {{"host", "c"}}, o));
+  ASSERT_EQ(one.size(), 1u);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto direct, ts.Aggregate("req", o, series[2]));
+  ASSERT_EQ(one[0].aggregate.buckets.size(), direct.buckets.size());
+  for (size_t i = 0; i < direct.buckets.size(); ++i) EXPECT_EQ(one[0].aggregate.buckets[i].values, direct.buckets[i].values);
+  EXPECT_EQ(TimeSeriesGroupToJson(one[0])["series"], 1);
+  EXPECT_THAT(ts.AggregateWhere("req", nullptr, o, {"bad-tag"}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ts.AggregateWhere("req", nullptr, {.bucket_ms = 0}), StatusIs(StatusCode::kInvalidArgument));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto nothing, ts.AggregateWhere("req", {{"host", "zz"}}, o));
+  EXPECT_TRUE(nothing.empty());
+}
+
 }  // namespace
 }  // namespace dotdo
