@@ -99,6 +99,24 @@ struct TimeSeriesOptions {
   TimeSeriesCdcMode cdc_mode = TimeSeriesCdcMode::kBatch;
   // Entries of the GetAsOf cache (0 disables it). Default 4096.
   size_t as_of_cache_entries = 4096;
+  // Store-wide retention: points older than now - retention_ms are expired (Prune removes them).
+  // A key's own retention (SetRetention) takes precedence. Default: unset = keep forever. > 0.
+  std::optional<int64_t> retention_ms;
+  // Prune the written series (store or key retention) inside every Put / PutBatch transaction.
+  // Default false.
+  bool prune_on_write = false;
+};
+
+// What Prune / Compact removed.
+struct TimeSeriesPruneResult {
+  int64_t points_removed = 0;
+  int64_t series_pruned = 0;  // series that lost points
+  friend bool operator==(const TimeSeriesPruneResult&, const TimeSeriesPruneResult&) = default;
+};
+
+struct TimeSeriesCompactOptions {
+  // Keep at most this many of the newest points of every series (>= 1). Required.
+  int64_t max_versions_per_key = 0;
 };
 
 struct TimeRange {
@@ -202,6 +220,19 @@ class DOTDO_EXPORT TimeSeriesStore {
   // Bucketed aggregates over [start, end). An unknown series yields no buckets.
   Result<TimeSeriesAggregate> Aggregate(std::string_view key, const TimeSeriesAggregateOptions& options,
                                         const TimeSeriesTags& tags = {});
+
+  // The retention of every series of `key` (ms, > 0), persisted; nullopt removes the key's own
+  // retention, so the store's applies again. Emits cdc.insert/update/delete on table "retention".
+  Status SetRetention(std::string_view key, std::optional<int64_t> retention_ms);
+  // The retention that applies to `key`: its own, else the store's; nullopt = keep forever.
+  Result<std::optional<int64_t>> GetRetention(std::string_view key);
+  // Removes every expired point (ts < now - retention) of every series, in one transaction: whole
+  // blocks are deleted without decoding, the block holding the cutoff is rewritten. One cdc.delete
+  // per series that lost points (key = series label, before = {key, tags, count, before}).
+  Result<TimeSeriesPruneResult> Prune();
+  // Keeps the newest max_versions_per_key points of every series and removes the older ones, in
+  // one transaction, with the same events as Prune.
+  Result<TimeSeriesPruneResult> Compact(const TimeSeriesCompactOptions& options);
 
   // Series of `key` whose tags match `where`: the platform's filter language (as for documents:
   // {"host": "a"}, {"region": {"$in": ["eu", "us"]}}, $and/$or/$not, $like ...) over tag names;

@@ -104,6 +104,11 @@ CREATE TABLE ts_blocks (
   data      BLOB NOT NULL,
   UNIQUE (series_id, start_ts)
 );
+CREATE TABLE ts_retention (
+  key          TEXT PRIMARY KEY,
+  retention_ms INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql";
 constexpr std::array<std::string_view, 1> kMigrations = {kMigrationV1};
 
@@ -225,6 +230,8 @@ void TimeSeriesState::RememberAsOf(int64_t series, int64_t ts, std::optional<Tim
 Status ValidateOptions(const TimeSeriesOptions& o) {
   if (o.max_block_points < 16 || o.max_block_points > 65536)
     return InvalidArgumentError("max_block_points must be 16..65536, got " + std::to_string(o.max_block_points));
+  if (o.retention_ms && *o.retention_ms <= 0)
+    return InvalidArgumentError("retention_ms must be greater than zero, got " + std::to_string(*o.retention_ms));
   if (o.as_of_cache_entries > 10'000'000)
     return InvalidArgumentError("as_of_cache_entries must be at most 10000000");
   return OkStatus();
@@ -344,6 +351,11 @@ Result<std::optional<TailBlock>> LoadTail(Connection& conn, int64_t series) {
 }
 
 }  // namespace
+
+Status RewriteBlock(Connection& conn, int64_t series, int64_t rowid, std::span<const TimeSample> samples,
+                    const TimeSeriesOptions& options) {
+  return WriteChunks(conn, series, samples, rowid, options).status();
+}
 
 Result<std::optional<BlockRow>> FloorBlock(Connection& conn, int64_t series, int64_t ts, bool with_data) {
   return OneBlock(conn, kSelectFloor, series, ts, with_data);

@@ -139,6 +139,24 @@ struct Overwrite {
 Status MergeIntoBlocks(Connection& conn, TimeSeriesState& state, int64_t series, const std::vector<TimeSample>& samples,
                        const TimeSeriesOptions& options, std::vector<Overwrite>* overwrites);
 
+// Replaces block `rowid` of `series` by `samples` (REQUIRES: non-empty, ascending, within the
+// block's place by invariant 1), splitting into several blocks when needed.
+Status RewriteBlock(Connection& conn, int64_t series, int64_t rowid, std::span<const TimeSample> samples,
+                    const TimeSeriesOptions& options);
+
+// Removes the points of `series` with ts < cutoff; returns how many. Drops the series' cached tail.
+// REQUIRES: inside db.Transaction.
+Result<int64_t> RemoveBefore(Connection& conn, TimeSeriesState& state, int64_t series, int64_t cutoff,
+                             const TimeSeriesOptions& options);
+// The retention that applies to `key` (its own row, else options.retention_ms).
+Result<std::optional<int64_t>> RetentionOf(Connection& conn, std::string_view key, const TimeSeriesOptions& options);
+// With options.prune_on_write: removes the expired points of the series just written (and its
+// cdc.delete). REQUIRES: inside db.Transaction.
+Status PruneWrittenSeries(Database& db, TimeSeriesState& state, int64_t series, std::string_view key,
+                          const TimeSeriesTags& tags, const TimeSeriesOptions& options);
+// Appends the cdc.delete of a prune/compact of one series.
+Status AppendPruneEvent(Database& db, const SeriesRow& series, int64_t removed, int64_t cutoff);
+
 // The block of `series` holding `ts` by invariant 1 (largest start_ts <= ts), if any.
 Result<std::optional<BlockRow>> FloorBlock(Connection& conn, int64_t series, int64_t ts, bool with_data);
 // The first block of `series` with end_ts >= `from` and start_ts < `end`, if any.

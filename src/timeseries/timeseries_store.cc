@@ -100,6 +100,7 @@ Status TimeSeriesStore::Put(std::string_view key, double value, int64_t ts, cons
     std::vector<internal::Overwrite> overwrites;
     DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(DatabaseInternals::Conn(db_), *state, *id, {{ts, value}}, options_, &overwrites));
     state->SeriesWritten(*id);
+    DOTDO_RETURN_IF_ERROR(internal::PruneWrittenSeries(db_, *state, *id, key, tags, options_));
     const std::string event_key = internal::SeriesLabel(key, tags) + "@" + std::to_string(ts);
     std::optional<Json> before;
     if (!overwrites.empty()) before = PointImage(key, tags, ts, overwrites[0].before);
@@ -130,6 +131,7 @@ Result<int64_t> TimeSeriesStore::PutBatch(const std::vector<TimeSeriesPoint>& po
       std::vector<internal::Overwrite> overwrites;
       DOTDO_RETURN_IF_ERROR(internal::MergeIntoBlocks(conn, *state, *id, samples, options_, per_point ? &overwrites : nullptr));
       state->SeriesWritten(*id);
+      DOTDO_RETURN_IF_ERROR(internal::PruneWrittenSeries(db_, *state, *id, g.key, *g.tags, options_));
       written += static_cast<int64_t>(samples.size());
       min_ts = std::min(min_ts, samples.front().ts);
       max_ts = std::max(max_ts, samples.back().ts);

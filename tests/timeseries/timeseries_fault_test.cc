@@ -65,6 +65,28 @@ TEST_P(TimeSeriesFaultTest, PutBatchIsAllOrNothingAndTheRetrySucceeds) {
   EXPECT_GE(faulted, 1);
 }
 
+TEST_P(TimeSeriesFaultTest, PruneIsAllOrNothing) {
+  // 300 points over 3 rooms; a retention that expires the oldest 125 of them (whole blocks and the
+  // block holding the cutoff, which is rewritten).
+  const auto check = [](Database& db, const Status& st) {
+    EXPECT_EQ(Stored(db).first, st.ok() ? size_t{175} : size_t{300});
+    auto deletes = db.QueryReadOnly("SELECT COUNT(*) AS n FROM cdc_events WHERE type = 'cdc.delete'");
+    ASSERT_THAT(deletes, IsOk());
+    EXPECT_EQ((*deletes)[0]["n"].get<int>(), st.ok() ? 3 : 0);
+  };
+  const int faulted = ForEachFaultPosition(
+      GetParam().options,
+      [](Database& db) { DOTDO_ASSERT_OK(TimeSeriesStore(db, kOptions).PutBatch(Points(0, 300, 100, 1))); },
+      [](Database& db) {
+        TimeSeriesOptions o = kOptions;
+        o.retention_ms = db.NowMillis() - (kT0 + 12'550);  // between two points: a few ms of clock drift do not matter
+        return TimeSeriesStore(db, o).Prune().status();
+      },
+      [&](Database& db, const Status& st, bool) { check(db, st); },
+      [&](Database& db, const Status& st, bool) { check(db, st); });
+  EXPECT_GE(faulted, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, TimeSeriesFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
                          ::dotdo::testing::DiskFaultCaseName);
 
