@@ -66,10 +66,10 @@ TEST_P(TimeSeriesFaultTest, PutBatchIsAllOrNothingAndTheRetrySucceeds) {
 }
 
 TEST_P(TimeSeriesFaultTest, PruneIsAllOrNothing) {
-  // 300 points over 3 rooms; a retention that expires the oldest 125 of them (whole blocks and the
+  // 300 points over 3 rooms; a retention that expires the oldest 126 of them (whole blocks and the
   // block holding the cutoff, which is rewritten).
   const auto check = [](Database& db, const Status& st) {
-    EXPECT_EQ(Stored(db).first, st.ok() ? size_t{175} : size_t{300});
+    EXPECT_EQ(Stored(db).first, st.ok() ? size_t{174} : size_t{300});
     auto deletes = db.QueryReadOnly("SELECT COUNT(*) AS n FROM cdc_events WHERE type = 'cdc.delete'");
     ASSERT_THAT(deletes, IsOk());
     EXPECT_EQ((*deletes)[0]["n"].get<int>(), st.ok() ? 3 : 0);
