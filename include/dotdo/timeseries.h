@@ -114,6 +114,22 @@ struct TimeSeriesPruneResult {
   friend bool operator==(const TimeSeriesPruneResult&, const TimeSeriesPruneResult&) = default;
 };
 
+struct TimeSeriesRollupOptions {
+  // Roll up points older than now - older_than_ms (> 0), whole buckets only. Required.
+  int64_t older_than_ms = 0;
+  // Bucket width (> 0); must be a multiple of the width of any earlier rollup it folds. Required.
+  int64_t bucket_ms = 0;
+  // Metric names the rollup must answer (ParseTimeSeriesMetric). count/sum/min/max/avg/first/last
+  // are always kept; any percentile keeps a DDSketch per bucket. Default: no percentiles.
+  std::vector<std::string> aggregates = {"count", "sum", "min", "max", "avg"};
+};
+
+struct TimeSeriesRollupResult {
+  int64_t points_rolled_up = 0;  // raw points folded (and removed)
+  int64_t buckets_written = 0;
+  int64_t series_rolled_up = 0;
+};
+
 struct TimeSeriesCompactOptions {
   // Keep at most this many of the newest points of every series (>= 1). Required.
   int64_t max_versions_per_key = 0;
@@ -233,6 +249,14 @@ class DOTDO_EXPORT TimeSeriesStore {
   // Keeps the newest max_versions_per_key points of every series and removes the older ones, in
   // one transaction, with the same events as Prune.
   Result<TimeSeriesPruneResult> Compact(const TimeSeriesCompactOptions& options);
+
+  // Replaces, in every series, the raw points older than the cutoff (now - older_than, rounded down
+  // to a bucket boundary) by one row of aggregates per bucket, and folds earlier, finer rollups
+  // (and late raw points) of those buckets into it; one transaction, one cdc.rollup event per series
+  // (op "r"). Aggregate then answers rolled-up ranges from these rows when its bucket is a multiple
+  // of theirs (else kFailedPrecondition); percentiles over them come from the DDSketch (relative
+  // error <= 1%, docs/formats/timeseries.md), percentiles over raw points stay exact.
+  Result<TimeSeriesRollupResult> Rollup(const TimeSeriesRollupOptions& options);
 
   // Series of `key` whose tags match `where`: the platform's filter language (as for documents:
   // {"host": "a"}, {"region": {"$in": ["eu", "us"]}}, $and/$or/$not, $like ...) over tag names;

@@ -2,9 +2,11 @@
 // [start, end). Blocks are visited in time order with one statement; a block that lies wholly
 // inside the range and inside one bucket contributes its stored statistics without being decoded
 // (unless a percentile needs its values); other blocks are decoded and their samples fed one by one.
+// Rolled-up buckets (ts_rollups) contribute their stored aggregates and quantile sketches.
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "timeseries/gorilla_codec.h"
 #include "timeseries/timeseries_internal.h"
@@ -66,8 +68,28 @@ class Accumulator {
     count_ += b.count;
   }
 
+  // A rollup row; its sketch joins the bucket's (REQUIRES: present when percentiles are asked).
+  void AddRollup(const internal::RollupRow& r, bool percentiles) {
+    if (count_ == 0 || r.first_ts < first_ts_) first_ = r.first, first_ts_ = r.first_ts;
+    if (count_ == 0 || r.last_ts > last_ts_) last_ = r.last, last_ts_ = r.last_ts;
+    if (count_ == 0) min_ = r.min, max_ = r.max;
+    min_ = std::min(min_, r.min);
+    max_ = std::max(max_, r.max);
+    sum_ += r.sum;
+    count_ += r.count;
+    if (percentiles && r.sketch) {
+      if (!sketch_) sketch_.emplace();
+      sketch_->Merge(*r.sketch);
+    }
+  }
+
   TimeSeriesBucket Finish(int64_t start, const std::vector<TimeSeriesMetric>& metrics) {
     TimeSeriesBucket b{start, count_, {}};
+    if (sketch_) {  // rolled-up data in the bucket: percentiles come from the sketch, raw values join it
+      for (double v : values_) sketch_->Add(v);
+      values_.clear();
+    }
+    const auto percentile = [&](double p) { return sketch_ ? sketch_->Quantile(p / 100) : ExactPercentile(values_, p); };
     for (TimeSeriesMetric m : metrics) {
       switch (m) {
         case TimeSeriesMetric::kCount: b.values.push_back(static_cast<double>(count_)); break;
@@ -77,9 +99,9 @@ class Accumulator {
         case TimeSeriesMetric::kAvg: b.values.push_back(sum_ / static_cast<double>(count_)); break;
         case TimeSeriesMetric::kFirst: b.values.push_back(first_); break;
         case TimeSeriesMetric::kLast: b.values.push_back(last_); break;
-        case TimeSeriesMetric::kP50: b.values.push_back(ExactPercentile(values_, 50)); break;
-        case TimeSeriesMetric::kP90: b.values.push_back(ExactPercentile(values_, 90)); break;
-        case TimeSeriesMetric::kP99: b.values.push_back(ExactPercentile(values_, 99)); break;
+        case TimeSeriesMetric::kP50: b.values.push_back(percentile(50)); break;
+        case TimeSeriesMetric::kP90: b.values.push_back(percentile(90)); break;
+        case TimeSeriesMetric::kP99: b.values.push_back(percentile(99)); break;
       }
     }
     return b;
@@ -89,6 +111,7 @@ class Accumulator {
   int64_t count_ = 0, first_ts_ = 0, last_ts_ = 0;
   double sum_ = 0, min_ = 0, max_ = 0, first_ = 0, last_ = 0;
   std::vector<double> values_;
+  std::optional<internal::DDSketch> sketch_;
 };
 
 // Percentiles keep every value of the range in memory; beyond this many the call fails.
@@ -128,6 +151,15 @@ Status AccumulateSeries(Connection& conn, int64_t series, const AggregatePlan& p
   const auto enter = [&](int64_t bucket) {
     if (bucket != current || !acc) acc = &buckets[bucket], current = bucket;
   };
+  DOTDO_RETURN_IF_ERROR(internal::ForEachRollup(conn, series, o.start, o.end, [&](internal::RollupRow& r) -> Status {
+    if (o.bucket_ms && *o.bucket_ms % r.bucket_ms != 0)
+      return FailedPreconditionError("the range holds data rolled up to " + std::to_string(r.bucket_ms) +
+                                     " ms buckets; use a bucket that is a multiple of it");
+    if (plan.percentiles && !r.sketch)
+      return FailedPreconditionError("the range holds data rolled up without percentiles; roll up with p50/p90/p99 to ask for them");
+    buckets[plan.BucketOf(r.bucket_start)].AddRollup(r, plan.percentiles);
+    return OkStatus();
+  }));
   return internal::ForEachBlock(conn, series, o.start, o.end, [&](internal::BlockRow b) -> Result<bool> {
     if (!plan.percentiles && b.start_ts >= o.start && b.end_ts < o.end && plan.BucketOf(b.start_ts) == plan.BucketOf(b.end_ts)) {
       enter(plan.BucketOf(b.start_ts));

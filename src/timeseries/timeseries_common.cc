@@ -104,6 +104,21 @@ CREATE TABLE ts_blocks (
   data      BLOB NOT NULL,
   UNIQUE (series_id, start_ts)
 );
+CREATE TABLE ts_rollups (
+  series_id    INTEGER NOT NULL,
+  bucket_start INTEGER NOT NULL,
+  bucket_ms    INTEGER NOT NULL,
+  count        INTEGER NOT NULL,
+  sum          REAL NOT NULL,
+  min          REAL NOT NULL,
+  max          REAL NOT NULL,
+  first        REAL NOT NULL,
+  first_ts     INTEGER NOT NULL,
+  last         REAL NOT NULL,
+  last_ts      INTEGER NOT NULL,
+  sketch       BLOB,
+  PRIMARY KEY (series_id, bucket_start, bucket_ms)
+) WITHOUT ROWID;
 CREATE TABLE ts_retention (
   key          TEXT PRIMARY KEY,
   retention_ms INTEGER NOT NULL,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "core/database_internals.h"
 #include "dotdo/timeseries.h"
 #include "sqlite/connection.h"
+#include "timeseries/ddsketch.h"
 #include "timeseries/gorilla_codec.h"
 
 namespace dotdo::internal {
@@ -49,6 +51,9 @@ struct SeriesRow {
 // Series of `key` whose tags match `where` (filter compiler over the tags JSON), ordered by tags.
 // REQUIRES: connection lock held.
 Result<std::vector<SeriesRow>> MatchSeries(Database& db, std::string_view key, const Json& where);
+
+// Every series, by key then tags. REQUIRES: connection lock held.
+Result<std::vector<SeriesRow>> AllSeries(Database& db);
 
 // One row of ts_blocks (data not necessarily loaded).
 struct BlockRow {
@@ -156,6 +161,22 @@ Status PruneWrittenSeries(Database& db, TimeSeriesState& state, int64_t series, 
                           const TimeSeriesTags& tags, const TimeSeriesOptions& options);
 // Appends the cdc.delete of a prune/compact of one series.
 Status AppendPruneEvent(Database& db, const SeriesRow& series, int64_t removed, int64_t cutoff);
+
+// One row of ts_rollups: the aggregates of [bucket_start, bucket_start + bucket_ms) of a series.
+// Rollup rows of a series never overlap in time.
+struct RollupRow {
+  int64_t bucket_start = 0, bucket_ms = 0, count = 0;
+  double sum = 0, min = 0, max = 0, first = 0, last = 0;
+  int64_t first_ts = 0, last_ts = 0;
+  std::optional<DDSketch> sketch;  // kept when the rollup was asked for percentiles
+
+  void Add(int64_t ts, double v);
+  // REQUIRES: other.count > 0. The sketch survives only when both have one.
+  void Merge(const RollupRow& other);
+};
+// Calls fn(row) -> Status for the rollup rows of `series` whose bucket starts in [start, end).
+Status ForEachRollup(Connection& conn, int64_t series, int64_t start, int64_t end,
+                     const std::function<Status(RollupRow&)>& fn);
 
 // The block of `series` holding `ts` by invariant 1 (largest start_ts <= ts), if any.
 Result<std::optional<BlockRow>> FloorBlock(Connection& conn, int64_t series, int64_t ts, bool with_data);

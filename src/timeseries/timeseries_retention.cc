@@ -72,12 +72,8 @@ Status PruneWrittenSeries(Database& db, TimeSeriesState& state, int64_t series, 
   return AppendPruneEvent(db, SeriesRow{series, {std::string(key), tags}}, removed, cutoff);
 }
 
-}  // namespace internal
-
-namespace {
-
-// Every series, in id order.
-Result<std::vector<internal::SeriesRow>> AllSeries(Database& db) {
+// Every series, by key then tags.
+Result<std::vector<SeriesRow>> AllSeries(Database& db) {
   Connection& conn = DatabaseInternals::Conn(db);
   DOTDO_ASSIGN_OR_RETURN(auto keys, conn.Prepare("SELECT DISTINCT key FROM ts_series ORDER BY key"));
   std::vector<std::string> names;
@@ -86,16 +82,17 @@ Result<std::vector<internal::SeriesRow>> AllSeries(Database& db) {
     if (!row) break;
     names.push_back(keys.ColumnString(0));
   }
-  keys = internal::Statement();
-  std::vector<internal::SeriesRow> out;
+  keys = Statement();
+  std::vector<SeriesRow> out;
   for (const std::string& key : names) {
-    DOTDO_ASSIGN_OR_RETURN(auto rows, internal::MatchSeries(db, key, nullptr));
+    DOTDO_ASSIGN_OR_RETURN(auto rows, MatchSeries(db, key, nullptr));
     for (auto& r : rows) out.push_back(std::move(r));
   }
   return out;
 }
 
-}  // namespace
+}  // namespace internal
+
 
 Status TimeSeriesStore::SetRetention(std::string_view key, std::optional<int64_t> retention_ms) {
   DOTDO_RETURN_IF_ERROR(ValidateSeriesKey(key));
@@ -141,7 +138,7 @@ Result<TimeSeriesPruneResult> TimeSeriesStore::Prune() {
     result = {};
     DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::Of(db_));
     Connection& conn = DatabaseInternals::Conn(db_);
-    DOTDO_ASSIGN_OR_RETURN(auto series, AllSeries(db_));
+    DOTDO_ASSIGN_OR_RETURN(auto series, internal::AllSeries(db_));
     const int64_t now = db_.NowMillis();
     std::map<std::string, std::optional<int64_t>> retention;
     for (const internal::SeriesRow& s : series) {
@@ -173,7 +170,7 @@ Result<TimeSeriesPruneResult> TimeSeriesStore::Compact(const TimeSeriesCompactOp
     result = {};
     DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::Of(db_));
     Connection& conn = DatabaseInternals::Conn(db_);
-    DOTDO_ASSIGN_OR_RETURN(auto series, AllSeries(db_));
+    DOTDO_ASSIGN_OR_RETURN(auto series, internal::AllSeries(db_));
     for (const internal::SeriesRow& s : series) {
       // Newest blocks first until they hold max_versions_per_key points; the cutoff is the ts of
       // the oldest point to keep.
