@@ -130,6 +130,14 @@ struct TimeSeriesRollupResult {
   int64_t series_rolled_up = 0;
 };
 
+// A point-in-time copy of the whole store (series, blocks, rollups, retention).
+struct TimeSeriesSnapshot {
+  std::string id;  // ULID
+  int64_t created_at = 0;  // ms
+  int64_t series = 0, points = 0;  // raw points
+  friend bool operator==(const TimeSeriesSnapshot&, const TimeSeriesSnapshot&) = default;
+};
+
 struct TimeSeriesCompactOptions {
   // Keep at most this many of the newest points of every series (>= 1). Required.
   int64_t max_versions_per_key = 0;
@@ -257,6 +265,19 @@ class DOTDO_EXPORT TimeSeriesStore {
   // of theirs (else kFailedPrecondition); percentiles over them come from the DDSketch (relative
   // error <= 1%, docs/formats/timeseries.md), percentiles over raw points stay exact.
   Result<TimeSeriesRollupResult> Rollup(const TimeSeriesRollupOptions& options);
+
+  // Copies the store's current content (series, blocks, rollups, per-key retention) under a new
+  // id, in one transaction (cdc.insert on table "snapshots"). The copy costs the store's size in
+  // bytes (blocks are copied compressed).
+  Result<TimeSeriesSnapshot> CreateSnapshot();
+  // Replaces the store's content by the snapshot's, atomically (one transaction, one cdc.update
+  // on table "snapshots" with after = {id, restored: true, series, points}). kNotFound for an
+  // unknown id. Other snapshots are kept.
+  Status RestoreSnapshot(std::string_view id);
+  // Snapshots, oldest first.
+  Result<std::vector<TimeSeriesSnapshot>> ListSnapshots();
+  // kNotFound for an unknown id (cdc.delete on table "snapshots").
+  Status DeleteSnapshot(std::string_view id);
 
   // Series of `key` whose tags match `where`: the platform's filter language (as for documents:
   // {"host": "a"}, {"region": {"$in": ["eu", "us"]}}, $and/$or/$not, $like ...) over tag names;

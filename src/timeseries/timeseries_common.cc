@@ -119,6 +119,32 @@ CREATE TABLE ts_rollups (
   sketch       BLOB,
   PRIMARY KEY (series_id, bucket_start, bucket_ms)
 ) WITHOUT ROWID;
+CREATE TABLE ts_snapshots (
+  id         TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  series     INTEGER NOT NULL,
+  points     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE ts_snapshot_series (
+  snapshot_id TEXT NOT NULL, id INTEGER NOT NULL, key TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, id)
+) WITHOUT ROWID;
+CREATE TABLE ts_snapshot_blocks (
+  snapshot_id TEXT NOT NULL, series_id INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
+  count INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, first REAL NOT NULL,
+  last REAL NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX ts_snapshot_blocks_id ON ts_snapshot_blocks(snapshot_id);
+CREATE TABLE ts_snapshot_rollups (
+  snapshot_id TEXT NOT NULL, series_id INTEGER NOT NULL, bucket_start INTEGER NOT NULL, bucket_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL,
+  first_ts INTEGER NOT NULL, last REAL NOT NULL, last_ts INTEGER NOT NULL, sketch BLOB
+);
+CREATE INDEX ts_snapshot_rollups_id ON ts_snapshot_rollups(snapshot_id);
+CREATE TABLE ts_snapshot_retention (
+  snapshot_id TEXT NOT NULL, key TEXT NOT NULL, retention_ms INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, key)
+) WITHOUT ROWID;
 CREATE TABLE ts_retention (
   key          TEXT PRIMARY KEY,
   retention_ms INTEGER NOT NULL,
@@ -164,6 +190,8 @@ TimeSeriesState::TimeSeriesState(Database& db) : db_(db) { DatabaseInternals::Ad
 TimeSeriesState::~TimeSeriesState() { DatabaseInternals::RemoveObserver(db_, this); }
 
 Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) { return StoreStateOf<TimeSeriesState>(db, kTimeSeriesSpec); }
+
+void TimeSeriesState::Reset() { OnRollback(0); }
 
 void TimeSeriesState::OnRollback(int) {
   series_ids_.clear();

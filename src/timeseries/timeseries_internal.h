@@ -101,6 +101,9 @@ class TimeSeriesState final : public TransactionObserver {
   TailBlock* SetTail(int64_t series, TailBlock tail);
   void DropTail(int64_t series) { tails_.erase(series); }
 
+  // Forgets every cached id, tail and answer (the store's tables were replaced).
+  void Reset();
+
   void OnBegin(int) override {}
   void OnRollback(int) override;
   void OnRelease(int) override {}

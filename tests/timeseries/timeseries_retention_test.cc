@@ -1,6 +1,7 @@
-// Retention and compaction: store-wide and per-key retention, Prune (whole blocks deleted, the
+// Retention, compaction and snapshots: store-wide and per-key retention, Prune (whole blocks deleted, the
 // block holding the cutoff rewritten, the cutoff point itself kept), prune on write, Compact to
-// the newest N points per series across block boundaries, their CDC events and bad input.
+// the newest N points per series across block boundaries, snapshots restored atomically over
+// later writes, rollups and retention changes, their CDC events and bad input.
 #include "dotdo/cdc.h"
 #include "dotdo/timeseries.h"
 #include "testing/test_util.h"
@@ -139,6 +140,55 @@ TEST_F(TimeSeriesRetentionTest, CompactKeepsTheNewestPointsPerSeries) {
   }
   EXPECT_EQ(*ts.Compact({.max_versions_per_key = 1}), (TimeSeriesPruneResult{0, 0}));
   EXPECT_EQ(*ts.Get("cpu", {{"host", "b"}}), (TimeSample{kNow, static_cast<double>(kNow / 1000)}));
+}
+
+TEST_F(TimeSeriesRetentionTest, SnapshotsRestoreTheWholeStore) {
+  TimeSeriesStore ts(*db_, {.max_block_points = 16});
+  Fill(ts, "cpu", 2, {"a", "b"});
+  DOTDO_ASSERT_OK(ts.SetRetention("cpu", 30 * kDay));
+  const auto before_a = Times(ts, "cpu", "a");
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto snap, ts.CreateSnapshot());
+  EXPECT_EQ(snap.series, 2);
+  EXPECT_EQ(snap.points, 2 * 49);
+  // Changes after the snapshot: new points (appends through the tail cache and late ones), a new
+  // series, a rollup, a retention change.
+  DOTDO_ASSERT_OK(ts.Put("cpu", 1, kNow + 1, {{"host", "a"}}));
+  DOTDO_ASSERT_OK(ts.Put("cpu", 1, kNow - 5, {{"host", "a"}}));
+  DOTDO_ASSERT_OK(ts.Put("mem", 1, kNow));
+  DOTDO_ASSERT_OK(ts.Rollup({.older_than_ms = kDay, .bucket_ms = 3'600'000}));
+  DOTDO_ASSERT_OK(ts.SetRetention("cpu", std::nullopt));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto second, ts.CreateSnapshot());
+  DOTDO_ASSERT_OK(ts.RestoreSnapshot(snap.id));
+  EXPECT_EQ(Times(ts, "cpu", "a"), before_a);
+  EXPECT_EQ(Times(ts, "cpu", "b").size(), 49u);
+  EXPECT_THAT(ts.Get("mem"), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(*ts.GetRetention("cpu"), 30 * kDay);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto agg, ts.Aggregate("cpu", {.metrics = {"count"}}, {{"host", "a"}}));
+  EXPECT_EQ(agg.buckets[0].count, 49);  // no rollup rows came back
+  // The store keeps working after the restore (caches were reset) and the other snapshot is intact.
+  DOTDO_ASSERT_OK(ts.Put("cpu", 2, kNow + 2, {{"host", "a"}}));
+  EXPECT_EQ(Times(ts, "cpu", "a").back(), kNow + 2);
+  DOTDO_ASSERT_OK(ts.RestoreSnapshot(second.id));
+  EXPECT_EQ(*ts.Get("mem"), (TimeSample{kNow, 1}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto list, ts.ListSnapshots());
+  EXPECT_EQ(list, (std::vector<TimeSeriesSnapshot>{snap, second}));
+  DOTDO_ASSERT_OK(ts.DeleteSnapshot(snap.id));
+  EXPECT_THAT(ts.RestoreSnapshot(snap.id), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(ts.DeleteSnapshot(snap.id), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(ts.RestoreSnapshot(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ts.RestoreSnapshot("x'; DROP TABLE ts_blocks; --"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(ts.ListSnapshots()->size(), 1u);
+  std::vector<std::string> types;
+  for (auto& e : Events())
+    if (e.table == "snapshots") types.push_back(e.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"cdc.insert", "cdc.insert", "cdc.update", "cdc.update", "cdc.delete"}));
+  // A restore inside a transaction that rolls back changes nothing.
+  Status st = db_->Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(ts.RestoreSnapshot(second.id));
+    return AbortedError("no");
+  });
+  EXPECT_THAT(st, StatusIs(StatusCode::kAborted));
+  EXPECT_EQ(*ts.Get("mem"), (TimeSample{kNow, 1}));
 }
 
 }  // namespace
