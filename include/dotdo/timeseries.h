@@ -234,6 +234,7 @@ class DOTDO_EXPORT TimeSeriesStore {
   // index and nothing is written). Returns the number of points written.
   Result<int64_t> PutBatch(const std::vector<TimeSeriesPoint>& points);
 
+  // Get and GetAsOf read raw points: data that Rollup replaced answers Aggregate only.
   // The point with the largest timestamp; kNotFound when the series has none.
   Result<TimeSample> Get(std::string_view key, const TimeSeriesTags& tags = {});
   // The latest point with ts <= `ts`; kNotFound when there is none. Repeated lookups are served

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "timeseries/varint.h"
+
 namespace dotdo::internal {
 namespace {
 
@@ -13,24 +15,7 @@ const double kLogGamma = std::log(kGamma);
 int32_t BinOf(double magnitude) { return static_cast<int32_t>(std::ceil(std::log(magnitude) / kLogGamma)); }
 double ValueOf(int32_t bin) { return 2 * std::pow(kGamma, bin) / (kGamma + 1); }
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
 
-bool GetVarint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto b = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
 
 void PutBins(std::string& out, const std::map<int32_t, int64_t>& bins) {
   PutVarint(out, bins.size());

@@ -8,6 +8,8 @@
 #include <bit>
 #include <cstring>
 
+#include "timeseries/varint.h"
+
 namespace dotdo::internal {
 namespace {
 
@@ -58,24 +60,7 @@ class BitReader {
   size_t pos_ = 0;
 };
 
-void WriteVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
 
-bool ReadVarint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto b = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
 
 // Delta-of-delta buckets (paper, 4.1.1): '0' | '10'+7 | '110'+9 | '1110'+12 | '1111'+64 bits.
 void WriteDod(BitWriter& w, int64_t dod) {
@@ -157,7 +142,7 @@ Status Corrupt(std::string_view why) { return DataLossError("time-series block i
 
 Status DecodeGorilla(std::string_view in, int64_t expected, std::vector<TimeSample>& out) {
   uint64_t count = 0;
-  if (!ReadVarint(in, count) || static_cast<int64_t>(count) != expected || count == 0)
+  if (!GetVarint(in, count) || static_cast<int64_t>(count) != expected || count == 0)
     return Corrupt("sample count does not match its row");
   BitReader r(in);
   uint64_t first = 0;
@@ -202,7 +187,7 @@ std::string GorillaAppender::Finish(bool try_zstd) const {
   std::string raw;
   raw.reserve(bits_.size() + 11);
   raw.push_back(static_cast<char>(BlockEncoding::kGorilla));
-  WriteVarint(raw, static_cast<uint64_t>(count_));
+  PutVarint(raw, static_cast<uint64_t>(count_));
   raw += bits_;
   if (try_zstd) {
     std::string z(ZSTD_compressBound(raw.size() - 1) + 1, '\0');

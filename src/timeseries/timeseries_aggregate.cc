@@ -44,39 +44,21 @@ double ExactPercentile(std::vector<double>& values, double p) {
   return values[rank - 1];
 }
 
-// The running aggregate of one bucket (over one or several series). first/last are by timestamp;
-// among equal timestamps of different series the one added first counts.
+// The running aggregate of one bucket (over one or several series): the stats of a rollup row
+// (first/last by timestamp; among equal timestamps of different series the one added first
+// counts), the raw values for exact percentiles, and the merged sketch of rolled-up data.
 class Accumulator {
  public:
   void Add(int64_t ts, double v, bool keep_value) {
-    if (count_ == 0 || ts < first_ts_) first_ = v, first_ts_ = ts;
-    if (count_ == 0 || ts > last_ts_) last_ = v, last_ts_ = ts;
-    if (count_ == 0) min_ = max_ = v;
-    min_ = std::min(min_, v);
-    max_ = std::max(max_, v);
-    sum_ += v;
-    ++count_;
+    stats_.Add(ts, v);
     if (keep_value) values_.push_back(v);
   }
   void AddBlock(const internal::BlockRow& b) {
-    if (count_ == 0 || b.start_ts < first_ts_) first_ = b.first, first_ts_ = b.start_ts;
-    if (count_ == 0 || b.end_ts > last_ts_) last_ = b.last, last_ts_ = b.end_ts;
-    if (count_ == 0) min_ = b.min, max_ = b.max;
-    min_ = std::min(min_, b.min);
-    max_ = std::max(max_, b.max);
-    sum_ += b.sum;
-    count_ += b.count;
+    stats_.Merge({0, 0, b.count, b.sum, b.min, b.max, b.first, b.last, b.start_ts, b.end_ts, std::nullopt});
   }
-
   // A rollup row; its sketch joins the bucket's (REQUIRES: present when percentiles are asked).
   void AddRollup(const internal::RollupRow& r, bool percentiles) {
-    if (count_ == 0 || r.first_ts < first_ts_) first_ = r.first, first_ts_ = r.first_ts;
-    if (count_ == 0 || r.last_ts > last_ts_) last_ = r.last, last_ts_ = r.last_ts;
-    if (count_ == 0) min_ = r.min, max_ = r.max;
-    min_ = std::min(min_, r.min);
-    max_ = std::max(max_, r.max);
-    sum_ += r.sum;
-    count_ += r.count;
+    stats_.Merge(r);
     if (percentiles && r.sketch) {
       if (!sketch_) sketch_.emplace();
       sketch_->Merge(*r.sketch);
@@ -84,7 +66,8 @@ class Accumulator {
   }
 
   TimeSeriesBucket Finish(int64_t start, const std::vector<TimeSeriesMetric>& metrics) {
-    TimeSeriesBucket b{start, count_, {}};
+    const internal::RollupRow& s = stats_;
+    TimeSeriesBucket b{start, s.count, {}};
     if (sketch_) {  // rolled-up data in the bucket: percentiles come from the sketch, raw values join it
       for (double v : values_) sketch_->Add(v);
       values_.clear();
@@ -92,13 +75,13 @@ class Accumulator {
     const auto percentile = [&](double p) { return sketch_ ? sketch_->Quantile(p / 100) : ExactPercentile(values_, p); };
     for (TimeSeriesMetric m : metrics) {
       switch (m) {
-        case TimeSeriesMetric::kCount: b.values.push_back(static_cast<double>(count_)); break;
-        case TimeSeriesMetric::kSum: b.values.push_back(sum_); break;
-        case TimeSeriesMetric::kMin: b.values.push_back(min_); break;
-        case TimeSeriesMetric::kMax: b.values.push_back(max_); break;
-        case TimeSeriesMetric::kAvg: b.values.push_back(sum_ / static_cast<double>(count_)); break;
-        case TimeSeriesMetric::kFirst: b.values.push_back(first_); break;
-        case TimeSeriesMetric::kLast: b.values.push_back(last_); break;
+        case TimeSeriesMetric::kCount: b.values.push_back(static_cast<double>(s.count)); break;
+        case TimeSeriesMetric::kSum: b.values.push_back(s.sum); break;
+        case TimeSeriesMetric::kMin: b.values.push_back(s.min); break;
+        case TimeSeriesMetric::kMax: b.values.push_back(s.max); break;
+        case TimeSeriesMetric::kAvg: b.values.push_back(s.sum / static_cast<double>(s.count)); break;
+        case TimeSeriesMetric::kFirst: b.values.push_back(s.first); break;
+        case TimeSeriesMetric::kLast: b.values.push_back(s.last); break;
         case TimeSeriesMetric::kP50: b.values.push_back(percentile(50)); break;
         case TimeSeriesMetric::kP90: b.values.push_back(percentile(90)); break;
         case TimeSeriesMetric::kP99: b.values.push_back(percentile(99)); break;
@@ -108,8 +91,7 @@ class Accumulator {
   }
 
  private:
-  int64_t count_ = 0, first_ts_ = 0, last_ts_ = 0;
-  double sum_ = 0, min_ = 0, max_ = 0, first_ = 0, last_ = 0;
+  internal::RollupRow stats_;  // no sketch: that is sketch_
   std::vector<double> values_;
   std::optional<internal::DDSketch> sketch_;
 };

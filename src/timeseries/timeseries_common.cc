@@ -189,7 +189,19 @@ BlockRow BlockFromRow(const Statement& st, bool with_data) {
 TimeSeriesState::TimeSeriesState(Database& db) : db_(db) { DatabaseInternals::AddObserver(db_, this); }
 TimeSeriesState::~TimeSeriesState() { DatabaseInternals::RemoveObserver(db_, this); }
 
-Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) { return StoreStateOf<TimeSeriesState>(db, kTimeSeriesSpec); }
+Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) {
+  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, StoreStateOf<TimeSeriesState>(db, kTimeSeriesSpec));
+  // Another connection (a second Database on the file, another process) that committed since our
+  // last look may have changed any block: the caches are dropped rather than trusted.
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db).Prepare("PRAGMA data_version"));
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  const int64_t version = row ? st.ColumnInt64(0) : 0;
+  if (version != state->data_version_) {
+    state->Reset();
+    state->data_version_ = version;
+  }
+  return state;
+}
 
 void TimeSeriesState::Reset() { OnRollback(0); }
 
@@ -328,17 +340,22 @@ Status WriteBlock(Connection& conn, int64_t series, TailBlock& b, int64_t replac
                   bool keeps_start = false) {
   const bool full = b.appender.count() >= options.max_block_points;
   const std::string data = b.appender.Finish(options.compress_full_blocks && full);
-  // An append keeps start_ts and first: leaving them out of the SET spares the index update.
-  const char* sql = replace_rowid == 0
-                        ? "INSERT INTO ts_blocks(series_id, start_ts, end_ts, count, min, max, sum, first, last, data) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                    : keeps_start ? "UPDATE ts_blocks SET end_ts = ?3, count = ?4, min = ?5, max = ?6, sum = ?7, "
-                                    "last = ?9, data = ?10 WHERE rowid = ?1 AND ?2 IS NOT NULL AND ?8 IS NOT NULL"
-                                  : "UPDATE ts_blocks SET start_ts = ?2, end_ts = ?3, count = ?4, min = ?5, max = ?6, "
-                                    "sum = ?7, first = ?8, last = ?9, data = ?10 WHERE rowid = ?1";
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
-  st.BindAll(replace_rowid != 0 ? replace_rowid : series, b.start_ts, b.end_ts, b.appender.count(), b.min, b.max, b.sum,
-             b.first, b.last);
+  const int64_t count = b.appender.count();
+  if (replace_rowid != 0 && keeps_start) {
+    // An append keeps start_ts and first: leaving them out of the SET spares the index update.
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("UPDATE ts_blocks SET end_ts = ?2, count = ?3, min = ?4, max = ?5, sum = ?6, "
+                                                 "last = ?7, data = ?8 WHERE rowid = ?1"));
+    st.BindAll(replace_rowid, b.end_ts, count, b.min, b.max, b.sum, b.last);
+    st.BindBlob(8, data);
+    return st.Run();
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+      replace_rowid != 0
+          ? "UPDATE ts_blocks SET start_ts = ?2, end_ts = ?3, count = ?4, min = ?5, max = ?6, sum = ?7, first = ?8, "
+            "last = ?9, data = ?10 WHERE rowid = ?1"
+          : "INSERT INTO ts_blocks(series_id, start_ts, end_ts, count, min, max, sum, first, last, data) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  st.BindAll(replace_rowid != 0 ? replace_rowid : series, b.start_ts, b.end_ts, count, b.min, b.max, b.sum, b.first, b.last);
   st.BindBlob(10, data);
   DOTDO_RETURN_IF_ERROR(st.Run());
   b.rowid = replace_rowid != 0 ? replace_rowid : conn.LastInsertRowId();

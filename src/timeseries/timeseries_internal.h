@@ -52,7 +52,7 @@ struct SeriesRow {
 // REQUIRES: connection lock held.
 Result<std::vector<SeriesRow>> MatchSeries(Database& db, std::string_view key, const Json& where);
 
-// Every series, by key then tags. REQUIRES: connection lock held.
+// Every series, by key then tags (no limit: for the maintenance calls). REQUIRES: connection lock held.
 Result<std::vector<SeriesRow>> AllSeries(Database& db);
 
 // One row of ts_blocks (data not necessarily loaded).
@@ -79,9 +79,10 @@ struct TailBlock {
 // Most series whose tail block is kept in memory; beyond it the cache starts over.
 inline constexpr size_t kMaxCachedTails = 20000;
 
-// Per-Database state: series ids by name, the tail blocks and the GetAsOf cache. Everything is dropped on any
-// rollback (a series created by the rolled-back transaction must not keep its id; a cached
-// answer may have been read inside it). REQUIRES: used with the connection lock held.
+// Per-Database state: series ids by name, the tail blocks and the GetAsOf cache. Everything is
+// dropped on any rollback (a series created by the rolled-back transaction must not keep its id; a
+// cached answer may have been read inside it) and whenever another connection committed to the
+// file since (PRAGMA data_version, checked by Of). REQUIRES: used with the connection lock held.
 class TimeSeriesState final : public TransactionObserver {
  public:
   explicit TimeSeriesState(Database& db);
@@ -114,6 +115,7 @@ class TimeSeriesState final : public TransactionObserver {
   std::unordered_map<std::string, int64_t> series_ids_;
   std::unordered_map<int64_t, uint64_t> generation_;
   std::unordered_map<int64_t, TailBlock> tails_;
+  int64_t data_version_ = -1;  // PRAGMA data_version when the caches were last known valid
   struct AsOfEntry {
     int64_t series, ts;
     uint64_t generation;

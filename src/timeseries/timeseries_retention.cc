@@ -2,6 +2,8 @@
 // of every series, or of the written ones inside a write when prune_on_write is set) and Compact
 // (the newest N points per series). Whole blocks below the cutoff are deleted without decoding;
 // only the one block holding the cutoff is decoded and rewritten.
+#include <functional>
+
 #include "cdc/outbox.h"
 #include "timeseries/timeseries_internal.h"
 
@@ -72,25 +74,6 @@ Status PruneWrittenSeries(Database& db, TimeSeriesState& state, int64_t series, 
   return AppendPruneEvent(db, SeriesRow{series, {std::string(key), tags}}, removed, cutoff);
 }
 
-// Every series, by key then tags.
-Result<std::vector<SeriesRow>> AllSeries(Database& db) {
-  Connection& conn = DatabaseInternals::Conn(db);
-  DOTDO_ASSIGN_OR_RETURN(auto keys, conn.Prepare("SELECT DISTINCT key FROM ts_series ORDER BY key"));
-  std::vector<std::string> names;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, keys.Step());
-    if (!row) break;
-    names.push_back(keys.ColumnString(0));
-  }
-  keys = Statement();
-  std::vector<SeriesRow> out;
-  for (const std::string& key : names) {
-    DOTDO_ASSIGN_OR_RETURN(auto rows, MatchSeries(db, key, nullptr));
-    for (auto& r : rows) out.push_back(std::move(r));
-  }
-  return out;
-}
-
 }  // namespace internal
 
 
@@ -131,29 +114,26 @@ Result<std::optional<int64_t>> TimeSeriesStore::GetRetention(std::string_view ke
   return internal::RetentionOf(DatabaseInternals::Conn(db_), key, options_);
 }
 
-Result<TimeSeriesPruneResult> TimeSeriesStore::Prune() {
-  DOTDO_RETURN_IF_ERROR(internal::ValidateOptions(options_));
+namespace {
+
+// For every series: cutoff_of(series) (nullopt: leave it), RemoveBefore and the event — all in one
+// transaction.
+using CutoffFn = std::function<Result<std::optional<int64_t>>(Connection&, const internal::SeriesRow&)>;
+Result<TimeSeriesPruneResult> RemoveFromEverySeries(Database& db, const TimeSeriesOptions& options, const CutoffFn& cutoff_of) {
   TimeSeriesPruneResult result;
-  Status st = db_.Transaction([&]() -> Status {
+  Status st = db.Transaction([&]() -> Status {
     result = {};
-    DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::Of(db_));
-    Connection& conn = DatabaseInternals::Conn(db_);
-    DOTDO_ASSIGN_OR_RETURN(auto series, internal::AllSeries(db_));
-    const int64_t now = db_.NowMillis();
-    std::map<std::string, std::optional<int64_t>> retention;
+    DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::Of(db));
+    Connection& conn = DatabaseInternals::Conn(db);
+    DOTDO_ASSIGN_OR_RETURN(auto series, internal::AllSeries(db));
     for (const internal::SeriesRow& s : series) {
-      auto it = retention.find(s.info.key);
-      if (it == retention.end()) {
-        DOTDO_ASSIGN_OR_RETURN(auto r, internal::RetentionOf(conn, s.info.key, options_));
-        it = retention.emplace(s.info.key, r).first;
-      }
-      if (!it->second) continue;
-      const int64_t cutoff = now - *it->second;
-      DOTDO_ASSIGN_OR_RETURN(int64_t removed, internal::RemoveBefore(conn, *state, s.id, cutoff, options_));
+      DOTDO_ASSIGN_OR_RETURN(std::optional<int64_t> cutoff, cutoff_of(conn, s));
+      if (!cutoff) continue;
+      DOTDO_ASSIGN_OR_RETURN(int64_t removed, internal::RemoveBefore(conn, *state, s.id, *cutoff, options));
       if (removed == 0) continue;
       result.points_removed += removed;
       ++result.series_pruned;
-      DOTDO_RETURN_IF_ERROR(internal::AppendPruneEvent(db_, s, removed, cutoff));
+      DOTDO_RETURN_IF_ERROR(internal::AppendPruneEvent(db, s, removed, *cutoff));
     }
     return OkStatus();
   });
@@ -161,50 +141,47 @@ Result<TimeSeriesPruneResult> TimeSeriesStore::Prune() {
   return result;
 }
 
+}  // namespace
+
+Result<TimeSeriesPruneResult> TimeSeriesStore::Prune() {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateOptions(options_));
+  const int64_t now = db_.NowMillis();
+  std::map<std::string, std::optional<int64_t>> retention;  // per key
+  return RemoveFromEverySeries(db_, options_, [&](Connection& conn, const internal::SeriesRow& s) -> Result<std::optional<int64_t>> {
+    auto it = retention.find(s.info.key);
+    if (it == retention.end()) {
+      DOTDO_ASSIGN_OR_RETURN(auto r, internal::RetentionOf(conn, s.info.key, options_));
+      it = retention.emplace(s.info.key, r).first;
+    }
+    if (!it->second) return std::optional<int64_t>();
+    return std::optional<int64_t>(now - *it->second);
+  });
+}
+
 Result<TimeSeriesPruneResult> TimeSeriesStore::Compact(const TimeSeriesCompactOptions& o) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateOptions(options_));
   if (o.max_versions_per_key < 1)
     return InvalidArgumentError("max_versions_per_key must be at least 1, got " + std::to_string(o.max_versions_per_key));
-  TimeSeriesPruneResult result;
-  Status st = db_.Transaction([&]() -> Status {
-    result = {};
-    DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::Of(db_));
-    Connection& conn = DatabaseInternals::Conn(db_);
-    DOTDO_ASSIGN_OR_RETURN(auto series, internal::AllSeries(db_));
-    for (const internal::SeriesRow& s : series) {
-      // Newest blocks first until they hold max_versions_per_key points; the cutoff is the ts of
-      // the oldest point to keep.
-      std::optional<int64_t> cutoff;
-      {
-        DOTDO_ASSIGN_OR_RETURN(auto blocks, conn.Prepare("SELECT " + std::string(internal::kBlockColumns) +
-                                                         " FROM ts_blocks WHERE series_id = ?1 ORDER BY start_ts DESC"));
-        blocks.Bind(1, s.id);
-        int64_t seen = 0;
-        for (;;) {
-          DOTDO_ASSIGN_OR_RETURN(bool row, blocks.Step());
-          if (!row) break;
-          const internal::BlockRow b = internal::BlockFromRow(blocks, true);
-          if (seen + b.count < o.max_versions_per_key) {
-            seen += b.count;
-            continue;
-          }
-          std::vector<TimeSample> samples;
-          DOTDO_RETURN_IF_ERROR(internal::DecodeBlock(b.data, b.count, samples));
-          cutoff = samples[static_cast<size_t>(b.count - (o.max_versions_per_key - seen))].ts;
-          break;
-        }
+  return RemoveFromEverySeries(db_, options_, [&](Connection& conn, const internal::SeriesRow& s) -> Result<std::optional<int64_t>> {
+    // Newest blocks first until they hold max_versions_per_key points; the cutoff is the ts of the
+    // oldest point to keep.
+    DOTDO_ASSIGN_OR_RETURN(auto blocks, conn.Prepare("SELECT " + std::string(internal::kBlockColumns) +
+                                                     " FROM ts_blocks WHERE series_id = ?1 ORDER BY start_ts DESC"));
+    blocks.Bind(1, s.id);
+    int64_t seen = 0;
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, blocks.Step());
+      if (!row) return std::optional<int64_t>();
+      const internal::BlockRow b = internal::BlockFromRow(blocks, true);
+      if (seen + b.count < o.max_versions_per_key) {
+        seen += b.count;
+        continue;
       }
-      if (!cutoff) continue;
-      DOTDO_ASSIGN_OR_RETURN(int64_t removed, internal::RemoveBefore(conn, *state, s.id, *cutoff, options_));
-      if (removed == 0) continue;
-      result.points_removed += removed;
-      ++result.series_pruned;
-      DOTDO_RETURN_IF_ERROR(internal::AppendPruneEvent(db_, s, removed, *cutoff));
+      std::vector<TimeSample> samples;
+      DOTDO_RETURN_IF_ERROR(internal::DecodeBlock(b.data, b.count, samples));
+      return std::optional<int64_t>(samples[static_cast<size_t>(b.count - (o.max_versions_per_key - seen))].ts);
     }
-    return OkStatus();
   });
-  DOTDO_RETURN_IF_ERROR(st);
-  return result;
 }
 
 }  // namespace dotdo

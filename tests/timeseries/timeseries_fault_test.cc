@@ -87,6 +87,30 @@ TEST_P(TimeSeriesFaultTest, PruneIsAllOrNothing) {
   EXPECT_GE(faulted, 1);
 }
 
+TEST_P(TimeSeriesFaultTest, RollupIsAllOrNothing) {
+  // 300 raw points; a rollup to 1-second buckets of those below kT0 + 15 s (150 points, 15 rows per room).
+  const auto check = [](Database& db, const Status& st) {
+    EXPECT_EQ(Stored(db).first, st.ok() ? size_t{150} : size_t{300});
+    auto rows = db.QueryReadOnly("SELECT COUNT(*) AS n, COALESCE(SUM(count), 0) AS points FROM ts_rollups");
+    ASSERT_THAT(rows, IsOk());
+    EXPECT_EQ((*rows)[0]["n"].get<int>(), st.ok() ? 45 : 0);
+    EXPECT_EQ((*rows)[0]["points"].get<int>(), st.ok() ? 150 : 0);
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto agg, TimeSeriesStore(db, kOptions).Aggregate("temp", {.metrics = {"count"}}, {{"room", "r1"}}));
+    EXPECT_EQ(agg.buckets[0].count, 100);  // raw plus rolled up: never a point lost or counted twice
+  };
+  const int faulted = ForEachFaultPosition(
+      GetParam().options,
+      [](Database& db) { DOTDO_ASSERT_OK(TimeSeriesStore(db, kOptions).PutBatch(Points(0, 300, 100, 1))); },
+      [](Database& db) {
+        return TimeSeriesStore(db, kOptions)
+            .Rollup({.older_than_ms = db.NowMillis() - (kT0 + 15'500), .bucket_ms = 1000, .aggregates = {"count", "p99"}})
+            .status();
+      },
+      [&](Database& db, const Status& st, bool) { check(db, st); },
+      [&](Database& db, const Status& st, bool) { check(db, st); });
+  EXPECT_GE(faulted, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, TimeSeriesFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
                          ::dotdo::testing::DiskFaultCaseName);
 

@@ -416,5 +416,19 @@ TEST_F(TimeSeriesStoreTest, TagFiltersAcrossSeriesAndGroupByTag) {
   EXPECT_TRUE(nothing.empty());
 }
 
+TEST(TimeSeriesTwoWritersTest, CachesNoticeCommitsOfAnotherConnection) {
+  testing::ScratchDir dir;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db1, Database::Open(dir.path(), "shared"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db2, Database::Open(dir.path(), "shared"));
+  TimeSeriesStore a(*db1), b(*db2);
+  DOTDO_ASSERT_OK(a.Put("m", 1, kT0));
+  EXPECT_EQ(*a.GetAsOf("m", kT0 + 100), (TimeSample{kT0, 1}));  // cached in db1
+  DOTDO_ASSERT_OK(b.Put("m", 2, kT0 + 10));                     // appends to the same tail block
+  EXPECT_EQ(*a.GetAsOf("m", kT0 + 100), (TimeSample{kT0 + 10, 2}));  // the cached answer was dropped
+  DOTDO_ASSERT_OK(a.Put("m", 3, kT0 + 20));                     // db1's cached tail is stale
+  EXPECT_EQ(*a.GetAsOf("m", kT0 + 15), (TimeSample{kT0 + 10, 2}));
+  EXPECT_EQ(Collect(b, "m"), (std::vector<TimeSample>{{kT0, 1}, {kT0 + 10, 2}, {kT0 + 20, 3}}));
+}
+
 }  // namespace
 }  // namespace dotdo
