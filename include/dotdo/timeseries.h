@@ -231,7 +231,8 @@ class DOTDO_EXPORT TimeSeriesStore {
   // Writes one point (cdc.insert, or cdc.update with `before` when the timestamp existed).
   Status Put(std::string_view key, double value, int64_t ts, const TimeSeriesTags& tags = {});
   // Writes all points in one transaction: all or nothing (the first invalid point is reported by
-  // index and nothing is written). Returns the number of points written.
+  // index and nothing is written). Returns the number of points written: distinct (series, ts)
+  // after last-write-wins inside the batch.
   Result<int64_t> PutBatch(const std::vector<TimeSeriesPoint>& points);
 
   // Get and GetAsOf read raw points: data that Rollup replaced answers Aggregate only.
