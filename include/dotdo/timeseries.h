@@ -8,7 +8,7 @@
 //   ts.Put("cpu_usage", 0.42, 1700000000000, {{"host", "a"}});
 //   auto latest = ts.Get("cpu_usage", {{"host", "a"}});
 //   auto it = ts.Range("cpu_usage", {.start = t0, .end = t1});
-//   while (*it->Next()) use(it->point());
+//   while (*it->Next()) use(it->sample());   // check it.ok() and Next().ok() in real code
 //   auto buckets = ts.Aggregate("cpu_usage", {.start = t0, .end = t1, .bucket_ms = 3'600'000,
 //                                             .metrics = {"avg", "p99"}});
 //
