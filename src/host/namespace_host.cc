@@ -92,6 +92,9 @@ Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
 }
 
 Result<GraphStore> Namespace::Graph(GraphOptions options) { return GraphStore::Open(*impl_->db_, options); }
+Result<TimeSeriesStore> Namespace::TimeSeries(TimeSeriesOptions options) {
+  return TimeSeriesStore::Open(*impl_->db_, options);
+}
 
 Result<ObjectStore*> Namespace::Objects() { return impl_->Objects(); }
 
