@@ -171,7 +171,8 @@ Result<std::vector<StreamRecord>> StreamConsumer::Poll(int64_t max_records, int6
           DOTDO_ASSIGN_OR_RETURN(t, internal::LoadTopic(conn, tp.topic));
         }
         PartitionRow p;
-        auto recs = internal::FetchRecords(conn, *t, tp.partition, pos, max_records - static_cast<int64_t>(out.size()), p);
+        const int64_t want = max_records - static_cast<int64_t>(out.size());
+        auto recs = internal::FetchRecords(conn, *t, tp.partition, pos, want, p);
         if (recs.status().code() == StatusCode::kOutOfRange) {
           // Retention moved the log start past this position: restart by the reset policy.
           pos = options_.offset_reset == StreamOffsetReset::kEarliest ? p.log_start : p.next_offset;
@@ -179,8 +180,8 @@ Result<std::vector<StreamRecord>> StreamConsumer::Poll(int64_t max_records, int6
         }
         DOTDO_RETURN_IF_ERROR(recs.status());
         // Past the last record read, or (compaction left a gap at the end) at the end offset.
-        pos = recs->empty() ? p.next_offset : recs->back().offset + 1;
-        if (!recs->empty() && static_cast<int64_t>(recs->size()) < max_records) pos = std::max(pos, p.next_offset);
+        if (!recs->empty()) pos = recs->back().offset + 1;
+        if (static_cast<int64_t>(recs->size()) < want) pos = std::max(pos, p.next_offset);
         for (auto& r : *recs) out.push_back(std::move(r));
       }
     }

@@ -281,6 +281,7 @@ Status StreamStore::CommitOffsets(std::string_view group, const std::map<StreamT
       DOTDO_RETURN_IF_ERROR(internal::CheckOffsetInRange(*t, tp.partition, p, offset));
       up.BindAll(group, t->id, tp.partition, offset, gs->generation, db_.NowMillis());
       DOTDO_RETURN_IF_ERROR(up.Run());
+      up.Reset();
       list.push_back(Json{{"topic", tp.topic}, {"partition", tp.partition}, {"offset", offset}});
     }
     return internal::AppendStreamEvent(db_, "stream.commit", "u", "offsets", group,

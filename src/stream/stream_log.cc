@@ -159,6 +159,7 @@ Result<std::vector<StreamRecordMetadata>> SendInTransaction(Database& db, std::s
     if (!headers[i].empty()) ins.BindBlob(7, headers[i]); else ins.BindNull(7);
     ins.Bind(8, size);
     DOTDO_RETURN_IF_ERROR(ins.Run());
+    ins.Reset();
     ++w.count;
     w.bytes += size;
     out[i] = {p, offset, ts};
@@ -168,6 +169,7 @@ Result<std::vector<StreamRecordMetadata>> SendInTransaction(Database& db, std::s
   for (const auto& [p, w] : writes) {
     up.BindAll(t.id, p, w.base_offset + w.count, w.count, w.bytes);
     DOTDO_RETURN_IF_ERROR(up.Run());
+    up.Reset();
     Json data = {{"topic", t.name}, {"partition", p}, {"baseOffset", w.base_offset},
                  {"lastOffset", w.base_offset + w.count - 1}, {"count", w.count}, {"bytes", w.bytes}};
     if (options.idempotence) {

@@ -108,6 +108,7 @@ Result<Removal> EnforcePartition(Database& db, const TopicRow& t, int32_t partit
       for (const auto& [offset, size] : drop) {
         del.BindAll(t.id, partition, offset);
         DOTDO_RETURN_IF_ERROR(del.Run());
+        del.Reset();
         ++rm.records;
         rm.bytes += size;
       }

@@ -46,6 +46,7 @@ Status InsertPartitions(Connection& conn, int64_t topic_id, int32_t from, int32_
   for (int32_t p = from; p < to; ++p) {
     st.BindAll(topic_id, p);
     DOTDO_RETURN_IF_ERROR(st.Run());
+    st.Reset();
   }
   return OkStatus();
 }
