@@ -305,6 +305,20 @@ Result<PartitionRow> LoadPartition(Connection& conn, int64_t topic_id, int32_t p
   return PartitionRow{st.ColumnInt64(0), st.ColumnInt64(1), st.ColumnInt64(2), st.ColumnInt64(3)};
 }
 
+Result<std::vector<StreamPartitionInfo>> LoadPartitions(Connection& conn, int64_t topic_id) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT partition, log_start, next_offset, records, bytes FROM "
+                                               "stream_partitions WHERE topic_id = ?1 ORDER BY partition"));
+  st.Bind(1, topic_id);
+  std::vector<StreamPartitionInfo> out;
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back({static_cast<int32_t>(st.ColumnInt64(0)), st.ColumnInt64(1), st.ColumnInt64(2), st.ColumnInt64(3),
+                   st.ColumnInt64(4)});
+  }
+  return out;
+}
+
 Status CheckOffsetInRange(const TopicRow& t, int32_t partition, const PartitionRow& p, int64_t offset) {
   if (offset < p.log_start || offset > p.next_offset)
     return OutOfRangeError("offset " + std::to_string(offset) + " of " + t.name + "/" + std::to_string(partition) +
@@ -361,18 +375,20 @@ Status ValidateHeaders(const std::vector<StreamHeader>& headers) {
   return OkStatus();
 }
 
-Result<StreamRecord> RecordFromRow(const Statement& st, int first, const std::string& topic) {
-  StreamRecord r;
+Status RecordFromRow(const Statement& st, int first, const std::string& topic, StreamRecord& r) {
   r.topic = topic;
   r.partition = static_cast<int32_t>(st.ColumnInt64(first));
   r.offset = st.ColumnInt64(first + 1);
   r.timestamp = st.ColumnInt64(first + 2);
-  if (!st.IsNull(first + 3)) r.key = std::string(st.ColumnBlob(first + 3));
-  if (!st.IsNull(first + 4)) r.value = std::string(st.ColumnBlob(first + 4));
-  if (!st.IsNull(first + 5)) {
-    DOTDO_ASSIGN_OR_RETURN(r.headers, DecodeHeaders(st.ColumnBlob(first + 5)));
+  // A NULL column reads as an empty blob with a null pointer; so does an empty blob.
+  const std::string_view key = st.ColumnBlob(first + 3), value = st.ColumnBlob(first + 4);
+  if (key.data() != nullptr || !st.IsNull(first + 3)) r.key.emplace(key);
+  if (value.data() != nullptr || !st.IsNull(first + 4)) r.value.emplace(value);
+  const std::string_view headers = st.ColumnBlob(first + 5);
+  if (!headers.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(r.headers, DecodeHeaders(headers));
   }
-  return r;
+  return OkStatus();
 }
 
 Status AppendStreamEvent(Database& db, std::string_view type, std::string_view op, std::string_view table,

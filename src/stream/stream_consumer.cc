@@ -171,18 +171,20 @@ Result<std::vector<StreamRecord>> StreamConsumer::Poll(int64_t max_records, int6
           DOTDO_ASSIGN_OR_RETURN(t, internal::LoadTopic(conn, tp.topic));
         }
         PartitionRow p;
-        const int64_t want = max_records - static_cast<int64_t>(out.size());
-        auto recs = internal::FetchRecords(conn, *t, tp.partition, pos, want, p);
-        if (recs.status().code() == StatusCode::kOutOfRange) {
+        const size_t before = out.size();
+        const int64_t want = max_records - static_cast<int64_t>(before);
+        Status fetched = internal::FetchRecords(conn, *t, tp.partition, pos, want, p, out);
+        if (fetched.code() == StatusCode::kOutOfRange) {
           // Retention moved the log start past this position: restart by the reset policy.
           pos = options_.offset_reset == StreamOffsetReset::kEarliest ? p.log_start : p.next_offset;
           continue;
         }
-        DOTDO_RETURN_IF_ERROR(recs.status());
-        // Past the last record read, or (compaction left a gap at the end) at the end offset.
-        if (!recs->empty()) pos = recs->back().offset + 1;
-        if (static_cast<int64_t>(recs->size()) < want) pos = std::max(pos, p.next_offset);
-        for (auto& r : *recs) out.push_back(std::move(r));
+        DOTDO_RETURN_IF_ERROR(fetched);
+        const int64_t got = static_cast<int64_t>(out.size() - before);
+        if (got > 0) pos = out.back().offset + 1;
+        // Fewer than asked: the rest of the partition was read (compaction may have left a gap at
+        // its end), so the position is the end offset.
+        if (got < want) pos = std::max(pos, p.next_offset);
       }
     }
     if (!out.empty() || std::chrono::steady_clock::now() >= deadline) return out;

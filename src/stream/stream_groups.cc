@@ -272,13 +272,16 @@ Status StreamStore::CommitOffsets(std::string_view group, const std::map<StreamT
         "offset = excluded.offset, generation = excluded.generation, committed_at = excluded.committed_at"));
     Json list = Json::array();
     std::optional<TopicRow> t;
+    std::vector<StreamPartitionInfo> parts;  // of *t (offsets are sorted by topic)
     for (const auto& [tp, offset] : offsets) {
       if (!t || t->name != tp.topic) {
         DOTDO_ASSIGN_OR_RETURN(t, internal::LoadTopic(conn, tp.topic));
+        DOTDO_ASSIGN_OR_RETURN(parts, internal::LoadPartitions(conn, t->id));
       }
       DOTDO_RETURN_IF_ERROR(internal::CheckPartition(*t, tp.partition));
-      DOTDO_ASSIGN_OR_RETURN(auto p, internal::LoadPartition(conn, t->id, tp.partition));
-      DOTDO_RETURN_IF_ERROR(internal::CheckOffsetInRange(*t, tp.partition, p, offset));
+      const StreamPartitionInfo& info = parts.at(static_cast<size_t>(tp.partition));
+      DOTDO_RETURN_IF_ERROR(internal::CheckOffsetInRange(
+          *t, tp.partition, {info.end_offset, info.log_start_offset, info.records, info.bytes}, offset));
       up.BindAll(group, t->id, tp.partition, offset, gs->generation, db_.NowMillis());
       DOTDO_RETURN_IF_ERROR(up.Run());
       up.Reset();

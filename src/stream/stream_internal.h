@@ -57,14 +57,16 @@ struct PartitionRow {
   int64_t next_offset = 0, log_start = 0, records = 0, bytes = 0;
 };
 Result<PartitionRow> LoadPartition(Connection& conn, int64_t topic_id, int32_t partition);
+// Every partition of the topic, by partition number.
+Result<std::vector<StreamPartitionInfo>> LoadPartitions(Connection& conn, int64_t topic_id);
 // kOutOfRange "offset X of topic/p is out of range: valid offsets are [a, b]".
 Status CheckOffsetInRange(const TopicRow& t, int32_t partition, const PartitionRow& p, int64_t offset);
 
-// Records of one partition from `offset` on (Fetch without the range check's error when the
-// offset is past the end); `end` receives the partition's end offset, `log_start` its start.
+// Appends to `out` up to max_records records of one partition from `offset` on; `p` receives the
+// partition's row (its end offset and log start). An offset outside [log start, end] is kOutOfRange.
 // REQUIRES: the topic and partition exist (checked by the caller through `t`).
-Result<std::vector<StreamRecord>> FetchRecords(Connection& conn, const TopicRow& t, int32_t partition, int64_t offset,
-                                               int64_t max_records, PartitionRow& p);
+Status FetchRecords(Connection& conn, const TopicRow& t, int32_t partition, int64_t offset, int64_t max_records,
+                    PartitionRow& p, std::vector<StreamRecord>& out);
 
 // Headers as stored: NULL when none, else a sequence of (varint key length, key, varint value
 // length + 1 or 0 for null, value).
@@ -74,7 +76,7 @@ Status ValidateHeaders(const std::vector<StreamHeader>& headers);
 
 // Columns read by RecordFromRow (after the topic name): partition, offset, ts, key, value, headers.
 inline constexpr std::string_view kRecordColumns = "partition, offset, ts, key, value, headers";
-Result<StreamRecord> RecordFromRow(const Statement& st, int first, const std::string& topic);
+Status RecordFromRow(const Statement& st, int first, const std::string& topic, StreamRecord& record);
 
 // Appends a domain-shaped stream event (type "stream.produce" | "stream.commit") with metadata
 // `data` in the current transaction.

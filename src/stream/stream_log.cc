@@ -264,23 +264,24 @@ Result<int64_t> StreamStore::InitProducerId() {
 }
 
 namespace internal {
-Result<std::vector<StreamRecord>> FetchRecords(Connection& conn, const TopicRow& t, int32_t partition, int64_t offset,
-                                               int64_t max_records, PartitionRow& p) {
+Status FetchRecords(Connection& conn, const TopicRow& t, int32_t partition, int64_t offset, int64_t max_records,
+                    PartitionRow& p, std::vector<StreamRecord>& out) {
   DOTDO_ASSIGN_OR_RETURN(p, LoadPartition(conn, t.id, partition));
   DOTDO_RETURN_IF_ERROR(CheckOffsetInRange(t, partition, p, offset));
-  std::vector<StreamRecord> out;
-  if (offset == p.next_offset) return out;
+  if (offset == p.next_offset) return OkStatus();
+  // No bound LIMIT (SQLite re-prepares a statement whose bound LIMIT changes): the primary-key scan
+  // yields rows lazily and the loop stops after max_records.
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT " + std::string(kRecordColumns) +
                                                " FROM stream_records WHERE topic_id = ?1 AND partition = ?2 AND "
-                                               "offset >= ?3 ORDER BY offset LIMIT ?4"));
-  st.BindAll(t.id, partition, offset, max_records);
-  for (;;) {
+                                               "offset >= ?3 ORDER BY offset"));
+  st.BindAll(t.id, partition, offset);
+  out.reserve(out.size() + static_cast<size_t>(std::min<int64_t>(max_records, p.next_offset - offset)));
+  for (int64_t n = 0; n < max_records; ++n) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    DOTDO_ASSIGN_OR_RETURN(auto r, RecordFromRow(st, 0, t.name));
-    out.push_back(std::move(r));
+    DOTDO_RETURN_IF_ERROR(RecordFromRow(st, 0, t.name, out.emplace_back()));
   }
-  return out;
+  return OkStatus();
 }
 }  // namespace internal
 
@@ -294,7 +295,9 @@ Result<std::vector<StreamRecord>> StreamStore::Fetch(std::string_view topic, int
   DOTDO_ASSIGN_OR_RETURN(TopicRow t, internal::LoadTopic(conn, topic));
   DOTDO_RETURN_IF_ERROR(internal::CheckPartition(t, partition));
   PartitionRow p;
-  return internal::FetchRecords(conn, t, partition, offset, max_records, p);
+  std::vector<StreamRecord> out;
+  DOTDO_RETURN_IF_ERROR(internal::FetchRecords(conn, t, partition, offset, max_records, p, out));
+  return out;
 }
 
 Result<int64_t> StreamStore::OffsetForTimestamp(std::string_view topic, int32_t partition, int64_t timestamp) {

@@ -12,23 +12,9 @@ using internal::TopicRow;
 
 namespace {
 
-Result<std::vector<StreamPartitionInfo>> LoadPartitions(Connection& conn, int64_t topic_id) {
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT partition, log_start, next_offset, records, bytes FROM "
-                                               "stream_partitions WHERE topic_id = ?1 ORDER BY partition"));
-  st.Bind(1, topic_id);
-  std::vector<StreamPartitionInfo> out;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back({static_cast<int32_t>(st.ColumnInt64(0)), st.ColumnInt64(1), st.ColumnInt64(2), st.ColumnInt64(3),
-                   st.ColumnInt64(4)});
-  }
-  return out;
-}
-
 Result<StreamTopicInfo> Describe(Connection& conn, const TopicRow& t) {
   StreamTopicInfo info{t.name, t.config, t.created_at, {}};
-  DOTDO_ASSIGN_OR_RETURN(info.partitions, LoadPartitions(conn, t.id));
+  DOTDO_ASSIGN_OR_RETURN(info.partitions, internal::LoadPartitions(conn, t.id));
   return info;
 }
 
