@@ -28,6 +28,7 @@
 #include "dotdo/document.h"
 #include "dotdo/export.h"
 #include "dotdo/graph.h"
+#include "dotdo/stream.h"
 #include "dotdo/object_store.h"
 #include "dotdo/status.h"
 
@@ -77,6 +78,7 @@ class DOTDO_EXPORT Namespace {
 
   Result<DocumentStore> Documents(DocumentStoreOptions options = {});
   Result<GraphStore> Graph(GraphOptions options = {});
+  Result<StreamStore> Stream();
   // The namespace's object store (a LocalObjectStore under layout().object_root), opened on first use.
   Result<ObjectStore*> Objects();
   // The BlobStore with the host's options (signing secret, URL base), opened on first use.

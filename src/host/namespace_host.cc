@@ -93,6 +93,8 @@ Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
 
 Result<GraphStore> Namespace::Graph(GraphOptions options) { return GraphStore::Open(*impl_->db_, options); }
 
+Result<StreamStore> Namespace::Stream() { return StreamStore::Open(*impl_->db_); }
+
 Result<ObjectStore*> Namespace::Objects() { return impl_->Objects(); }
 
 Result<BlobStore*> Namespace::Blobs() {
