@@ -1,7 +1,10 @@
 // StreamStore under disk faults (the fault-injecting VFS): failing the Nth write (EIO, ENOSPC) or
 // sync (EIO, synchronous=FULL) of a SendBatch or a CommitOffsets returns the fault's typed status
 // and leaves, in the process and after a restart, either all of the records / offsets with their
-// events or none of them; offsets stay dense and the retry succeeds.
+// events or none of them; offsets stay dense and the retry succeeds. A power loss keeps every
+// acknowledged batch with synchronous=FULL and a prefix of whole transactions with NORMAL.
+#include <set>
+
 #include "dotdo/stream.h"
 #include "testing/fault_util.h"
 
@@ -80,6 +83,64 @@ TEST_P(StreamFaultTest, CommitIsAllOrNothing) {
         EXPECT_EQ(EventsOfType(db, "stream.commit"), st.ok() ? 1 : 0);
       });
   EXPECT_GE(faulted, 1);
+}
+
+// Power loss after 10 transactions, each a batch of 3 records to partition 0 plus a commit of the
+// offset reached. Returns how many transactions survived; checks that they form a prefix, with
+// dense offsets, exactly their stream.produce / stream.commit events and the commit at the end.
+int64_t SendThenLosePower(Synchronous sync, size_t keep_writes) {
+  ::dotdo::testing::FaultyNamespace ns(sync);
+  {
+    Database& db = ns.Open();
+    EXPECT_THAT(StreamStore(db).CreateTopic("t"), IsOk());
+  }
+  ns.Close();  // a clean close checkpoints: the topic is durable in either mode
+  Database& db = ns.Open();
+  StreamStore s(db);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(db.Transaction([&]() -> Status {
+      DOTDO_RETURN_IF_ERROR(s.SendBatch("t", Batch(3)).status());
+      return s.CommitOffsets("g", {{{"t", 0}, 3 * (i + 1)}});
+    }), IsOk());
+  }
+  ns.LosePower(keep_writes);
+  Database& after = ns.OpenNormal();
+  ns.ExpectConsistent();
+  StreamStore reopened(after);
+  auto info = reopened.DescribeTopic("t");
+  EXPECT_THAT(info, IsOk());
+  if (!info.ok()) return -1;
+  const int64_t end = info->partitions[0].end_offset;
+  EXPECT_EQ(end % 3, 0) << "a batch survived in part";
+  EXPECT_EQ(info->partitions[0].records, end);
+  auto recs = reopened.Fetch("t", 0, 0, 1000);
+  EXPECT_THAT(recs, IsOk());
+  for (size_t i = 0; recs.ok() && i < recs->size(); ++i) EXPECT_EQ((*recs)[i].offset, static_cast<int64_t>(i));
+  EXPECT_EQ(EventsOfType(after, "stream.produce"), end / 3);
+  EXPECT_EQ(EventsOfType(after, "stream.commit"), end / 3);
+  auto committed = reopened.CommittedOffset("g", {"t", 0});
+  EXPECT_THAT(committed, IsOk());
+  EXPECT_EQ(committed.ok() ? committed->value_or(0) : -1, end) << "the commit went with its batch";
+  return end / 3;
+}
+
+TEST(StreamPowerLossTest, FullSyncKeepsEveryAcknowledgedBatch) {
+  for (size_t keep : {size_t{0}, size_t{3}}) EXPECT_EQ(SendThenLosePower(Synchronous::kFull, keep), 10) << keep;
+}
+
+TEST(StreamPowerLossTest, NormalSyncKeepsAPrefixOfWholeTransactions) {
+  std::set<int64_t> survived;
+  for (size_t keep : {size_t{0}, size_t{4}, size_t{12}, size_t{30}, size_t{100000}}) {
+    const int64_t n = SendThenLosePower(Synchronous::kNormal, keep);
+    if (keep == 0) {
+      EXPECT_EQ(n, 0) << "nothing was synced since the checkpoint";
+    }
+    if (keep == 100000) {
+      EXPECT_EQ(n, 10) << "every write reached the disk";
+    }
+    survived.insert(n);
+  }
+  EXPECT_GE(survived.size(), 3u) << "the cases should cut the WAL at different commits";
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, StreamFaultTest, ::testing::ValuesIn(::dotdo::testing::kDiskFaultCases),
