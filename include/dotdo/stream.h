@@ -405,6 +405,7 @@ class DOTDO_EXPORT StreamConsumer {
   Status Rejoin();
   Status SyncMembership(const StreamMembership& m);
   Status ResetPosition(const StreamTopicPartition& tp);
+  Status SeekToEdge(const std::vector<StreamTopicPartition>& partitions, bool end);
   Status MaybeAutoCommit();
   Status RequireAssigned(const StreamTopicPartition& tp) const;
 

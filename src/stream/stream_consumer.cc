@@ -203,19 +203,19 @@ Status StreamConsumer::Seek(const StreamTopicPartition& tp, int64_t offset) {
 }
 
 Status StreamConsumer::SeekToBeginning(const std::vector<StreamTopicPartition>& partitions) {
-  for (const auto& tp : partitions.empty() ? Assignment() : partitions) {
-    DOTDO_RETURN_IF_ERROR(RequireAssigned(tp));
-    DOTDO_ASSIGN_OR_RETURN(PartitionRow p, PartitionOf(store_.db(), tp));
-    positions_[tp] = p.log_start;
-  }
-  return OkStatus();
+  return SeekToEdge(partitions, /*end=*/false);
 }
 
 Status StreamConsumer::SeekToEnd(const std::vector<StreamTopicPartition>& partitions) {
-  for (const auto& tp : partitions.empty() ? Assignment() : partitions) {
-    DOTDO_RETURN_IF_ERROR(RequireAssigned(tp));
+  return SeekToEdge(partitions, /*end=*/true);
+}
+
+Status StreamConsumer::SeekToEdge(const std::vector<StreamTopicPartition>& partitions, bool end) {
+  const std::vector<StreamTopicPartition> tps = partitions.empty() ? Assignment() : partitions;
+  for (const auto& tp : tps) DOTDO_RETURN_IF_ERROR(RequireAssigned(tp));
+  for (const auto& tp : tps) {
     DOTDO_ASSIGN_OR_RETURN(PartitionRow p, PartitionOf(store_.db(), tp));
-    positions_[tp] = p.next_offset;
+    positions_[tp] = end ? p.next_offset : p.log_start;
   }
   return OkStatus();
 }

@@ -207,25 +207,23 @@ const CommandGroup kStreamCommands(40, [](CLI::App& app, Context& ctx) {
       return StreamTopicInfoToJson(info);
     }());
   });
+  // A topic command whose result is the topic's description.
+  auto describing = [&ctx, a](CLI::App* cmd, Result<StreamTopicInfo> (*call)(StreamStore&, const StreamArgs&)) {
+    cmd->callback([&ctx, a, call] {
+      ctx.Finish([&]() -> Result<Json> {
+        DOTDO_ASSIGN_OR_RETURN(StreamStore s, Open(ctx, /*create=*/false));
+        DOTDO_ASSIGN_OR_RETURN(auto info, call(s, *a));
+        return StreamTopicInfoToJson(info);
+      }());
+    });
+  };
   auto* describe = topics->add_subcommand("describe", "A topic's configuration and partitions (offsets, records, bytes)");
   describe->add_option("topic", a->topic, "Topic name")->required();
-  describe->callback([&ctx, a] {
-    ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(StreamStore s, Open(ctx, /*create=*/false));
-      DOTDO_ASSIGN_OR_RETURN(auto info, s.DescribeTopic(a->topic));
-      return StreamTopicInfoToJson(info);
-    }());
-  });
+  describing(describe, [](StreamStore& s, const StreamArgs& args) { return s.DescribeTopic(args.topic); });
   auto* add = topics->add_subcommand("add-partitions", "Grow a topic to TOTAL partitions");
   add->add_option("topic", a->topic, "Topic name")->required();
   add->add_option("total", a->partitions, "The new partition count")->required();
-  add->callback([&ctx, a] {
-    ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(StreamStore s, Open(ctx, /*create=*/false));
-      DOTDO_ASSIGN_OR_RETURN(auto info, s.AddPartitions(a->topic, a->partitions));
-      return StreamTopicInfoToJson(info);
-    }());
-  });
+  describing(add, [](StreamStore& s, const StreamArgs& args) { return s.AddPartitions(args.topic, args.partitions); });
   auto* del = topics->add_subcommand("delete", "Delete a topic, its records and its committed offsets");
   del->add_option("topic", a->topic, "Topic name")->required();
   del->callback([&ctx, a] {
