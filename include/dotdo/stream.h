@@ -28,7 +28,10 @@
 // Thread-safety: StreamStore is a light handle over a Database (held by reference; the Database
 // must outlive it) and follows the Database's rules. Group membership lives in the Database's
 // per-process state (like a Kafka group coordinator's memory); generations and committed offsets
-// are stored. A StreamConsumer is a client object owned by one thread.
+// are stored. (A rebalance inside a caller's transaction that then rolls back leaves the process's
+// generation ahead of the stored one; generations still only grow.) Retention runs when
+// EnforceRetention is called (no background thread). A StreamConsumer is a client object owned by
+// one thread.
 #pragma once
 
 #include <cstdint>

@@ -109,15 +109,6 @@ Result<std::vector<StreamRecordMetadata>> SendInTransaction(Database& db, std::s
       partition_of[i] = *sticky;
     }
   }
-  if (t.config.max_unconsumed >= 0) {
-    DOTDO_ASSIGN_OR_RETURN(int64_t depth, UnconsumedDepth(conn, t.id));
-    if (depth + static_cast<int64_t>(messages.size()) > t.config.max_unconsumed) {
-      full = true;
-      return ResourceExhaustedError("topic '" + t.name + "' is full: " + std::to_string(depth) +
-                                    " records not yet consumed, max.unconsumed = " +
-                                    std::to_string(t.config.max_unconsumed) + "; consume and commit, then retry");
-    }
-  }
   ProducerState producer;
   if (options.idempotence) {
     for (int32_t p : partition_of)
@@ -136,6 +127,16 @@ Result<std::vector<StreamRecordMetadata>> SendInTransaction(Database& db, std::s
     if (id.base_sequence + count - 1 > INT32_MAX) return InvalidArgumentError("sequence numbers overflow int32");
   }
 
+  // After the duplicate check: a resent batch is answered even when the topic is full.
+  if (t.config.max_unconsumed >= 0) {
+    DOTDO_ASSIGN_OR_RETURN(int64_t depth, UnconsumedDepth(conn, t.id));
+    if (depth + static_cast<int64_t>(messages.size()) > t.config.max_unconsumed) {
+      full = true;
+      return ResourceExhaustedError("topic '" + t.name + "' is full: " + std::to_string(depth) +
+                                    " records not yet consumed, max.unconsumed = " +
+                                    std::to_string(t.config.max_unconsumed) + "; consume and commit, then retry");
+    }
+  }
   std::map<int32_t, PartitionWrite> writes;
   std::vector<StreamRecordMetadata> out(messages.size());
   const int64_t now = db.NowMillis();
