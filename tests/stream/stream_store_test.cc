@@ -316,6 +316,12 @@ TEST_F(StreamStoreTest, BackPressureAnswersFullOrBlocksUntilTheTimeout) {
                                             .full_block_ms = 30}));
   for (int i = 0; i < 3; ++i) DOTDO_ASSERT_OK(stream_.Send("q", Msg("k", "v")));
   EXPECT_THAT(stream_.Send("q", Msg("k", "v")), StatusIs(StatusCode::kResourceExhausted, "is full"));
+  DOTDO_ASSERT_OK(stream_.CreateTopic("i", {.max_unconsumed = 1}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t pid, stream_.InitProducerId());
+  const StreamSendOptions idem{.idempotence = StreamIdempotence{pid, 0}};
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto sent, stream_.Send("i", Msg("k", "v"), idem));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto resent, stream_.Send("i", Msg("k", "v"), idem));
+  EXPECT_EQ(resent, sent) << "a resent batch is answered when the topic is full";
   // A commit makes room.
   DOTDO_ASSERT_OK(stream_.CommitOffsets("g", {{{"q", 0}, 2}}));
   DOTDO_ASSERT_OK(stream_.Send("q", Msg("k", "v")));
