@@ -9,6 +9,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config ca-certificates
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libxxhash-dev libzstd-dev liblz4-dev libboost-graph-dev
+  redis-server libhiredis-dev
 
 )
 

@@ -96,6 +96,8 @@ Result<TimeSeriesStore> Namespace::TimeSeries(TimeSeriesOptions options) {
   return TimeSeriesStore::Open(*impl_->db_, options);
 }
 
+Result<StreamStore> Namespace::Stream() { return StreamStore::Open(*impl_->db_); }
+
 Result<ObjectStore*> Namespace::Objects() { return impl_->Objects(); }
 
 Result<BlobStore*> Namespace::Blobs() {
