@@ -45,7 +45,7 @@ case "$cmd" in
         -DDOTDO_FUZZ=ON -DDOTDO_SANITIZE=ON -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link \
         -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
     fi
-    targets=(json_parse json_path filter document_update presigned_url)
+    targets=(json_parse json_path filter document_update presigned_url cli_args)
     cmake --build build/fuzz --target "${targets[@]/#/fuzz_}" -j "$jobs"
     for t in "${targets[@]}"; do
       # New inputs go to build/fuzz/corpus/<t>; crashes to build/fuzz/findings/ — copy a fixed

@@ -86,7 +86,8 @@ TEST(StreamCrashTest, KilledTransformLoopsProduceEachOutputExactlyOnce) {
   ASSERT_EQ(outputs.size(), static_cast<size_t>(kInputs));
   for (const auto& [key, n] : outputs) EXPECT_EQ(n, 1) << key;
   DOTDO_ASSERT_OK_AND_ASSIGN(Json app, db->QueryReadOnly("SELECT json_extract(data, '$.input') AS k, COUNT(*) AS n "
-                                                         "FROM cdc_events WHERE type = 'Input.processed' GROUP BY k"));
+                                                         "FROM cdc_events WHERE type = 'Input.processed' GROUP BY k",
+                                                         {}, {.max_rows = 1'000'000}));
   ASSERT_EQ(app.size(), static_cast<size_t>(kInputs));
   for (const Json& row : app) EXPECT_EQ(row["n"], 1) << row.dump();
   int64_t committed = 0;
