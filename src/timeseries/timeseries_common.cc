@@ -189,6 +189,12 @@ BlockRow BlockFromRow(const Statement& st, bool with_data) {
 TimeSeriesState::TimeSeriesState(Database& db) : db_(db) { DatabaseInternals::AddObserver(db_, this); }
 TimeSeriesState::~TimeSeriesState() { DatabaseInternals::RemoveObserver(db_, this); }
 
+Result<TimeSeriesState*> TimeSeriesState::ForRead(Database& db) {
+  DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kTimeSeriesSpec));
+  if (!present) return static_cast<TimeSeriesState*>(nullptr);
+  return Of(db);
+}
+
 Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) {
   DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, StoreStateOf<TimeSeriesState>(db, kTimeSeriesSpec));
   // Another connection (a second Database on the file, another process) that committed since our

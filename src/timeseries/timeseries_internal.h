@@ -88,6 +88,8 @@ class TimeSeriesState final : public TransactionObserver {
   explicit TimeSeriesState(Database& db);
   ~TimeSeriesState() override;
   static Result<TimeSeriesState*> Of(Database& db);
+  // For reads, which never create tables: nullptr when the namespace has no timeseries tables.
+  static Result<TimeSeriesState*> ForRead(Database& db);
 
   // The id of the series; nullopt when it does not exist (create = false).
   Result<std::optional<int64_t>> SeriesId(const SeriesName& name, bool create);

@@ -35,7 +35,8 @@ Result<std::vector<SeriesRow>> MatchSeries(Database& db, std::string_view key, c
   DOTDO_RETURN_IF_ERROR(ValidateSeriesKey(key));
   static const JsonColumnFields kTagFields({}, "tags");
   DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, CompileFilter(where, kTagFields));
-  DOTDO_RETURN_IF_ERROR(TimeSeriesState::Of(db).status());
+  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::ForRead(db));
+  if (state == nullptr) return std::vector<SeriesRow>();
   Connection& conn = DatabaseInternals::Conn(db);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT id, key, tags FROM ts_series WHERE key = ?1 AND (" + filter.sql +
                                                        ") ORDER BY tags" + LimitClause(kMaxSeriesPerQuery + 1)));

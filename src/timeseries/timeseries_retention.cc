@@ -110,7 +110,8 @@ Status TimeSeriesStore::SetRetention(std::string_view key, std::optional<int64_t
 Result<std::optional<int64_t>> TimeSeriesStore::GetRetention(std::string_view key) {
   DOTDO_RETURN_IF_ERROR(ValidateSeriesKey(key));
   auto lock = DatabaseInternals::Conn(db_).Lock();
-  DOTDO_RETURN_IF_ERROR(TimeSeriesState::Of(db_).status());
+  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::ForRead(db_));
+  if (state == nullptr) return options_.retention_ms;
   return internal::RetentionOf(DatabaseInternals::Conn(db_), key, options_);
 }
 

@@ -107,7 +107,8 @@ Status TimeSeriesStore::RestoreSnapshot(std::string_view id) {
 Result<std::vector<TimeSeriesSnapshot>> TimeSeriesStore::ListSnapshots() {
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  DOTDO_RETURN_IF_ERROR(internal::TimeSeriesState::Of(db_).status());
+  DOTDO_ASSIGN_OR_RETURN(internal::TimeSeriesState * state, internal::TimeSeriesState::ForRead(db_));
+  if (state == nullptr) return std::vector<TimeSeriesSnapshot>();
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT id, created_at, series, points FROM ts_snapshots ORDER BY id"));
   std::vector<TimeSeriesSnapshot> out;
   for (;;) {

@@ -10,6 +10,7 @@
 #include "dotdo/cdc.h"
 #include "dotdo/document.h"
 #include "dotdo/graph.h"
+#include "dotdo/timeseries.h"
 #include "testing/test_util.h"
 
 namespace dotdo {
@@ -111,7 +112,7 @@ TEST(StoreScaffoldTest, OpenReturnsTheErrorOfATooNewSchema) {
 }
 
 // Reads never create tables (docs/architecture.md, "How to add a store"): on a namespace where a
-// store was never written, every read answers as for an empty store and the file is unchanged —
+// store (document, graph, timeseries) was never written, every read answers as for an empty store and the file is unchanged —
 // also when the namespace is opened read-only.
 TEST(StoreScaffoldTest, ReadsOfStoresNeverWrittenCreateNoTables) {
   testing::ScratchDir dir;
@@ -148,6 +149,20 @@ TEST(StoreScaffoldTest, ReadsOfStoresNeverWrittenCreateNoTables) {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto cycle, graph.DetectCycle("N/a"));
     EXPECT_FALSE(cycle.has_value());
     EXPECT_THAT(graph.Traverse({.start = "N/a", .max_depth = -1}), StatusIs(StatusCode::kInvalidArgument));
+
+    DOTDO_ASSERT_OK_AND_ASSIGN(TimeSeriesStore ts, TimeSeriesStore::Open(*db));
+    EXPECT_THAT(ts.Get("cpu"), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(ts.GetAsOf("cpu", 1000), StatusIs(StatusCode::kNotFound));
+    DOTDO_ASSERT_OK_AND_ASSIGN(TimeSeriesRange range, ts.Range("cpu"));
+    DOTDO_ASSERT_OK_AND_ASSIGN(bool any, range.Next());
+    EXPECT_FALSE(any);
+    DOTDO_ASSERT_OK_AND_ASSIGN(TimeSeriesAggregate agg, ts.Aggregate("cpu", {.bucket_ms = 60'000}));
+    EXPECT_TRUE(agg.buckets.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto series, ts.ListSeries("cpu", {{"host", "a"}}));
+    EXPECT_TRUE(series.empty());
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto snapshots, ts.ListSnapshots());
+    EXPECT_TRUE(snapshots.empty());
+    EXPECT_THAT(ts.Aggregate("cpu", {.bucket_ms = 0}), StatusIs(StatusCode::kInvalidArgument));
 
     DOTDO_ASSERT_OK_AND_ASSIGN(auto tables, db->QueryReadOnly("SELECT name FROM sqlite_schema WHERE name <> 'meta' AND name NOT LIKE 'sqlite_%'"));
     EXPECT_TRUE(tables.empty()) << tables.dump();
