@@ -621,8 +621,9 @@ Result<std::optional<GraphPath>> GraphStore::WeightedShortestPath(const GraphWei
       std::string n = st.ColumnString(0), type = st.ColumnString(1);
       const bool forward = st.ColumnInt64(4) != 0;
       const auto jtype = st.ColumnOptionalText(2);
-      auto describe = [&] {
-        return "edge " + (forward ? node : n) + " -[" + type + "]-> " + (forward ? n : node);
+      // (An init-capture: clang before 16 cannot capture the structured binding itself.)
+      auto describe = [&, &at = node] {
+        return "edge " + (forward ? at : n) + " -[" + type + "]-> " + (forward ? n : at);
       };
       double w;
       if (!jtype) {

@@ -208,11 +208,7 @@ Result<TimeSeriesAggregate> TimeSeriesStore::Aggregate(std::string_view key, con
   DOTDO_ASSIGN_OR_RETURN(auto name, internal::MakeSeriesName(key, tags));
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  DOTDO_ASSIGN_OR_RETURN(internal::TimeSeriesState * state, internal::TimeSeriesState::ForRead(db_));
-  std::optional<int64_t> id;
-  if (state != nullptr) {
-    DOTDO_ASSIGN_OR_RETURN(id, state->SeriesId(name, false));
-  }
+  DOTDO_ASSIGN_OR_RETURN(auto id, internal::TimeSeriesState::ReadSeriesId(db_, name));
   BucketMap buckets;
   size_t kept = 0;
   if (id && o.start < o.end) DOTDO_RETURN_IF_ERROR(AccumulateSeries(conn, *id, plan, buckets, kept));

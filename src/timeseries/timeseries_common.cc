@@ -195,6 +195,14 @@ Result<TimeSeriesState*> TimeSeriesState::ForRead(Database& db) {
   return Of(db);
 }
 
+Result<std::optional<int64_t>> TimeSeriesState::ReadSeriesId(Database& db, const SeriesName& name,
+                                                             TimeSeriesState** state_out) {
+  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, ForRead(db));
+  if (state_out != nullptr) *state_out = state;
+  if (state == nullptr) return std::optional<int64_t>();
+  return state->SeriesId(name, false);
+}
+
 Result<TimeSeriesState*> TimeSeriesState::Of(Database& db) {
   DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, StoreStateOf<TimeSeriesState>(db, kTimeSeriesSpec));
   // Another connection (a second Database on the file, another process) that committed since our

@@ -90,6 +90,10 @@ class TimeSeriesState final : public TransactionObserver {
   static Result<TimeSeriesState*> Of(Database& db);
   // For reads, which never create tables: nullptr when the namespace has no timeseries tables.
   static Result<TimeSeriesState*> ForRead(Database& db);
+  // For reads: the id of an existing series, nullopt when it (or the whole store) does not exist;
+  // *state_out (optional) gets ForRead's answer.
+  static Result<std::optional<int64_t>> ReadSeriesId(Database& db, const SeriesName& name,
+                                                     TimeSeriesState** state_out = nullptr);
 
   // The id of the series; nullopt when it does not exist (create = false).
   Result<std::optional<int64_t>> SeriesId(const SeriesName& name, bool create);

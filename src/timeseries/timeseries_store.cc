@@ -164,11 +164,7 @@ Result<TimeSample> TimeSeriesStore::Get(std::string_view key, const TimeSeriesTa
   DOTDO_ASSIGN_OR_RETURN(auto name, internal::MakeSeriesName(key, tags));
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::ForRead(db_));
-  std::optional<int64_t> id;
-  if (state != nullptr) {
-    DOTDO_ASSIGN_OR_RETURN(id, state->SeriesId(name, false));
-  }
+  DOTDO_ASSIGN_OR_RETURN(auto id, TimeSeriesState::ReadSeriesId(db_, name));
   auto missing = [&] { return NotFoundError("series '" + internal::SeriesLabel(key, tags) + "' has no points"); };
   if (!id) return missing();
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT end_ts, last FROM ts_blocks WHERE series_id = ?1 ORDER BY start_ts DESC LIMIT 1"));
@@ -183,11 +179,8 @@ Result<TimeSample> TimeSeriesStore::GetAsOf(std::string_view key, int64_t ts, co
   DOTDO_ASSIGN_OR_RETURN(auto name, internal::MakeSeriesName(key, tags));
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::ForRead(db_));
-  std::optional<int64_t> id;
-  if (state != nullptr) {
-    DOTDO_ASSIGN_OR_RETURN(id, state->SeriesId(name, false));
-  }
+  TimeSeriesState* state = nullptr;
+  DOTDO_ASSIGN_OR_RETURN(auto id, TimeSeriesState::ReadSeriesId(db_, name, &state));
   auto missing = [&] {
     return NotFoundError("series '" + internal::SeriesLabel(key, tags) + "' has no point at or before " + FormatIso8601(ts));
   };
@@ -278,11 +271,7 @@ Result<TimeSeriesRange> TimeSeriesStore::Range(std::string_view key, TimeRange r
   DOTDO_RETURN_IF_ERROR(internal::ValidateRange(range.start, range.end));
   DOTDO_ASSIGN_OR_RETURN(auto name, internal::MakeSeriesName(key, tags));
   auto lock = DatabaseInternals::Conn(db_).Lock();
-  DOTDO_ASSIGN_OR_RETURN(TimeSeriesState * state, TimeSeriesState::ForRead(db_));
-  std::optional<int64_t> id;
-  if (state != nullptr) {
-    DOTDO_ASSIGN_OR_RETURN(id, state->SeriesId(name, false));
-  }
+  DOTDO_ASSIGN_OR_RETURN(auto id, TimeSeriesState::ReadSeriesId(db_, name));
   return TimeSeriesRange(std::make_unique<TimeSeriesRange::Impl>(db_, id, range));
 }
 
