@@ -10,7 +10,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libxxhash-dev libzstd-dev liblz4-dev libboost-graph-dev
   redis-server libhiredis-dev
-
+  libhnswlib-dev libfaiss-dev libcpp-httplib-dev libcurl4-openssl-dev wrk
 )
 
 missing=()
