@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -448,6 +450,39 @@ TEST(VectorModelTest, RandomOperationsMatchAnInMemoryModel) {
   }
   DOTDO_ASSERT_OK_AND_ASSIGN(VectorStats st, vs.Stats());
   EXPECT_EQ(st.count, static_cast<int64_t>(model.size()));
+}
+
+TEST(VectorCliTest, InsertSearchHybridGetRmStats) {
+  testing::ScratchDir dir;
+  testing::CliNamespace cli(DOTDO_CLI_PATH, dir.path(), "cli");
+  Json r = cli.RunOk({"vec", "insert", "--id", "a", "--embedding", "[1,0,0,0]", "--content", "machine learning"});
+  EXPECT_EQ(r["written"], 1);
+  // A .npy batch (format 1.0, '<f4', C order, shape (2, 4)).
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }";
+  header.resize(117, ' ');
+  header += '\n';
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
+  const float rows[8] = {0, 1, 0, 0, 0, 0, 1, 0};
+  npy.append(reinterpret_cast<const char*>(rows), sizeof rows);
+  const auto file = dir.path() / "batch.npy";
+  std::ofstream(file, std::ios::binary) << npy;
+  r = cli.RunOk({"vec", "insert", "--batch", file.string(), "--id-prefix", "n"});
+  EXPECT_EQ(r["written"], 2);
+  r = cli.RunOk({"vec", "search", "--embedding", "[0,0.9,0.1,0]", "--limit", "2"});
+  ASSERT_EQ(r["results"].size(), 2u);
+  EXPECT_EQ(r["results"][0]["id"], "n0");
+  EXPECT_EQ(r["results"][0]["stage"], "hnsw");
+  r = cli.RunOk({"vec", "hybrid", "--query", "machine", "--embedding", "[0,0,1,0]"});
+  EXPECT_EQ(r["results"][0]["ftsRank"], 1);
+  r = cli.RunOk({"vec", "get", "n1"});
+  EXPECT_EQ(r["embedding"], Json::parse("[0,0,1,0]"));
+  r = cli.RunOk({"vec", "rm", "a"});
+  EXPECT_EQ(r["removed"], true);
+  r = cli.RunOk({"vec", "stats"});
+  EXPECT_EQ(r["count"], 2);
+  EXPECT_EQ(cli.Run({"vec", "hybrid", "--query", "\"x", "--mode", "raw"}).exit_code, 2);
+  EXPECT_EQ(cli.Run({"vec", "insert", "--id", "z", "--embedding", "[1,2]"}).exit_code, 2);
+  EXPECT_EQ(cli.Run({"vec", "get", "nope"}).exit_code, 3);
 }
 
 }  // namespace
