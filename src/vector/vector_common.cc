@@ -21,7 +21,8 @@ Result<VectorMetric> ParseVectorMetric(std::string_view name) {
   if (name == "cosine") return VectorMetric::kCosine;
   if (name == "dot") return VectorMetric::kDot;
   if (name == "l2") return VectorMetric::kL2;
-  return InvalidArgumentError("unknown metric " + internal::Quote(name) + "; valid metrics: cosine, dot, l2");
+  (void)name;  // not echoed: it is unvalidated user text
+  return InvalidArgumentError("unknown metric; valid metrics: cosine, dot, l2");
 }
 
 std::string_view VectorMetricName(VectorMetric metric) {
@@ -113,15 +114,8 @@ double RrfScore(std::optional<int64_t> fts_rank, std::optional<int64_t> vector_r
 
 namespace internal {
 
-std::string Quote(std::string_view s) {
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < 80; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  if (s.size() > 80) out += "...";
-  return out + "'";
-}
+// Only for names already validated against their grammar (short, printable ASCII).
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 namespace {
 constexpr std::string_view kMigrationV1 = R"sql(

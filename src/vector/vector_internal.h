@@ -155,6 +155,7 @@ Result<Json> ParseMetadata(const std::string& text);
 Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorConfig& config,
                                                    const VectorStoreOptions& options, const VectorSearchOptions& q);
 
+// 'name' for messages. REQUIRES: s was validated against its name grammar.
 std::string Quote(std::string_view s);
 
 }  // namespace dotdo::internal
