@@ -109,7 +109,7 @@ Result<std::vector<HybridResult>> HybridSearch::Query(const HybridQuery& q) {
   }
   if (!fts.empty()) {
     std::string sql =
-        "SELECT r.id, r.type, r.content, r.metadata, bm25(vec_fts) AS s FROM vec_fts JOIN vec_records AS r "
+        "SELECT r.id, r.type, r.content, json(r.metadata), bm25(vec_fts) AS s FROM vec_fts JOIN vec_records AS r "
         "ON r.label = vec_fts.rowid WHERE vec_fts MATCH ?1";
     if (filter.sql != "1") sql += " AND (" + filter.sql + ")";
     sql += " ORDER BY s" + internal::LimitClause(n);

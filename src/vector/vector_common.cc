@@ -128,7 +128,7 @@ CREATE TABLE vec_records (
   id         TEXT NOT NULL UNIQUE,
   type       TEXT NOT NULL,
   content    TEXT NOT NULL,
-  metadata   TEXT NOT NULL,
+  metadata   BLOB NOT NULL,
   embedding  BLOB NOT NULL,
   binary     BLOB NOT NULL,
   lsh        INTEGER NOT NULL,
@@ -194,6 +194,8 @@ Result<std::optional<VectorConfig>> ReadVectorConfig(Database& db) {
   if (!present) return std::optional<VectorConfig>();
   Connection& conn = DatabaseInternals::Conn(db);
   auto lock = conn.Lock();
+  VectorState& state = DatabaseInternals::Extension<VectorState>(db);
+  if (state.config) return state.config;
   auto dim = ConfigValue(conn, "dimension");
   if (!dim.ok()) {
     if (dim.status().code() == StatusCode::kNotFound) return std::optional<VectorConfig>();
@@ -208,6 +210,7 @@ Result<std::optional<VectorConfig>> ReadVectorConfig(Database& db) {
     DOTDO_ASSIGN_OR_RETURN(c.metric, ParseVectorMetric(metric));
     c.dims = Json::parse(dims).get<std::vector<int>>();
     c.lsh_bits = std::stoi(lsh);
+    if (!db.InTransaction()) state.config = c;
     return std::optional<VectorConfig>(c);
   }, StatusCode::kDataLoss);
 }

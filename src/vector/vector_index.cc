@@ -4,7 +4,35 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <hnswlib/hnswlib.h>
+// hnswlib 0.6.2 defines non-inline functions and variables in its headers, so a second translation
+// unit including it (an application's, or the benchmark's baseline) would fail to link against us.
+// The library is therefore compiled into a private namespace here; the standard and intrinsic headers
+// it includes come first, outside that namespace (their include guards keep them out of it).
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+namespace dotdo_hnsw {
+#include <hnswlib/hnswlib.h>  // NOLINT(build/include): deliberately inside the namespace
+}  // namespace dotdo_hnsw
 
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +43,8 @@
 #include "vector/vector_internal.h"
 
 namespace dotdo::internal {
+
+namespace hnswlib = ::dotdo_hnsw::hnswlib;
 
 namespace {
 
@@ -166,6 +196,9 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
 Status VectorIndex::CatchUp(const VectorConfig& config, const VectorStoreOptions& options) {
   Connection& conn = DatabaseInternals::Conn(db_);
   if (hnsw_) {
+    // Nothing committed since: the common case of a search, one indexed read.
+    DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(conn));
+    if (max_seq <= applied_seq_) return OkStatus();
     // Another process saved a newer index and pruned the log this index still needed: reload.
     DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
     if (saved > applied_seq_) hnsw_.reset();

@@ -26,12 +26,13 @@
 #include "dotdo/vector.h"
 #include "sqlite/connection.h"
 
-namespace hnswlib {
+// hnswlib, compiled into a private namespace by vector_index.cc (see there).
+namespace dotdo_hnsw::hnswlib {
 template <typename T>
 class HierarchicalNSW;
 template <typename T>
 class SpaceInterface;
-}  // namespace hnswlib
+}  // namespace dotdo_hnsw::hnswlib
 
 namespace dotdo::internal {
 
@@ -125,8 +126,8 @@ class VectorIndex {
 
   Database& db_;
   VectorConfig config_;
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw_;
+  std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> space_;
+  std::unique_ptr<dotdo_hnsw::hnswlib::HierarchicalNSW<float>> hnsw_;
   std::vector<uint64_t> codes_;  // binary codes by internal id, words_ words each
   size_t words_ = 0;
   int64_t applied_seq_ = 0;
@@ -139,6 +140,8 @@ struct VectorState {
   explicit VectorState(Database& db) : index(db) {}
   VectorIndex index;
   std::optional<PqCodebook> pq;  // cached codebook; checked against vec_pq.generation
+  // The stored configuration once read outside a transaction (it never changes once committed).
+  std::optional<VectorConfig> config;
 };
 Result<VectorState*> VectorStateOf(Database& db);
 

@@ -1,14 +1,15 @@
 // VectorStore::Search: plain HNSW, the progressive pipeline (binary Hamming -> 64-d prefix ->
 // 256-d prefix -> exact rerank), Matryoshka prefix search, and exact search over filtered rows.
 //
-// How a filtered search is answered: the matching rows are counted first (one indexed COUNT). When
-// at most options.exact_filter_rows rows match, or at most options.exact_filter_fraction of all rows,
-// the answer is an exact scan of just those rows (complete and exact however selective the filter).
+// How a filtered search is answered: one pass over the rows matching the filter scores them; when at
+// most options.exact_filter_rows rows match, or at most options.exact_filter_fraction of all rows,
+// that exact scan is the answer (complete and exact however selective the filter).
 // Otherwise HNSW is asked for limit * total / matches * 2 + 10 candidates (enough to hold `limit`
 // matches at that selectivity with margin), which are filtered in SQL; if fewer than min(limit,
 // matches) survive, the exact scan answers instead. Every result is re-read from vec_records.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <queue>
 #include <unordered_set>
 
@@ -25,7 +26,7 @@ namespace internal {
 
 Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter) {
   Connection& conn = DatabaseInternals::Conn(db);
-  std::string sql = "SELECT label, id, type, content, metadata FROM vec_records WHERE label IN (SELECT value FROM json_each(?1))";
+  std::string sql = "SELECT label, id, type, content, json(metadata) FROM vec_records WHERE label IN (SELECT value FROM json_each(?1))";
   if (filter) sql += " AND (" + filter->sql + ")";
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   st.Bind(1, Json(labels).dump());
@@ -116,8 +117,9 @@ Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vec
   return out;
 }
 
-// Exact scan of the rows matching the filter, read from SQLite (the truth).
-Result<std::vector<VectorSearchResult>> ExactSql(Database& db, Query q) {
+// Exact scan of the rows matching the filter, read from SQLite (the truth). With max_rows >= 0,
+// gives up (nullopt) as soon as more rows than that match.
+Result<std::optional<std::vector<VectorSearchResult>>> ExactSqlBounded(Database& db, Query q, int64_t max_rows) {
   q.stage = SearchStage::kExact;
   Connection& conn = DatabaseInternals::Conn(db);
   std::string sql = "SELECT label, embedding FROM vec_records";
@@ -125,9 +127,10 @@ Result<std::vector<VectorSearchResult>> ExactSql(Database& db, Query q) {
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   if (q.filter) st.BindValues(q.filter->params);
   TopK top(static_cast<size_t>(q.limit));
-  for (;;) {
+  for (int64_t rows = 0;; ++rows) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
+    if (max_rows >= 0 && rows >= max_rows) return std::optional<std::vector<VectorSearchResult>>();
     std::string_view blob = st.ColumnBlob(1);
     if (blob.size() != static_cast<size_t>(q.config.dimension) * sizeof(float))
       return DataLossError("a stored vector has the wrong size");
@@ -136,7 +139,13 @@ Result<std::vector<VectorSearchResult>> ExactSql(Database& db, Query q) {
     top.Add(Score(q, v.data()), st.ColumnInt64(0));
   }
   st = Statement();
-  return Materialize(db, top.Sorted(), q);
+  DOTDO_ASSIGN_OR_RETURN(auto results, Materialize(db, top.Sorted(), q));
+  return std::optional<std::vector<VectorSearchResult>>(std::move(results));
+}
+
+Result<std::vector<VectorSearchResult>> ExactSql(Database& db, const Query& q) {
+  DOTDO_ASSIGN_OR_RETURN(auto results, ExactSqlBounded(db, q, -1));
+  return std::move(*results);
 }
 
 // Labels matching the filter (for in-memory scans restricted by a filter).
@@ -277,11 +286,13 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   int64_t matches = 0, total = 0;
   std::unordered_set<int64_t> allowed;
   if (filter) {
+    // One pass over the matching rows scores them while they are few enough for the exact answer.
+    total = index.elements() - index.deleted();
+    const auto bound = std::max<int64_t>(options.exact_filter_rows,
+                                         static_cast<int64_t>(options.exact_filter_fraction * static_cast<double>(total)));
+    DOTDO_ASSIGN_OR_RETURN(auto exact, ExactSqlBounded(db, base, bound));
+    if (exact) return std::move(*exact);
     DOTDO_ASSIGN_OR_RETURN(matches, Count(db, filter));
-    if (matches == 0) return std::vector<VectorSearchResult>();
-    DOTDO_ASSIGN_OR_RETURN(total, Count(db, nullptr));
-    if (matches <= options.exact_filter_rows || static_cast<double>(matches) <= options.exact_filter_fraction * total)
-      return ExactSql(db, base);
     if (dim < config.dimension || q.stages) {
       DOTDO_ASSIGN_OR_RETURN(allowed, MatchingLabels(db, *filter));
     }

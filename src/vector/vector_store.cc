@@ -55,7 +55,7 @@ struct Existing {
 
 Result<std::optional<Existing>> FindExisting(Connection& conn, std::string_view id) {
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-      "SELECT label, type, content <> '', metadata, created_at FROM vec_records WHERE id = ?1"));
+      "SELECT label, type, content <> '', json(metadata), created_at FROM vec_records WHERE id = ?1"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<Existing>();
@@ -225,7 +225,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       if (existing) {
         label = existing->label;
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-            "UPDATE vec_records SET type = ?2, content = ?3, metadata = ?4, embedding = ?5, binary = ?6, lsh = ?7, "
+            "UPDATE vec_records SET type = ?2, content = ?3, metadata = jsonb(?4), embedding = ?5, binary = ?6, lsh = ?7, "
             "pq = ?8, updated_at = ?9 WHERE label = ?1"));
         st.Bind(1, label).Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
         st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
@@ -236,7 +236,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       } else {
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
             "INSERT INTO vec_records(id, type, content, metadata, embedding, binary, lsh, pq, created_at, updated_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
+            "VALUES (?1, ?2, ?3, jsonb(?4), ?5, ?6, ?7, ?8, ?9, ?9)"));
         st.Bind(1, r.id).Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
         st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
         st.Bind(7, internal::LshBucket(r.embedding, c.lsh_bits));
@@ -307,7 +307,7 @@ Result<VectorRecord> VectorStore::Get(std::string_view id) {
   if (!present) return missing();
   Connection& conn = DatabaseInternals::Conn(*db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-      "SELECT id, type, content, metadata, embedding, created_at, updated_at FROM vec_records WHERE id = ?1"));
+      "SELECT id, type, content, json(metadata), embedding, created_at, updated_at FROM vec_records WHERE id = ?1"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return missing();
