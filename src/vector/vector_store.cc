@@ -12,6 +12,7 @@
 namespace dotdo {
 
 using internal::Connection;
+using internal::Statement;
 using internal::DatabaseInternals;
 using internal::VectorConfig;
 
@@ -221,27 +222,29 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       if (pq) {
         DOTDO_ASSIGN_OR_RETURN(code, internal::PqEncode(*pq, c.dimension, r.embedding));
       }
+      // ?1 is the label (update) or the id (insert); ?2..?9 are the same for both.
+      auto bind_values = [&](Statement& st) {
+        st.Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
+        st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
+        st.Bind(7, internal::LshBucket(r.embedding, c.lsh_bits));
+        if (code) st.BindBlob(8, *code); else st.BindNull(8);
+        st.Bind(9, now);
+      };
       int64_t label;
       if (existing) {
         label = existing->label;
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
             "UPDATE vec_records SET type = ?2, content = ?3, metadata = jsonb(?4), embedding = ?5, binary = ?6, lsh = ?7, "
             "pq = ?8, updated_at = ?9 WHERE label = ?1"));
-        st.Bind(1, label).Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
-        st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
-        st.Bind(7, internal::LshBucket(r.embedding, c.lsh_bits));
-        if (code) st.BindBlob(8, *code); else st.BindNull(8);
-        st.Bind(9, now);
+        st.Bind(1, label);
+        bind_values(st);
         DOTDO_RETURN_IF_ERROR(st.Run());
       } else {
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
             "INSERT INTO vec_records(id, type, content, metadata, embedding, binary, lsh, pq, created_at, updated_at) "
             "VALUES (?1, ?2, ?3, jsonb(?4), ?5, ?6, ?7, ?8, ?9, ?9)"));
-        st.Bind(1, r.id).Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
-        st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
-        st.Bind(7, internal::LshBucket(r.embedding, c.lsh_bits));
-        if (code) st.BindBlob(8, *code); else st.BindNull(8);
-        st.Bind(9, now);
+        st.Bind(1, r.id);
+        bind_values(st);
         DOTDO_RETURN_IF_ERROR(st.Run());
         label = conn.LastInsertRowId();
       }

@@ -116,6 +116,15 @@ Result<std::vector<VectorRecord>> BatchRecords(const VecArgs& a) {
   return out;
 }
 
+// For writes: the stored dimension, else --dimension, else (first write) the embeddings' own size.
+Result<VectorStore> OpenForWrite(Context& ctx, const VecArgs& a, size_t embedding_size) {
+  auto vs = Open(ctx, a, true);
+  if (vs.ok() || vs.status().code() != StatusCode::kFailedPrecondition || a.dimension != 0) return vs;
+  VecArgs sized = a;
+  sized.dimension = static_cast<int>(embedding_size);
+  return Open(ctx, sized, true);
+}
+
 Result<Json> RunInsert(Context& ctx, const VecArgs& a) {
   const int sources = !a.id.empty() + !a.records.empty() + !a.batch.empty();
   if (sources != 1) return InvalidArgumentError("give exactly one of --id (with --embedding), --records or --batch");
@@ -128,29 +137,15 @@ Result<Json> RunInsert(Context& ctx, const VecArgs& a) {
       DOTDO_ASSIGN_OR_RETURN(r.metadata, JsonArg("metadata", a.metadata));
     }
     DOTDO_ASSIGN_OR_RETURN(r.embedding, EmbeddingArg(a.embedding));
-    if (a.dimension == 0) {
-      // A first insert may set the dimension from the embedding itself.
-      VecArgs sized = a;
-      sized.dimension = static_cast<int>(r.embedding.size());
-      auto vs = Open(ctx, a, true);
-      if (!vs.ok() && vs.status().code() == StatusCode::kFailedPrecondition) vs = Open(ctx, sized, true);
-      if (!vs.ok()) return vs.status();
-      DOTDO_RETURN_IF_ERROR(a.upsert ? vs->Upsert(std::move(r)) : vs->Insert(std::move(r)));
-    } else {
-      DOTDO_ASSIGN_OR_RETURN(VectorStore vs, Open(ctx, a, true));
-      DOTDO_RETURN_IF_ERROR(a.upsert ? vs.Upsert(std::move(r)) : vs.Insert(std::move(r)));
-    }
+    DOTDO_ASSIGN_OR_RETURN(VectorStore vs, OpenForWrite(ctx, a, r.embedding.size()));
+    DOTDO_RETURN_IF_ERROR(a.upsert ? vs.Upsert(std::move(r)) : vs.Insert(std::move(r)));
     return Json{{"id", a.id}, {"written", 1}};
   }
   DOTDO_ASSIGN_OR_RETURN(auto records, BatchRecords(a));
-  VecArgs sized = a;
-  if (sized.dimension == 0 && !records.empty()) sized.dimension = static_cast<int>(records[0].embedding.size());
-  auto vs = Open(ctx, a, true);
-  if (!vs.ok() && vs.status().code() == StatusCode::kFailedPrecondition) vs = Open(ctx, sized, true);
-  if (!vs.ok()) return vs.status();
-  DOTDO_ASSIGN_OR_RETURN(int64_t n, vs->InsertBatch(std::move(records)));
+  DOTDO_ASSIGN_OR_RETURN(VectorStore vs, OpenForWrite(ctx, a, records.empty() ? 0 : records[0].embedding.size()));
+  DOTDO_ASSIGN_OR_RETURN(int64_t n, vs.InsertBatch(std::move(records)));
   // The next command loads the saved index instead of rebuilding it.
-  DOTDO_RETURN_IF_ERROR(vs->SaveIndex());
+  DOTDO_RETURN_IF_ERROR(vs.SaveIndex());
   return Json{{"written", n}};
 }
 
