@@ -108,11 +108,17 @@ Result<std::vector<HybridResult>> HybridSearch::Query(const HybridQuery& q) {
     }
   }
   if (!fts.empty()) {
-    std::string sql =
-        "SELECT r.id, r.type, r.content, json(r.metadata), bm25(vec_fts) AS s FROM vec_fts JOIN vec_records AS r "
-        "ON r.label = vec_fts.rowid WHERE vec_fts MATCH ?1";
-    if (filter.sql != "1") sql += " AND (" + filter.sql + ")";
-    sql += " ORDER BY s" + internal::LimitClause(n);
+    // Without a filter the best n postings are picked inside FTS5 (ORDER BY rank, i.e. bm25) before
+    // the join; with one, every match is joined to its row first so the filter can drop it.
+    std::string sql;
+    if (filter.sql == "1") {
+      sql = "SELECT r.id, r.type, r.content, json(r.metadata), f.s FROM (SELECT rowid, rank AS s FROM vec_fts "
+            "WHERE vec_fts MATCH ?1 ORDER BY rank" + internal::LimitClause(n) +
+            ") AS f JOIN vec_records AS r ON r.label = f.rowid ORDER BY f.s";
+    } else {
+      sql = "SELECT r.id, r.type, r.content, json(r.metadata), bm25(vec_fts) AS s FROM vec_fts JOIN vec_records AS r "
+            "ON r.label = vec_fts.rowid WHERE vec_fts MATCH ?1 AND (" + filter.sql + ") ORDER BY s" + internal::LimitClause(n);
+    }
     DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
     st.Bind(1, fts);
     for (size_t i = 0; i < filter.params.size(); ++i) st.Bind(static_cast<int>(i + 2), filter.params[i]);
