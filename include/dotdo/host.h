@@ -29,6 +29,7 @@
 #include "dotdo/export.h"
 #include "dotdo/graph.h"
 #include "dotdo/timeseries.h"
+#include "dotdo/vector.h"
 #include "dotdo/stream.h"
 #include "dotdo/object_store.h"
 #include "dotdo/status.h"
@@ -81,6 +82,8 @@ class DOTDO_EXPORT Namespace {
   Result<GraphStore> Graph(GraphOptions options = {});
   Result<TimeSeriesStore> TimeSeries(TimeSeriesOptions options = {});
   Result<StreamStore> Stream();
+  // The namespace's VectorStore (options.dimension 0 = the stored dimension).
+  Result<VectorStore> Vectors(VectorStoreOptions options = {});
   // The namespace's object store (a LocalObjectStore under layout().object_root), opened on first use.
   Result<ObjectStore*> Objects();
   // The BlobStore with the host's options (signing secret, URL base), opened on first use.

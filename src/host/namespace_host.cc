@@ -92,6 +92,7 @@ Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
 }
 
 Result<GraphStore> Namespace::Graph(GraphOptions options) { return GraphStore::Open(*impl_->db_, options); }
+Result<VectorStore> Namespace::Vectors(VectorStoreOptions options) { return VectorStore::Open(*impl_->db_, std::move(options)); }
 Result<TimeSeriesStore> Namespace::TimeSeries(TimeSeriesOptions options) {
   return TimeSeriesStore::Open(*impl_->db_, options);
 }

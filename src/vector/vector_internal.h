@@ -1,0 +1,164 @@
+// Internals shared by the VectorStore files: the schema, the stored configuration, vector maths and
+// codes, and the per-Database index state (the HNSW graph and its binary codes).
+//
+// Invariants (see docs/formats/vector.md):
+//   1. vec_records.embedding holds `dimension` little-endian float32 values, unit length under the
+//      cosine metric; binary, lsh and (once PQ is trained) pq are derived from it in the same write.
+//   2. Every committed change of a record appends its label to vec_log in the same transaction, so
+//      replaying the log after seq S onto an index that reflects S yields the committed state.
+//   3. vec_config.index_seq = S is committed only after the index file `<db>.vec-S.hnsw` is durable
+//      (fsynced and renamed), and vec_log rows with seq <= S are deleted in that same transaction.
+//   4. The in-memory index only ever reflects committed changes: it is caught up outside
+//      transactions; a search inside a transaction treats the labels of the open log as pending.
+//   5. A search result is always re-read from vec_records, so a label absent there is never served.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "cdc/store_scaffold.h"
+#include "core/filter_compiler.h"
+#include "dotdo/vector.h"
+#include "sqlite/connection.h"
+
+// hnswlib, compiled into a private namespace by vector_index.cc (see there).
+namespace dotdo_hnsw::hnswlib {
+template <typename T>
+class HierarchicalNSW;
+template <typename T>
+class SpaceInterface;
+}  // namespace dotdo_hnsw::hnswlib
+
+namespace dotdo::internal {
+
+extern const StoreSpec kVectorSpec;
+inline constexpr std::string_view kRecordsTable = "records";
+inline constexpr size_t kMaxVectorMetadataBytes = 1 << 20;
+inline constexpr size_t kMaxVectorContentBytes = 1 << 20;
+
+// The configuration stored in vec_config on the first write.
+struct VectorConfig {
+  int dimension = 0;
+  VectorMetric metric = VectorMetric::kCosine;
+  std::vector<int> dims;  // Matryoshka prefixes
+  int lsh_bits = 16;
+};
+
+// The stored configuration; nullopt when the namespace has none (no tables or never written).
+Result<std::optional<VectorConfig>> ReadVectorConfig(Database& db);
+// Checks options and resolves the defaults against the stored configuration.
+Result<VectorConfig> ResolveConfig(const VectorStoreOptions& options, const std::optional<VectorConfig>& stored);
+// Inside a write transaction: stores `config` when the namespace has none.
+Status StoreConfigIfMissing(Database& db, const VectorConfig& config);
+Status ValidateStoreOptions(const VectorStoreOptions& options);
+
+// The resolver for filters: $type, $id and metadata paths.
+const FieldResolver& VectorFields();
+
+// Maths.
+double Dot(const float* a, const float* b, int n);
+void Normalize(std::vector<float>& v);
+std::string FloatsToBlob(const std::vector<float>& v);
+Result<std::vector<float>> BlobToFloats(std::string_view blob, int dimension);
+// Validates an embedding (size, finite, non-zero under cosine); normalizes under cosine.
+Status PrepareEmbedding(std::vector<float>& v, const VectorConfig& config, std::string_view what);
+// Random-hyperplane signature (Charikar, "Similarity estimation techniques from rounding
+// algorithms", STOC 2002): bit i = sign(<h_i, v>) with h_i drawn from a fixed seeded Gaussian.
+int64_t LshBucket(const std::vector<float>& v, int bits);
+// Higher is better: cosine/dot similarity or minus the Euclidean distance.
+double MetricScore(VectorMetric metric, const float* a, const float* b, int n);
+
+// Product quantization codebook (FAISS), as stored in vec_pq.
+struct PqCodebook {
+  int m = 0;
+  int nbits = 8;
+  std::vector<float> centroids;
+  int64_t generation = 0;
+};
+Result<std::optional<PqCodebook>> ReadPq(Database& db);
+Result<std::string> PqEncode(const PqCodebook& pq, int dimension, const std::vector<float>& v);
+Result<std::vector<float>> PqDecode(const PqCodebook& pq, int dimension, std::string_view code);
+// Trains on `n` vectors (row-major). REQUIRES n >= 256.
+Result<PqCodebook> PqTrain(int dimension, const std::vector<float>& data, int64_t n);
+int DefaultPqSubquantizers(int dimension);
+
+// The HNSW graph of one Database with what it reflects.
+class VectorIndex {
+ public:
+  explicit VectorIndex(Database& db);
+  ~VectorIndex();
+
+  // Makes the index reflect every committed change (loading the saved file or rebuilding from
+  // vec_records first). REQUIRES: the Database lock, outside a transaction.
+  Status CatchUp(const VectorConfig& config, const VectorStoreOptions& options);
+  bool loaded() const { return hnsw_ != nullptr; }
+  // Saves the caught-up index file and commits its seq (invariant 3). No-op in memory.
+  Status Save();
+  Status Rebuild(const VectorConfig& config, const VectorStoreOptions& options);
+
+  // (label, score) of the k best, deleted elements skipped. REQUIRES: loaded().
+  std::vector<std::pair<int64_t, double>> SearchHnsw(const std::vector<float>& query, size_t k, size_t ef) const;
+  // Every live element: its label and stored vector (dimension floats).
+  size_t capacity() const;
+  bool Live(size_t internal_id) const;
+  int64_t LabelOf(size_t internal_id) const;
+  const float* VectorOf(size_t internal_id) const;
+  const uint64_t* CodeOf(size_t internal_id) const { return codes_.data() + internal_id * words_; }
+  size_t words() const { return words_; }
+  int64_t applied_seq() const { return applied_seq_; }
+  int64_t saved_seq() const { return saved_seq_; }
+  int64_t elements() const;
+  int64_t deleted() const;
+  int64_t memory_bytes() const;
+  // Labels changed by log entries after applied_seq() visible to the caller (its open transaction).
+  Result<std::vector<int64_t>> PendingLabels();
+
+ private:
+  Status Load(const VectorConfig& config, const VectorStoreOptions& options);
+  Status Apply(int64_t label, const std::vector<float>* v);
+  void Reset(const VectorConfig& config, const VectorStoreOptions& options, size_t capacity);
+  std::string FilePath(int64_t seq) const;
+
+  Database& db_;
+  VectorConfig config_;
+  std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> space_;
+  std::unique_ptr<dotdo_hnsw::hnswlib::HierarchicalNSW<float>> hnsw_;
+  std::vector<uint64_t> codes_;  // binary codes by internal id, words_ words each
+  size_t words_ = 0;
+  int64_t applied_seq_ = 0;
+  int64_t saved_seq_ = 0;
+  int64_t changes_since_save_ = 0;
+};
+
+// Per-Database state of the store.
+struct VectorState {
+  explicit VectorState(Database& db) : index(db) {}
+  VectorIndex index;
+  std::optional<PqCodebook> pq;  // cached codebook; checked against vec_pq.generation
+  // The stored configuration once read outside a transaction (it never changes once committed).
+  std::optional<VectorConfig> config;
+};
+Result<VectorState*> VectorStateOf(Database& db);
+
+// A row of vec_records as read by searches.
+struct RecordRow {
+  int64_t label = 0;
+  std::string id, type, content, metadata;
+};
+// The rows of `labels` that exist and match `filter` (may be null), keyed by label.
+Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter);
+Result<Json> ParseMetadata(const std::string& text);
+
+// Search without the caller's limits checked again (HybridSearch calls it).
+Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorConfig& config,
+                                                   const VectorStoreOptions& options, const VectorSearchOptions& q);
+
+// 'name' for messages. REQUIRES: s was validated against its name grammar.
+std::string Quote(std::string_view s);
+
+}  // namespace dotdo::internal

@@ -1,0 +1,323 @@
+// VectorStore::Search: plain HNSW, the progressive pipeline (binary Hamming -> 64-d prefix ->
+// 256-d prefix -> exact rerank), Matryoshka prefix search, and exact search over filtered rows.
+//
+// How a filtered search is answered: one pass over the rows matching the filter scores them; when at
+// most options.exact_filter_rows rows match, or at most options.exact_filter_fraction of all rows,
+// that exact scan is the answer (complete and exact however selective the filter).
+// Otherwise HNSW is asked for limit * total / matches * 2 + 10 candidates (enough to hold `limit`
+// matches at that selectivity with margin), which are filtered in SQL; if fewer than min(limit,
+// matches) survive, the exact scan answers instead. Every result is re-read from vec_records.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <queue>
+#include <unordered_set>
+
+#include "core/json.h"
+#include "vector/vector_internal.h"
+
+namespace dotdo {
+
+using internal::Connection;
+using internal::DatabaseInternals;
+using internal::VectorConfig;
+
+namespace internal {
+
+Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  std::string sql = "SELECT label, id, type, content, json(metadata) FROM vec_records WHERE label IN (SELECT value FROM json_each(?1))";
+  if (filter) sql += " AND (" + filter->sql + ")";
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  st.Bind(1, Json(labels).dump());
+  if (filter)
+    for (size_t i = 0; i < filter->params.size(); ++i) st.Bind(static_cast<int>(i + 2), filter->params[i]);
+  std::vector<RecordRow> out;
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(RecordRow{st.ColumnInt64(0), st.ColumnString(1), st.ColumnString(2), st.ColumnString(3), st.ColumnString(4)});
+  }
+  return out;
+}
+
+namespace {
+
+using Scored = std::pair<double, int64_t>;  // (score, label)
+
+// Keeps the k best (score, label) pairs.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) {}
+  void Add(double score, int64_t label) {
+    if (heap_.size() < k_) {
+      heap_.emplace(score, label);
+    } else if (k_ > 0 && score > heap_.top().first) {
+      heap_.pop();
+      heap_.emplace(score, label);
+    }
+  }
+  std::vector<Scored> Sorted() {
+    std::vector<Scored> out;
+    for (; !heap_.empty(); heap_.pop()) out.push_back(heap_.top());
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  size_t k_;
+  std::priority_queue<Scored, std::vector<Scored>, std::greater<>> heap_;
+};
+
+double PrefixCosine(const float* q, const float* v, int d) {
+  double qv = 0, vv = 0, qq = 0;
+  for (int i = 0; i < d; ++i) {
+    qv += q[i] * v[i];
+    vv += v[i] * v[i];
+    qq += q[i] * q[i];
+  }
+  return qq > 0 && vv > 0 ? qv / std::sqrt(qq * vv) : 0.0;
+}
+
+struct Query {
+  const VectorConfig& config;
+  const std::vector<float>& v;  // dimension floats (or vector_dim floats for a prefix search)
+  int dim;                      // dimensions compared
+  int64_t limit;
+  const CompiledFilter* filter;  // null when none
+  SearchStage stage;
+};
+
+double Score(const Query& q, const float* stored) {
+  if (q.dim < q.config.dimension) return PrefixCosine(q.v.data(), stored, q.dim);
+  return MetricScore(q.config.metric, q.v.data(), stored, q.dim);
+}
+
+// Fetches the rows of `scored` (best first) and returns them as results in that order.
+Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vector<Scored>& scored, const Query& q) {
+  std::vector<int64_t> labels;
+  for (const auto& s : scored) labels.push_back(s.second);
+  DOTDO_ASSIGN_OR_RETURN(auto rows, ReadRows(db, labels, q.filter));
+  std::unordered_map<int64_t, RecordRow*> by_label;
+  for (RecordRow& r : rows) by_label[r.label] = &r;
+  std::vector<VectorSearchResult> out;
+  for (const auto& [score, label] : scored) {
+    auto it = by_label.find(label);
+    if (it == by_label.end()) continue;  // deleted since, or filtered out: never served
+    if (static_cast<int64_t>(out.size()) >= q.limit) break;
+    VectorSearchResult r;
+    r.id = it->second->id;
+    r.type = it->second->type;
+    r.content = it->second->content;
+    DOTDO_ASSIGN_OR_RETURN(r.metadata, ParseMetadata(it->second->metadata));
+    r.score = score;
+    r.stage = q.stage;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Exact scan of the rows matching the filter, read from SQLite (the truth). With max_rows >= 0,
+// gives up (nullopt) as soon as more rows than that match.
+Result<std::optional<std::vector<VectorSearchResult>>> ExactSqlBounded(Database& db, Query q, int64_t max_rows) {
+  q.stage = SearchStage::kExact;
+  Connection& conn = DatabaseInternals::Conn(db);
+  std::string sql = "SELECT label, embedding FROM vec_records";
+  if (q.filter) sql += " WHERE " + q.filter->sql;
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+  if (q.filter) st.BindValues(q.filter->params);
+  TopK top(static_cast<size_t>(q.limit));
+  for (int64_t rows = 0;; ++rows) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    if (max_rows >= 0 && rows >= max_rows) return std::optional<std::vector<VectorSearchResult>>();
+    std::string_view blob = st.ColumnBlob(1);
+    if (blob.size() != static_cast<size_t>(q.config.dimension) * sizeof(float))
+      return DataLossError("a stored vector has the wrong size");
+    std::vector<float> v(static_cast<size_t>(q.config.dimension));
+    std::memcpy(v.data(), blob.data(), blob.size());
+    top.Add(Score(q, v.data()), st.ColumnInt64(0));
+  }
+  st = Statement();
+  DOTDO_ASSIGN_OR_RETURN(auto results, Materialize(db, top.Sorted(), q));
+  return std::optional<std::vector<VectorSearchResult>>(std::move(results));
+}
+
+Result<std::vector<VectorSearchResult>> ExactSql(Database& db, const Query& q) {
+  DOTDO_ASSIGN_OR_RETURN(auto results, ExactSqlBounded(db, q, -1));
+  return std::move(*results);
+}
+
+// Labels matching the filter (for in-memory scans restricted by a filter).
+Result<std::unordered_set<int64_t>> MatchingLabels(Database& db, const CompiledFilter& filter) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label FROM vec_records WHERE " + filter.sql));
+  st.BindValues(filter.params);
+  std::unordered_set<int64_t> out;
+  for (;;) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.insert(st.ColumnInt64(0));
+  }
+  return out;
+}
+
+// Candidates (internal ids) of the live elements, restricted to `allowed` when given.
+std::vector<size_t> LiveIds(const VectorIndex& index, const std::unordered_set<int64_t>* allowed) {
+  std::vector<size_t> ids;
+  ids.reserve(index.capacity());
+  for (size_t id = 0; id < index.capacity(); ++id)
+    if (index.Live(id) && (!allowed || allowed->count(index.LabelOf(id)))) ids.push_back(id);
+  return ids;
+}
+
+// Keeps the `keep` best of `ids` by `score` (higher is better).
+template <typename F>
+void KeepBest(std::vector<size_t>& ids, int64_t keep, F score) {
+  if (static_cast<int64_t>(ids.size()) <= keep) return;
+  std::vector<std::pair<double, size_t>> s;
+  s.reserve(ids.size());
+  for (size_t id : ids) s.emplace_back(score(id), id);
+  std::nth_element(s.begin(), s.begin() + keep, s.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  ids.clear();
+  for (int64_t i = 0; i < keep; ++i) ids.push_back(s[static_cast<size_t>(i)].second);
+}
+
+Result<std::vector<VectorSearchResult>> Progressive(Database& db, const VectorIndex& index, Query q,
+                                                    const VectorSearchStages& stages,
+                                                    const std::unordered_set<int64_t>* allowed) {
+  std::vector<size_t> ids = LiveIds(index, allowed);
+  const size_t words = index.words();
+  std::vector<uint64_t> qcode(words, 0);
+  for (int i = 0; i < q.config.dimension; ++i)
+    if (q.v[static_cast<size_t>(i)] > 0) qcode[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  KeepBest(ids, stages.binary, [&](size_t id) {
+    const uint64_t* c = index.CodeOf(id);
+    int d = 0;
+    for (size_t w = 0; w < words; ++w) d += std::popcount(c[w] ^ qcode[w]);
+    return -static_cast<double>(d);
+  });
+  if (64 < q.config.dimension)
+    KeepBest(ids, stages.prefix64, [&](size_t id) { return PrefixCosine(q.v.data(), index.VectorOf(id), 64); });
+  if (256 < q.config.dimension)
+    KeepBest(ids, stages.prefix256, [&](size_t id) { return PrefixCosine(q.v.data(), index.VectorOf(id), 256); });
+  TopK top(static_cast<size_t>(q.limit));
+  for (size_t id : ids) top.Add(Score(q, index.VectorOf(id)), index.LabelOf(id));
+  q.stage = SearchStage::kRerank;
+  return Materialize(db, top.Sorted(), q);
+}
+
+Result<std::vector<VectorSearchResult>> ExactIndex(Database& db, const VectorIndex& index, Query q,
+                                                   const std::unordered_set<int64_t>* allowed) {
+  q.stage = SearchStage::kExact;
+  TopK top(static_cast<size_t>(q.limit));
+  for (size_t id = 0; id < index.capacity(); ++id) {
+    if (!index.Live(id)) continue;
+    const int64_t label = index.LabelOf(id);
+    if (allowed && !allowed->count(label)) continue;
+    top.Add(Score(q, index.VectorOf(id)), label);
+  }
+  return Materialize(db, top.Sorted(), q);
+}
+
+Result<int64_t> Count(Database& db, const CompiledFilter* filter) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string("SELECT COUNT(*) FROM vec_records") +
+                                               (filter ? " WHERE " + filter->sql : "")));
+  if (filter) st.BindValues(filter->params);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
+Status ValidateSearch(const VectorConfig& c, const VectorSearchOptions& q) {
+  if (q.limit < 1 || q.limit > kMaxVectorSearchLimit)
+    return InvalidArgumentError("limit must be 1.." + std::to_string(kMaxVectorSearchLimit));
+  if (q.ef < 0 || q.ef > 100000) return InvalidArgumentError("ef must be 0..100000");
+  if (q.vector_dim != 0 && q.vector_dim != c.dimension &&
+      std::find(c.dims.begin(), c.dims.end(), q.vector_dim) == c.dims.end())
+    return InvalidArgumentError("vector_dim must be the dimension or one of the stored prefixes " + Json(c.dims).dump());
+  if (q.stages) {
+    const auto& s = *q.stages;
+    if (s.binary > 1000000 || s.binary < s.prefix64 || s.prefix64 < s.prefix256 || s.prefix256 < q.limit)
+      return InvalidArgumentError("stage candidate counts must satisfy 1000000 >= binary >= prefix64 >= prefix256 >= limit");
+    if (q.vector_dim != 0 && q.vector_dim != c.dimension)
+      return InvalidArgumentError("the progressive pipeline searches the full dimension; leave vector_dim unset");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorConfig& config, const VectorStoreOptions& options,
+                                                   const VectorSearchOptions& q) {
+  DOTDO_RETURN_IF_ERROR(ValidateSearch(config, q));
+  const int dim = q.vector_dim == 0 ? config.dimension : q.vector_dim;
+  std::vector<float> query = q.embedding;
+  if (dim < config.dimension && query.size() == static_cast<size_t>(config.dimension)) query.resize(static_cast<size_t>(dim));
+  VectorConfig query_config = config;
+  query_config.dimension = dim;
+  if (dim < config.dimension) query_config.metric = VectorMetric::kCosine;
+  DOTDO_RETURN_IF_ERROR(PrepareEmbedding(query, query_config, "the query embedding"));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter compiled, CompileFilter(q.filter, VectorFields()));
+  const CompiledFilter* filter = compiled.sql == "1" ? nullptr : &compiled;
+  DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kVectorSpec));
+  if (!present) return std::vector<VectorSearchResult>();
+
+  Connection& conn = DatabaseInternals::Conn(db);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(VectorState * state, VectorStateOf(db));
+  VectorIndex& index = state->index;
+  bool usable;
+  if (!db.InTransaction()) {
+    DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
+    usable = index.loaded();
+  } else {
+    // Inside a transaction the index may lag the caller's own uncommitted changes (invariant 4):
+    // use it only when nothing is pending, otherwise read the truth.
+    usable = index.loaded();
+    if (usable) {
+      DOTDO_ASSIGN_OR_RETURN(auto pending, index.PendingLabels());
+      usable = pending.empty();
+    }
+  }
+  Query base{config, query, dim, q.limit, filter, SearchStage::kHnsw};
+  if (!usable) return ExactSql(db, base);
+
+  int64_t matches = 0, total = 0;
+  std::unordered_set<int64_t> allowed;
+  if (filter) {
+    // One pass over the matching rows scores them while they are few enough for the exact answer.
+    total = index.elements() - index.deleted();
+    const auto bound = std::max<int64_t>(options.exact_filter_rows,
+                                         static_cast<int64_t>(options.exact_filter_fraction * static_cast<double>(total)));
+    DOTDO_ASSIGN_OR_RETURN(auto exact, ExactSqlBounded(db, base, bound));
+    if (exact) return std::move(*exact);
+    DOTDO_ASSIGN_OR_RETURN(matches, Count(db, filter));
+    if (dim < config.dimension || q.stages) {
+      DOTDO_ASSIGN_OR_RETURN(allowed, MatchingLabels(db, *filter));
+    }
+  }
+  const std::unordered_set<int64_t>* allowed_ptr = filter ? &allowed : nullptr;
+  if (dim < config.dimension) return ExactIndex(db, index, base, allowed_ptr);
+  if (q.stages) return Progressive(db, index, base, *q.stages, allowed_ptr);
+
+  int64_t k = q.limit;
+  if (filter) k = std::min<int64_t>(index.elements(), q.limit * total / matches * 2 + 10);
+  const size_t ef = static_cast<size_t>(std::max<int64_t>(k, q.ef > 0 ? q.ef : std::max<int64_t>(q.limit, options.hnsw_ef_search)));
+  auto hits = index.SearchHnsw(query, static_cast<size_t>(k), ef);
+  std::vector<Scored> scored;
+  for (const auto& [label, score] : hits) scored.emplace_back(score, label);
+  DOTDO_ASSIGN_OR_RETURN(auto results, Materialize(db, scored, base));
+  if (filter && static_cast<int64_t>(results.size()) < std::min(q.limit, matches)) return ExactSql(db, base);
+  return results;
+}
+
+}  // namespace internal
+
+Result<std::vector<VectorSearchResult>> VectorStore::Search(const VectorSearchOptions& options) {
+  DOTDO_ASSIGN_OR_RETURN(auto stored, internal::ReadVectorConfig(*db_));
+  DOTDO_ASSIGN_OR_RETURN(VectorConfig config, internal::ResolveConfig(options_, stored));
+  return internal::SearchImpl(*db_, config, options_, options);
+}
+
+}  // namespace dotdo
