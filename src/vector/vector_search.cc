@@ -145,7 +145,9 @@ Result<std::optional<std::vector<VectorSearchResult>>> ExactSqlBounded(Database&
 
 Result<std::vector<VectorSearchResult>> ExactSql(Database& db, const Query& q) {
   DOTDO_ASSIGN_OR_RETURN(auto results, ExactSqlBounded(db, q, -1));
-  return std::move(*results);
+  if (!results.has_value()) return InternalError("an unbounded exact scan returned no answer");
+  std::vector<VectorSearchResult> out = std::move(results.value());
+  return out;
 }
 
 // Labels matching the filter (for in-memory scans restricted by a filter).

@@ -331,5 +331,36 @@ TEST_F(DocumentIndexTest, IndexesOnStringPathsServeEqualityAndRanges) {
   EXPECT_EQ(idx[0]["path"], "s");
 }
 
+// An index on a path that holds arrays cannot answer filters (they match inside arrays): it becomes
+// multikey, on creation over such data or at the first write that puts an array on the path, and
+// filters on the path are evaluated per row; it still serves sorting. Answers stay exact.
+TEST_F(DocumentIndexTest, AnIndexOnAPathHoldingArraysIsNotUsedForFilters) {
+  DOTDO_ASSERT_OK(store_.CreateIndex("Idx", "n"));
+  DOTDO_ASSERT_OK(store_.CreateIndex("Idx", "tags"));
+  EXPECT_THAT(Plan({{"tags", "t1"}}), ::testing::HasSubstr("USING INDEX doc_ix_Idx_"));  // no arrays yet
+  DOTDO_ASSERT_OK(store_.Create({{"$type", "Idx"}, {"$id", "arr"}, {"n", 7}, {"tags", {"t1", "t2"}}}));
+  DOTDO_ASSERT_OK(store_.Create({{"$type", "Idx"}, {"$id", "one"}, {"tags", "t2"}}));
+  const std::string plan = Plan({{"tags", "t2"}});
+  EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("USING INDEX doc_ix_Idx_"))) << plan;
+  EXPECT_THAT(Plan({{"n", 7}}), ::testing::HasSubstr("USING INDEX doc_ix_Idx_"));  // n is still scalar-only
+  EXPECT_THAT(Plan(Json::object(), {{"tags", false}}), ::testing::HasSubstr("USING INDEX doc_ix_Idx_"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, store_.Count("Idx", {{"tags", "t2"}}));
+  EXPECT_EQ(n, 2);
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t seven, store_.Count("Idx", {{"n", 7}}));
+  EXPECT_EQ(seven, 5);  // four of the 2000 and "arr"
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto flags, db_->QueryReadOnly("SELECT path, multikey FROM doc_indexes ORDER BY path"));
+  ASSERT_EQ(flags.size(), 2u);
+  EXPECT_EQ(flags[0]["path"], "n");
+  EXPECT_EQ(flags[0]["multikey"], 0);
+  EXPECT_EQ(flags[1]["path"], "tags");
+  EXPECT_EQ(flags[1]["multikey"], 1);
+  // An index created over data that already holds arrays starts multikey.
+  DOTDO_ASSERT_OK(store_.Create({{"$type", "Idx"}, {"$id", "nested"}, {"items", {{{"sku", "a"}}, {{"sku", "b"}}}}}));
+  DOTDO_ASSERT_OK(store_.CreateIndex("Idx", "items.sku"));
+  EXPECT_THAT(Plan({{"items.sku", "b"}}), ::testing::Not(::testing::HasSubstr("USING INDEX doc_ix_Idx_")));
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t b, store_.Count("Idx", {{"items.sku", "b"}}));
+  EXPECT_EQ(b, 1);
+}
+
 }  // namespace
 }  // namespace dotdo

@@ -346,7 +346,9 @@ TEST_F(VectorStoreTest, HybridFusesRanksAndHandlesUserSyntax) {
   for (const std::string q : {"\"unbalanced", "NEAR(", "*", "(", "a AND", "nosuchcolumn: x"}) {
     auto bad = hs.Query({.query = q, .mode = FtsQueryMode::kRaw});
     EXPECT_THAT(bad, StatusIs(StatusCode::kInvalidArgument, "FTS5 syntax")) << q;
-    if (!bad.ok()) EXPECT_EQ(bad.status().message().find("SELECT"), std::string::npos);
+    if (!bad.ok()) {
+      EXPECT_EQ(bad.status().message().find("SELECT"), std::string::npos);
+    }
   }
   EXPECT_THAT(hs.Query({}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(hs.Query({.query = "x", .rrf_k = 0}), StatusIs(StatusCode::kInvalidArgument));
