@@ -66,8 +66,9 @@ Result<Json> Download(ApiRequest& r, const std::string& key, const std::string& 
     r.res.status = 304;
     return Json();
   }
-  r.res.status = 200;
+  // The status stays unset: cpp-httplib makes it 206 for a satisfiable Range, 416 otherwise.
   if (info.size == 0) {
+    r.res.status = 200;
     r.res.set_content("", info.content_type);
     return Json();
   }
