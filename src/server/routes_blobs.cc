@@ -66,7 +66,18 @@ Result<Json> Download(ApiRequest& r, const std::string& key, const std::string& 
     r.res.status = 304;
     return Json();
   }
-  // The status stays unset: cpp-httplib makes it 206 for a satisfiable Range, 416 otherwise.
+  // A range that starts past the end is 416 (cpp-httplib 0.11 would drop the connection); the
+  // status of others stays unset: cpp-httplib answers 206 with the range(s) cut from our reader.
+  for (const auto& [first, last] : r.http.ranges) {
+    const bool satisfiable = first < 0 ? last > 0 : static_cast<uint64_t>(first) < info.size && (last < 0 || last >= first);
+    if (!satisfiable) {
+      r.res.status = 416;
+      r.res.set_header("Content-Range", "bytes */" + std::to_string(info.size));
+      r.res.set_content(ErrorBody("OUT_OF_RANGE", "range not satisfiable for a blob of " + std::to_string(info.size) + " bytes"),
+                        "application/json");
+      return Json();
+    }
+  }
   if (info.size == 0) {
     r.res.status = 200;
     r.res.set_content("", info.content_type);

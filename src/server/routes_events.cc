@@ -16,7 +16,9 @@ namespace {
 const std::string kEvents = std::string(kNsPrefix) + "/events";
 constexpr int64_t kBatch = 500;
 constexpr auto kWait = std::chrono::milliseconds(500);
-constexpr auto kKeepalive = std::chrono::seconds(15);
+// An idle stream writes a comment this often: cheap, and a client that hung up is noticed at the
+// second write after it left (the first draws the RST), so its worker thread is freed quickly.
+constexpr auto kKeepalive = std::chrono::seconds(1);
 
 Result<int64_t> NonNegative(std::optional<int64_t> v, std::string_view what) {
   if (v && *v < 0) return InvalidArgumentError(std::string(what) + " must be an lsn >= 0");
