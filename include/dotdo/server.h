@@ -62,7 +62,8 @@ class DOTDO_EXPORT TokenStore {
   // The token's record; kPermissionDenied-free: a malformed, unknown or revoked token is
   // kNotFound (the server answers 401 either way).
   Result<TokenInfo> Authenticate(std::string_view token);
-  // Whether any token exists (the server then requires one on every request).
+  // Whether any token exists (the server then requires one on every request). Cached for one
+  // second; Create/Revoke on this object refresh it at once, another process's within a second.
   Result<bool> Any();
 
   class Impl;

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <mutex>
 
 #include "core/names.h"
@@ -55,6 +56,11 @@ class TokenStore::Impl {
  public:
   std::unique_ptr<internal::Connection> conn;
   std::mutex mu;  // one statement sequence at a time
+  // Any()'s answer, asked of SQLite at most once per kAnyTtl (the server asks on every request
+  // without a token); Create/Revoke here invalidate it, another process's within kAnyTtl.
+  static constexpr auto kAnyTtl = std::chrono::milliseconds(1000);
+  bool any = false;                               // GUARDED_BY(mu)
+  std::chrono::steady_clock::time_point any_at;   // GUARDED_BY(mu); epoch = unknown
 };
 
 TokenStore::TokenStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -92,6 +98,7 @@ Result<TokenStore::Created> TokenStore::Create(std::string_view ns, TokenRole ro
   st.BindAll(out.info.id, out.info.ns, std::string(TokenRoleName(role)), out.info.label,
              internal::Sha256::Hex(out.token), out.info.created_at);
   DOTDO_RETURN_IF_ERROR(st.Run());
+  impl_->any_at = {};
   return out;
 }
 
@@ -125,6 +132,7 @@ Status TokenStore::Revoke(std::string_view id) {
   DOTDO_ASSIGN_OR_RETURN(auto st, impl_->conn->Prepare("DELETE FROM auth_tokens WHERE id = ?1"));
   st.BindAll(std::string(id));
   DOTDO_RETURN_IF_ERROR(st.Run());
+  impl_->any_at = {};
   if (impl_->conn->Changes() == 0) return NotFoundError("no token with id '" + std::string(id) + "'");
   return OkStatus();
 }
@@ -149,9 +157,13 @@ Result<TokenInfo> TokenStore::Authenticate(std::string_view token) {
 
 Result<bool> TokenStore::Any() {
   std::lock_guard lock(impl_->mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (impl_->any_at != std::chrono::steady_clock::time_point{} && now - impl_->any_at < Impl::kAnyTtl) return impl_->any;
   DOTDO_ASSIGN_OR_RETURN(auto st, impl_->conn->Prepare("SELECT EXISTS (SELECT 1 FROM auth_tokens)"));
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-  return row && st.ColumnInt64(0) != 0;
+  impl_->any = row && st.ColumnInt64(0) != 0;
+  impl_->any_at = now;
+  return impl_->any;
 }
 
 }  // namespace dotdo
