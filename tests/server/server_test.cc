@@ -206,7 +206,7 @@ TEST(ServerErrorsTest, EveryErrorStatusHasAJsonBody) {
   o.max_upload_bytes = 5000;
   o.max_header_bytes = 2000;
   o.max_json_depth = 8;
-  o.threads = 2;
+  o.threads = 4;
   o.max_event_streams = 1;
   TestServer s(o);
   DOTDO_ASSERT_OK(s.Start());
@@ -241,7 +241,9 @@ TEST(ServerErrorsTest, EveryErrorStatusHasAJsonBody) {
       return false;  // hang up after the first bytes
     });
   });
-  while (!got_first) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!got_first && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(got_first) << "the first event stream never answered";
   HttpReply second = s.Call("GET", "/v1/ns/x/events/stream?after=0");
   first.join();
   expect(second, 503, "UNAVAILABLE");
