@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two entry points of the README.
-#   ./dev.sh run [dotdo args...]   set up, build (Release) and run the dotdo CLI on ./data
+#   ./dev.sh run [dotdo args...]   set up, build (Release) and run the dotdo CLI on ./data; without
+#                                  arguments `dotdo serve` (HTTP API + console, Ctrl-C stops)
 #   ./dev.sh test                  set up, build (Debug + checks) and run every test with CTest
 # Extra: ./dev.sh bench <suite> [--quick], ./dev.sh asan (sanitizer build + tests),
 #        ./dev.sh fuzz [seconds per target] (clang libFuzzer + ASan/UBSan over tests/fuzz/).
@@ -21,7 +22,7 @@ case "$cmd" in
   run)
     configure build/release -DCMAKE_BUILD_TYPE=Release -DDOTDO_BUILD_TESTS=OFF
     cmake --build build/release --target dotdo_cli -j "$jobs"
-    if [ $# -eq 0 ]; then set -- info; fi
+    if [ $# -eq 0 ]; then set -- serve; fi  # prints the console URL, serves until Ctrl-C
     exec ./build/release/tools/dotdo/dotdo --data ./data "$@"
     ;;
   test)
