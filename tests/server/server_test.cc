@@ -233,18 +233,22 @@ TEST(ServerErrorsTest, EveryErrorStatusHasAJsonBody) {
   expect(s.Call("GET", "/v1/ns/x/docs/a", "", {{"X-Big", std::string(2500, 'h')}}), 431, "RESOURCE_EXHAUSTED");
   EXPECT_EQ(s.Call("GET", "/v1/ns/x/docs/a").status, 200);  // the server is fine afterwards
   // One SSE stream is allowed; the second is 503 while the first is open.
+  // The first client keeps its stream open until the second request has its answer (then hangs
+  // up at the next keepalive): hanging up earlier would free the slot before the second arrives.
   auto c = s.Client();
-  std::atomic<bool> got_first{false};
+  std::atomic<bool> got_first{false}, second_done{false};
   std::thread first([&] {
     c->Get("/v1/ns/x/events/stream?after=0", [&](const char*, size_t) {
       got_first = true;
-      return false;  // hang up after the first bytes
+      return !second_done.load();
     });
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!got_first && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!got_first) second_done = true;
   ASSERT_TRUE(got_first) << "the first event stream never answered";
   HttpReply second = s.Call("GET", "/v1/ns/x/events/stream?after=0");
+  second_done = true;
   first.join();
   expect(second, 503, "UNAVAILABLE");
   // Every request got an access-log line with the route, namespace and status.
