@@ -22,6 +22,9 @@ using internal::JsonPath;
 
 namespace {
 
+// Exact integer sums (GCC/Clang extension; -Wpedantic is told so).
+__extension__ typedef __int128 Int128;
+
 enum class Fn { kCount, kSum, kAvg, kMin, kMax, kCountDistinct };
 
 struct Metric {
@@ -33,7 +36,7 @@ struct Metric {
 
 struct MetricState {
   double sum = 0;
-  __int128 isum = 0;
+  Int128 isum = 0;
   int64_t n = 0;
   bool all_int = true;
   bool has_min = false, has_max = false;
@@ -214,12 +217,12 @@ Result<ColumnarAggregateResult> ColumnarStore::Aggregate(const ColumnarAggregate
           s.sum += sums[g];
           s.n += counts[g];
           if (non_int[g] > 0) s.all_int = false;
-          else s.isum += static_cast<__int128>(sums[g]);  // integral doubles within 2^53: exact
+          else s.isum += static_cast<Int128>(sums[g]);  // integral doubles within 2^53: exact
         }
         continue;
       }
       if (numeric_fast) {
-        std::vector<__int128> sums(groups.size(), 0);
+        std::vector<Int128> sums(groups.size(), 0);
         std::vector<int64_t> counts(groups.size(), 0);
         const int64_t* v = col->ints.data();
         for (size_t i = 0; i < n; ++i) {
