@@ -202,18 +202,15 @@ class DuckTable {
 #endif
 
 int Fail(const std::string& why) {
-  std::fprintf(stderr, "columnar bench failed: %s\n", why.c_str());
+  std::cerr << "columnar bench failed: " << why << std::endl;
   return 1;
 }
 
-int64_t FileBytes(const std::filesystem::path& p) {
-  std::error_code ec;
-  int64_t n = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    const auto size = std::filesystem::file_size(p.string() + suffix, ec);
-    if (!ec) n += static_cast<int64_t>(size);
-  }
-  return n;
+// The database file plus its WAL (absent after a clean close).
+int64_t FileBytes(const std::filesystem::path& db_file) {
+  const std::filesystem::path wal = db_file.string() + "-wal";
+  const auto main_bytes = static_cast<int64_t>(std::filesystem::file_size(db_file));
+  return main_bytes + (std::filesystem::exists(wal) ? static_cast<int64_t>(std::filesystem::file_size(wal)) : 0);
 }
 
 std::vector<ColumnarRecord> ToRecords(const std::vector<Rec>& batch) {

@@ -412,19 +412,22 @@ int CmpStatNum(const ColumnStats& s, bool hi, const SqlValue& b) {
   return *Compare(v, b);
 }
 
+// True when the chunk has a bloom on `name` and none of `values` may be in it.
+bool BloomMiss(const ChunkAccel* accel, std::string_view name, const std::vector<SqlValue>& values) {
+  if (accel == nullptr) return false;
+  auto it = accel->blooms.find(std::string(name));
+  if (it == accel->blooms.end()) return false;
+  const BloomFilter bf = BloomFilter::Parse(it->second);
+  for (const SqlValue& v : values)
+    if (auto h = ValueHash(v); !h || bf.MayContain(*h)) return false;
+  return true;
+}
+
 // False when the chunk statistics prove the term false for every row.
 bool TermMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
   if (n.op == TermOp::kFalse) return false;
   if (n.field == FieldKind::kId) {
-    if ((n.op == TermOp::kEq || n.op == TermOp::kIn) && accel != nullptr) {
-      auto it = accel->blooms.find(std::string(kIdColumn));
-      if (it == accel->blooms.end()) return true;
-      BloomFilter bf = BloomFilter::Parse(it->second);
-      for (const SqlValue& v : n.values)
-        if (auto h = ValueHash(v); !h || bf.MayContain(*h)) return true;
-      return false;
-    }
-    return true;
+    return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, kIdColumn, n.values));
   }
   const bool range = n.op == TermOp::kGt || n.op == TermOp::kGte || n.op == TermOp::kLt || n.op == TermOp::kLte;
   if (n.field == FieldKind::kCreated) {
@@ -461,15 +464,7 @@ bool TermMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
   bool any = false;
   for (const SqlValue& b : n.values) any |= may_one(b, n.op);
   if (!any) return false;
-  if ((n.op == TermOp::kEq || n.op == TermOp::kIn) && accel != nullptr) {
-    auto it = accel->blooms.find(n.path);
-    if (it == accel->blooms.end()) return true;
-    BloomFilter bf = BloomFilter::Parse(it->second);
-    for (const SqlValue& v : n.values)
-      if (auto h = ValueHash(v); !h || bf.MayContain(*h)) return true;
-    return false;
-  }
-  return true;
+  return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, n.path, n.values));
 }
 
 bool NodeMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
