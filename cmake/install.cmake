@@ -18,6 +18,8 @@ include(CMakeFindDependencyMacro)
 find_dependency(Threads)
 find_dependency(nlohmann_json 3.10)
 find_dependency(OpenSSL)
+find_dependency(PkgConfig)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 include("${CMAKE_CURRENT_LIST_DIR}/dotdoTargets.cmake")
 ]=])
 configure_package_config_file(${CMAKE_CURRENT_BINARY_DIR}/dotdoConfig.cmake.in

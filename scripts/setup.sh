@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libssl-dev libxxhash-dev libzstd-dev liblz4-dev libboost-graph-dev
   redis-server libhiredis-dev
   libhnswlib-dev libfaiss-dev libcpp-httplib-dev libcurl4-openssl-dev wrk
+  libre2-dev
 )
 
 missing=()

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "core/database_internals.h"
+#include "core/mql_match.h"
 #include "core/names.h"
 #include "sqlite/read_only_query.h"
 #include "dotdo/ulid.h"
@@ -69,6 +70,7 @@ Result<std::unique_ptr<internal::Connection>> OpenConnection(const std::string& 
   co.vfs = o.vfs;
   DOTDO_ASSIGN_OR_RETURN(auto conn, internal::Connection::Open(file, co));
   if (!o.read_only) DOTDO_RETURN_IF_ERROR(conn->Exec(kMetaDdl));
+  DOTDO_RETURN_IF_ERROR(internal::RegisterMatchFunctions(*conn));  // what compiled filters call
   return conn;
 }
 

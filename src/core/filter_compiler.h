@@ -5,19 +5,22 @@
 // limits and the error messages, so the document store, the blob store and later stores accept and
 // reject exactly the same filters. Stateless and thread-compatible; resolvers are immutable.
 //
-// Rules (documented for users in docs/formats/document.md and docs/formats/blob.md):
-//   - Operators on a field: $eq $ne $gt $gte $lt $lte $in $nin $exists $like; a bare value is $eq.
-//     Combinators: $and / $or (non-empty arrays of filter objects) and $not (one filter object).
-//   - A JSON field reads as SQL NULL when missing or JSON null: `$eq: null` matches both, `$exists`
-//     tells them apart. `$eq: true/false` matches exactly that JSON boolean.
-//   - $gt/$gte/$lt/$lte take a number or a string, never a boolean or null: with a number they match
-//     numbers only, with a string strings only.
-//   - $in/$nin take 1..kMaxFilterInValues strings or numbers; $ne and $nin also match a missing field.
-//   - $like takes a string pattern (SQLite LIKE, ASCII case-insensitive) and matches strings only.
-//   - $not is two-valued: NOT IFNULL(inner, 0), so a row for which the inner filter is unknown is kept.
+// Rules (MongoDB's, with the differences listed in docs/formats/document.md, "Filter semantics"):
+//   - Operators on a field: $eq $ne $gt $gte $lt $lte $in $nin $exists $like $regex(+$options) $type
+//     $size $all $elemMatch $not; a bare value (also an array or an object) is $eq.
+//     Combinators: $and / $or / $nor (non-empty arrays of filter objects) and $not (one filter).
+//   - Paths cross arrays: a key applied to an array applies to its elements that are objects; a
+//     value that is an array matches when it, or one of its elements, matches ($eq, $in, ranges,
+//     $like, $regex, $type). $ne, $nin and $not are the complements of $eq, $in and their operand.
+//   - Type bracketing: numbers compare with numbers, strings with strings (by bytes), booleans with
+//     booleans; `null` equals null and missing. Objects and arrays compare as whole values.
+//   - Emitted SQL: a term on a JSON field is a plain comparison of FieldRef::Expression() (which an
+//     expression index serves) when the path holds no array in the row; a CASE sends rows whose
+//     path holds an array to dotdo_match (core/mql_match.h), unless the caller vouches the path is
+//     array-free (scalar_paths), in which case only the plain comparison is emitted.
 //   - A column field takes the values of its ValueKind (text: strings; integer and real: numbers;
-//     time: ms since the epoch or an ISO-8601 string); null is accepted by $eq/$ne only; $like needs
-//     a text column. A column always exists ($exists: true matches every row).
+//     time: ms since the epoch or an ISO-8601 string) and null; a column always exists; $like and
+//     $regex need a text column; $type, $size, $all and $elemMatch need a JSON field.
 //
 // Invariants:
 //   1. The SQL text holds only fixed keywords, column names declared by the store, and
@@ -30,6 +33,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,7 +124,11 @@ struct CompiledFilter {
 };
 
 // Compiles `where` (a JSON object, or null for "no filter") over the fields of `fields`.
-Result<CompiledFilter> CompileFilter(const Json& where, const FieldResolver& fields);
+// `scalar_paths`: canonical names of JSON fields the caller knows hold no array at any prefix in
+// any row the query reads (e.g. an index path no document ever put an array on); their terms are
+// plain comparisons an expression index serves, without the array check.
+Result<CompiledFilter> CompileFilter(const Json& where, const FieldResolver& fields,
+                                     const std::set<std::string>* scalar_paths = nullptr);
 
 // A JSON scalar as a SQL parameter: booleans as 1/0, unsigned integers above INT64_MAX as reals,
 // null (and anything else) as NULL.

@@ -74,6 +74,18 @@ CREATE TABLE doc_bloom (
     R"sql(
 DELETE FROM doc_bloom;
 UPDATE doc_stats SET blocks = 0;
+)sql",
+    // Filters match inside arrays. An index on a path that holds arrays cannot serve them
+    // (multikey); statistics now record array elements and values reached through arrays, so the
+    // old ones are dropped where a live document has an array on the path (ConfigureStats again).
+    R"sql(
+ALTER TABLE doc_indexes ADD COLUMN multikey INTEGER NOT NULL DEFAULT 0;
+UPDATE doc_indexes SET multikey = EXISTS (SELECT 1 FROM doc_documents d WHERE d.type = doc_indexes.type AND
+  d.deleted = 0 AND dotdo_array_on_path(json(d.data), doc_indexes.path));
+DELETE FROM doc_bloom WHERE EXISTS (SELECT 1 FROM doc_documents d WHERE d.type = doc_bloom.type AND
+  d.deleted = 0 AND dotdo_array_on_path(json(d.data), doc_bloom.path));
+DELETE FROM doc_stats WHERE EXISTS (SELECT 1 FROM doc_documents d WHERE d.type = doc_stats.type AND
+  d.deleted = 0 AND dotdo_array_on_path(json(d.data), doc_stats.path));
 )sql"};
 
 constexpr std::array<std::string_view, 5> kSystemFields = {"$id", "$type", "$createdAt", "$updatedAt", "$version"};
@@ -120,20 +132,31 @@ void DocumentState::InvalidateIndexCache() {
   indexes_.clear();
 }
 
-Result<const std::map<std::string, std::string>*> DocumentState::Indexes(std::string_view type) {
-  static const std::map<std::string, std::string> kNone;
+Result<const std::map<std::string, DocumentState::Index>*> DocumentState::Indexes(std::string_view type) {
+  static const std::map<std::string, Index> kNone;
   if (!indexes_loaded_) {
     indexes_.clear();
-    DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db_).Prepare("SELECT type, path, name FROM doc_indexes"));
+    scalar_paths_.clear();
+    DOTDO_ASSIGN_OR_RETURN(auto st,
+                           DatabaseInternals::Conn(db_).Prepare("SELECT type, path, name, multikey FROM doc_indexes"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      indexes_[st.ColumnString(0)][st.ColumnString(1)] = st.ColumnString(2);
+      const bool multikey = st.ColumnInt64(3) != 0;
+      indexes_[st.ColumnString(0)][st.ColumnString(1)] = Index{st.ColumnString(2), multikey};
+      if (!multikey) scalar_paths_[st.ColumnString(0)].insert(st.ColumnString(1));
     }
     indexes_loaded_ = true;
   }
   auto it = indexes_.find(type);
   return it == indexes_.end() ? &kNone : &it->second;
+}
+
+Result<const std::set<std::string>*> DocumentState::ScalarIndexPaths(std::string_view type) {
+  static const std::set<std::string> kNone;
+  DOTDO_RETURN_IF_ERROR(Indexes(type).status());
+  auto it = scalar_paths_.find(type);
+  return it == scalar_paths_.end() ? &kNone : &it->second;
 }
 
 Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id) {

@@ -44,8 +44,17 @@ class DocumentState final : public TransactionObserver {
   // Paths with stats configured for `type` (canonical dotted form). REQUIRES: connection lock held.
   Result<const std::vector<std::string>*> StatsPaths(std::string_view type);
   void InvalidateStatsCache();
-  // Index name per indexed path (canonical dotted form) of `type`. REQUIRES: connection lock held.
-  Result<const std::map<std::string, std::string>*> Indexes(std::string_view type);
+  // An expression index on a path of one type. `multikey`: some live document of the type has (or
+  // had: the flag is sticky) an array on the path, so filters on it cannot be served by the index.
+  struct Index {
+    std::string name;
+    bool multikey = false;
+  };
+  // The indexes of `type` by path (canonical dotted form). REQUIRES: connection lock held.
+  Result<const std::map<std::string, Index>*> Indexes(std::string_view type);
+  // The paths of `type`'s indexes that are not multikey: no live document has an array on them,
+  // so filters compile to plain comparisons there (CompileFilter's scalar_paths).
+  Result<const std::set<std::string>*> ScalarIndexPaths(std::string_view type);
   void InvalidateIndexCache();
 
   void OnBegin(int) override {}
@@ -61,11 +70,16 @@ class DocumentState final : public TransactionObserver {
   bool stats_loaded_ = false;
   std::map<std::string, std::vector<std::string>, std::less<>> stats_paths_;
   bool indexes_loaded_ = false;
-  std::map<std::string, std::map<std::string, std::string>, std::less<>> indexes_;
+  std::map<std::string, std::map<std::string, Index>, std::less<>> indexes_;
+  std::map<std::string, std::set<std::string>, std::less<>> scalar_paths_;
 };
 
 // The document store's name, table prefix and migrations.
 extern const StoreSpec kDocumentSpec;
+
+// Marks the indexes of `type` on which `doc` puts an array as multikey. Called with every write
+// of a live document, in its transaction.
+Status NoteIndexArrays(Database& db, std::string_view type, const Json& doc);
 
 // The current row of one id.
 struct StoredRow {

@@ -11,6 +11,7 @@
 #include "core/cursor.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/mql_match.h"
 #include "document/document_internal.h"
 #include "document/document_stats.h"
 #include "document/query_compiler.h"
@@ -196,18 +197,30 @@ Result<std::string> IndexHint(Database& db, std::string_view type, const std::ve
   if (state == nullptr) return std::string();
   DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(type));
   if (indexes->empty()) return std::string();
+  // A multikey index cannot serve a filter (the filter matches inside arrays); it still orders.
   for (auto op : {PrunableTerm::Op::kEq, PrunableTerm::Op::kIn, PrunableTerm::Op::kGt, PrunableTerm::Op::kGte,
                   PrunableTerm::Op::kLt, PrunableTerm::Op::kLte}) {
     for (const PrunableTerm& t : terms) {
       auto it = indexes->find(t.path);
-      if (t.op == op && it != indexes->end()) return " INDEXED BY " + it->second;
+      if (t.op == op && it != indexes->end() && !it->second.multikey) return " INDEXED BY " + it->second.name;
     }
   }
   if (first_sort != nullptr) {
     auto it = indexes->find(first_sort->name);
-    if (it != indexes->end()) return " INDEXED BY " + it->second;
+    if (it != indexes->end()) return " INDEXED BY " + it->second.name;
   }
   return std::string();
+}
+
+// The filter of a query on `type`: index paths no document put an array on compile to plain
+// comparisons the index serves. Validates even when the namespace has no document tables.
+Result<CompiledFilter> CompileTypeFilter(Database& db, std::string_view type, const Json& where) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db));
+  const std::set<std::string>* scalar_paths = nullptr;
+  if (state != nullptr) {
+    DOTDO_ASSIGN_OR_RETURN(scalar_paths, state->ScalarIndexPaths(type));
+  }
+  return internal::CompileFilter(where, internal::DocumentFields(), scalar_paths);
 }
 
 // A query compiled to one SELECT: seq, json(data), then the sort expressions.
@@ -234,7 +247,7 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
   if (q.limit < 1 || q.limit > 1000)
     return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(q.where, internal::DocumentFields()));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, CompileTypeFilter(db, q.type, q.where));
   if (q.sort.size() > kMaxSortKeys) return InvalidArgumentError("at most 8 sort keys");
   CompiledQuery out;
   std::string shape = q.type + '\n' + internal::DumpJson(q.where) + '\n';
@@ -346,11 +359,11 @@ Result<DocumentPage> DocumentStore::List(std::string_view type, int64_t limit, s
 
 Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, internal::CompileFilter(where, internal::DocumentFields()));
-  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
-  if (state == nullptr) return int64_t{0};
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter filter, CompileTypeFilter(db_, type, where));
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
+  if (state == nullptr) return int64_t{0};
   DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, type, filter.prunable));
   if (excluded) return int64_t{0};
   DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db_, type, filter.prunable, nullptr));
@@ -382,10 +395,42 @@ Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) 
                                                  "ON CONFLICT(type, path) DO NOTHING"));
     st.Bind(1, type).Bind(2, p.name).Bind(3, name).Bind(4, db_.NowMillis());
     DOTDO_RETURN_IF_ERROR(st.Run());
+    if (p.is_json()) {
+      DOTDO_ASSIGN_OR_RETURN(auto mk, conn.Prepare(
+                                          "UPDATE doc_indexes SET multikey = EXISTS (SELECT 1 FROM doc_documents WHERE "
+                                          "type = ?1 AND deleted = 0 AND dotdo_array_on_path(json(data), ?2)) "
+                                          "WHERE type = ?1 AND path = ?2"));
+      mk.Bind(1, type).Bind(2, p.name);
+      DOTDO_RETURN_IF_ERROR(mk.Run());
+    }
     state->InvalidateIndexCache();
     return OkStatus();
   });
 }
+
+namespace internal {
+
+Status NoteIndexArrays(Database& db, std::string_view type, const Json& doc) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(const auto* indexes, state->Indexes(type));
+  std::vector<std::string> now_multikey;
+  for (const auto& [path, index] : *indexes) {
+    if (index.multikey || path.empty() || path[0] == '$') continue;
+    DOTDO_ASSIGN_OR_RETURN(JsonPath p, JsonPath::Parse(path));
+    if (PathCrossesArray(doc, p)) now_multikey.push_back(path);
+  }
+  if (now_multikey.empty()) return OkStatus();
+  Connection& conn = DatabaseInternals::Conn(db);
+  for (const std::string& path : now_multikey) {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("UPDATE doc_indexes SET multikey = 1 WHERE type = ?1 AND path = ?2"));
+    st.Bind(1, type).Bind(2, path);
+    DOTDO_RETURN_IF_ERROR(st.Run());
+  }
+  state->InvalidateIndexCache();
+  return OkStatus();
+}
+
+}  // namespace internal
 
 Status DocumentStore::ConfigureStats(std::string_view type, std::string_view path) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(type));

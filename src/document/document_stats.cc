@@ -9,9 +9,12 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <vector>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+#include "core/mql_match.h"
 
 namespace dotdo::internal {
 namespace {
@@ -181,6 +184,30 @@ Status RecordValue(Connection& conn, std::string_view type, const std::string& p
   return OkStatus();
 }
 
+// The recordable values a path reaches in a document, as filters see them (core/mql_match.h):
+// through arrays, and each element of an array value.
+std::vector<StatValue> RecordableValues(const Json& doc, const JsonPath& path) {
+  std::vector<StatValue> out;
+  auto add = [&](const Json& v) {
+    if (std::optional<StatValue> sv = StatValueOf(v)) out.push_back(std::move(*sv));
+  };
+  ForEachPathValue(doc, path, [&](const Json* v) {
+    if (v == nullptr) return;
+    add(*v);
+    if (v->is_array())
+      for (const Json& e : *v) add(e);
+  });
+  return out;
+}
+
+// "$.<first segment>" as a SQLite JSON path (bound, not pasted).
+std::string FirstSegmentPath(const JsonPath& path) {
+  const auto& seg = path.segments().front();
+  const std::string first = std::holds_alternative<std::string>(seg) ? std::get<std::string>(seg)
+                                                                     : std::to_string(std::get<int64_t>(seg));
+  return JsonPath::Parse(first)->ToSqlite();
+}
+
 }  // namespace
 
 Status RecordStats(Database& db, std::string_view type, const Json& doc) {
@@ -190,13 +217,11 @@ Status RecordStats(Database& db, std::string_view type, const Json& doc) {
   Connection& conn = DatabaseInternals::Conn(db);
   for (const std::string& dotted : *paths) {
     DOTDO_ASSIGN_OR_RETURN(JsonPath path, JsonPath::Parse(dotted));
-    const Json* v = path.Find(doc);
-    if (v == nullptr) continue;
-    std::optional<StatValue> sv = StatValueOf(*v);
-    if (!sv) continue;
-    DOTDO_ASSIGN_OR_RETURN(auto stats, LoadStats(db, type, dotted));
-    if (!stats) continue;  // configuration rolled back since the cache was filled
-    DOTDO_RETURN_IF_ERROR(RecordValue(conn, type, dotted, *stats, *sv, db.NowMillis()));
+    for (const StatValue& sv : RecordableValues(doc, path)) {
+      DOTDO_ASSIGN_OR_RETURN(auto stats, LoadStats(db, type, dotted));
+      if (!stats) break;  // configuration rolled back since the cache was filled
+      DOTDO_RETURN_IF_ERROR(RecordValue(conn, type, dotted, *stats, sv, db.NowMillis()));
+    }
   }
   return OkStatus();
 }
@@ -214,25 +239,17 @@ Status RebuildStats(Database& db, std::string_view type, const FieldRef& field, 
   stats.blocks = blocks;
   std::map<int64_t, std::string> bloom;
   {
-    // The same rendering queries compare (FieldRef::Expression), of a validated canonical path.
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT " + field.Expression() + ", " +
-                                                         field.JsonTypeExpression() +
-                                                         " FROM doc_documents WHERE type = ?1 AND deleted = 0"));
-    st.Bind(1, type);
+    // Only documents with something at the first segment can hold a value; each is read whole,
+    // since the path may cross arrays.
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.PrepareUncached("SELECT json(data) FROM doc_documents WHERE type = ?1 AND "
+                                                         "deleted = 0 AND json_type(data, ?2) IS NOT NULL"));
+    st.Bind(1, type).Bind(2, FirstSegmentPath(*field.path));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      if (st.IsNull(1)) continue;
-      std::string_view jt = st.ColumnText(1);
-      Json v;
-      if (jt == "integer") v = st.ColumnInt64(0);
-      else if (jt == "real") v = st.ColumnDouble(0);
-      else if (jt == "text") v = st.ColumnString(0);
-      else if (jt == "true") v = true;
-      else if (jt == "false") v = false;
-      else continue;
-      std::optional<StatValue> sv = StatValueOf(v);
-      if (!sv) continue;
+      DOTDO_ASSIGN_OR_RETURN(Json doc, ParseStoredDocument(st.ColumnText(0), "a stored document"));
+      for (const StatValue& value : RecordableValues(doc, *field.path)) {
+      const StatValue* sv = &value;
       if (sv->is_number) {
         double lo = sv->exact ? sv->number : std::nextafter(sv->number, -std::numeric_limits<double>::infinity());
         double hi = sv->exact ? sv->number : std::nextafter(sv->number, std::numeric_limits<double>::infinity());
@@ -246,6 +263,7 @@ Status RebuildStats(Database& db, std::string_view type, const FieldRef& field, 
       std::string& bits = bloom[pos.block];
       if (bits.empty()) bits.assign(kBlockBytes, '\0');
       SetBits(bits, pos.h2);
+      }
     }
   }
   DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare(

@@ -3,9 +3,10 @@
 // document of the type; stale after updates and deletes (they only ever widen), never missing a
 // value, so "absent" and "outside [min, max]" answers are exact. ConfigureStats rebuilds them.
 //
-// Value semantics follow the SQL the query compiler emits: booleans count as the numbers 1 and 0
-// (json_extract yields 1/0), integers and reals with the same value are one value, strings compare
-// by bytes. Nulls, objects and arrays are not recorded.
+// The values of a path are those filters match (core/mql_match.h): reached through arrays, and
+// each element of an array value. Integers and reals with the same value are one value, strings
+// compare by bytes; booleans are recorded as the numbers 1 and 0, which only widens the numeric
+// range (filters never match a boolean with a number). Nulls, objects and arrays are not recorded.
 #pragma once
 
 #include <cstdint>

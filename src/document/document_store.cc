@@ -121,6 +121,7 @@ Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox,
     DOTDO_RETURN_IF_ERROR(up.Run());
   }
   DOTDO_RETURN_IF_ERROR(internal::RecordStats(db, type, doc));
+  DOTDO_RETURN_IF_ERROR(internal::NoteIndexArrays(db, type, doc));
   // The event's `after` is the stored document: its text is the one just written.
   DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kInsert, internal::kDocumentSpec.name, type, id, std::nullopt, doc, text));
   return std::move(doc);
@@ -211,6 +212,7 @@ Result<Json> DocumentStore::WriteVersion(std::string_view id, const std::optiona
     up.Bind(1, row->seq).Bind(2, version).Bind(3, now).Bind(4, text);
     DOTDO_RETURN_IF_ERROR(up.Run());
     DOTDO_RETURN_IF_ERROR(internal::RecordStats(db_, row->type, body));
+    DOTDO_RETURN_IF_ERROR(internal::NoteIndexArrays(db_, row->type, body));
     Json before = Json::object(), after = Json::object();
     internal::DiffObjects(row->doc, body, before, after);
     DOTDO_RETURN_IF_ERROR(outbox->AppendChange(ChangeOp::kUpdate, internal::kDocumentSpec.name, row->type, id, std::move(before), std::move(after)));

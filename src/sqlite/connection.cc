@@ -110,6 +110,45 @@ void Connection::ReturnToCache(sqlite3_stmt* stmt) {
   cache_[k->second].push_back(idle_.begin());
 }
 
+namespace {
+
+void CallTextFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* fn = static_cast<Connection::TextFunction*>(sqlite3_user_data(ctx));
+  std::optional<std::string_view> args[8];
+  const int n = std::min(argc, 8);
+  for (int i = 0; i < n; ++i) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) continue;
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+    args[i] = std::string_view(text ? text : "", static_cast<size_t>(sqlite3_value_bytes(argv[i])));
+  }
+  try {
+    SqlValue out = (*fn)(std::span<const std::optional<std::string_view>>(args, static_cast<size_t>(n)));
+    if (const auto* i = std::get_if<int64_t>(&out)) {
+      sqlite3_result_int64(ctx, *i);
+    } else if (const auto* d = std::get_if<double>(&out)) {
+      sqlite3_result_double(ctx, *d);
+    } else if (const auto* t = std::get_if<std::string>(&out)) {
+      sqlite3_result_text(ctx, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    } else {
+      sqlite3_result_null(ctx);
+    }
+  } catch (const std::exception& e) {
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
+}  // namespace
+
+Status Connection::RegisterFunction(const std::string& name, int nargs, TextFunction fn) {
+  if (nargs < 0 || nargs > 8) return InvalidArgumentError("a registered SQL function takes 0 to 8 arguments");
+  auto* held = new TextFunction(std::move(fn));
+  int rc = sqlite3_create_function_v2(
+      db_, name.c_str(), nargs, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, held, CallTextFunction,
+      nullptr, nullptr, [](void* p) { delete static_cast<TextFunction*>(p); });
+  if (rc != SQLITE_OK) return StatusFromSqlite(rc, db_, "registering SQL function " + name);
+  return OkStatus();
+}
+
 Status Connection::Exec(std::string_view sql) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   std::string s(sql);

@@ -14,6 +14,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -61,6 +64,13 @@ class Connection {
   Result<Statement> PrepareUncached(std::string_view sql);
   // Runs one or more statements without results (DDL, pragmas).
   Status Exec(std::string_view sql);
+
+  // A deterministic, side-effect-free SQL function over text arguments (SQL NULL reads as nullopt;
+  // numbers read as their text), returning an integer, real, text or NULL. Registered on this handle
+  // only; `fn` runs inside statement steps (with the connection lock held) and must not use the
+  // connection. A thrown exception becomes an SQL error.
+  using TextFunction = std::function<SqlValue(std::span<const std::optional<std::string_view>>)>;
+  Status RegisterFunction(const std::string& name, int nargs, TextFunction fn);
 
   int64_t LastInsertRowId() const;
   int64_t Changes() const;

@@ -133,10 +133,15 @@ class FilterTable {
   std::unique_ptr<Database> db_ = testing::OpenMemoryDb();
 };
 
-// The same documents in a DocumentStore, as type "T".
+// The same documents in a DocumentStore, as type "T"; with `indexes`, an index and statistics on
+// each of those paths first (so every write maintains them, arrays included).
 class FilterDocuments {
  public:
-  explicit FilterDocuments(const Json& documents) {
+  explicit FilterDocuments(const Json& documents, const Json& indexes = Json::array()) {
+    for (const Json& path : indexes) {
+      EXPECT_THAT(store_.CreateIndex("T", path.get<std::string>()), IsOk()) << path;
+      EXPECT_THAT(store_.ConfigureStats("T", path.get<std::string>()), IsOk()) << path;
+    }
     for (Json d : documents) {
       d["$type"] = "T";
       EXPECT_THAT(store_.Create(d), IsOk()) << d.dump();
@@ -182,8 +187,9 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
   ASSERT_TRUE(file["cases"].is_array() && !file["cases"].empty());
 
   FilterTable table(file["documents"]);
-  std::optional<FilterDocuments> store;
+  std::optional<FilterDocuments> store, indexed;
   if (through_store) store.emplace(file["documents"]);
+  if (through_store && file.contains("indexes")) indexed.emplace(file["documents"], file["indexes"]);
   for (const Json& c : file["cases"]) {
     ASSERT_TRUE(c.contains("name") && c.contains("filter") && (c.contains("expected") != c.contains("error"))) << c.dump();
     SCOPED_TRACE(GetParam() + ".json: " + c["name"].get<std::string>() + " " + c["filter"].dump().substr(0, 200));
@@ -207,6 +213,11 @@ TEST_P(FilterCaseFileTest, EveryCaseMatchesTheExpectedIdsOrFailsWithTheExpectedE
         ASSERT_THAT(from_store, IsOk());
         EXPECT_EQ(*from_store, expected) << "DocumentStore";
       }
+      if (indexed && !c.contains("documents")) {
+        Result<Ids> from_indexed = indexed->Matching(filter);
+        ASSERT_THAT(from_indexed, IsOk());
+        EXPECT_EQ(*from_indexed, expected) << "DocumentStore with indexes and statistics";
+      }
       continue;
     }
     std::optional<StatusCode> code = CodeNamed(c["error"]["code"].get<std::string>());
@@ -225,7 +236,7 @@ INSTANTIATE_TEST_SUITE_P(Files, FilterCaseFileTest, ::testing::ValuesIn(CaseFile
 
 TEST(FilterCaseFilesTest, EveryOperatorFamilyHasItsFileAndTheTableStaysBroad) {
   const std::vector<std::string> names = CaseFileNames();
-  for (const char* family : {"comparison", "in", "logical", "exists", "like", "errors", "columns"})
+  for (const char* family : {"comparison", "in", "logical", "exists", "like", "errors", "columns", "arrays", "regex"})
     EXPECT_NE(std::find(names.begin(), names.end(), family), names.end()) << family;
   size_t cases = 0, errors = 0;
   for (const std::string& name : names) {
@@ -245,11 +256,20 @@ TEST(FilterCompilerTest, SqlTextHoldsOnlyPlaceholdersForValues) {
   const Json where = {{"name", evil}, {"tag", {{"$in", {evil, 1}}}}, {"note", {{"$like", evil}}}, {"n", {{"$gt", 3}}}};
   DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter f, CompileFilter(where, internal::DocumentFields()));
   EXPECT_EQ(f.sql.find("DROP"), std::string::npos) << f.sql;
-  EXPECT_EQ(std::count(f.sql.begin(), f.sql.end(), '?'), 5) << f.sql;
-  // Parameters follow the "?" in the text; the object's keys are visited in sorted order.
+  EXPECT_EQ(std::count(f.sql.begin(), f.sql.end(), '?'), 13) << f.sql;
+  // Parameters follow the "?" in the text; the object's keys are visited in sorted order. Each JSON
+  // term first binds its path and condition for rows whose path holds an array (dotdo_match).
   Json params = Json::array();
   for (const SqlValue& v : f.params) params.push_back(Param(v));
-  EXPECT_EQ(params, Json({{{"int", 3}}, evil, evil, evil, {{"int", 1}}}));
+  EXPECT_EQ(params, Json({"n", R"({"$gt":3})", {{"int", 3}},
+                          "name", Json({{"$eq", evil}}).dump(), evil,
+                          "note", Json({{"$like", evil}}).dump(), evil,
+                          "tag", Json({{"$in", {evil, 1}}}).dump(), evil, {{"int", 1}}}));
+  // Without the array check (an index path vouched array-free) only the values are bound.
+  const std::set<std::string> scalar = {"n", "name", "note", "tag"};
+  DOTDO_ASSERT_OK_AND_ASSIGN(CompiledFilter plain, CompileFilter(where, internal::DocumentFields(), &scalar));
+  EXPECT_EQ(plain.sql.find("dotdo_match"), std::string::npos) << plain.sql;
+  EXPECT_EQ(plain.params.size(), 5u);
 }
 
 TEST(FilterCompilerTest, FieldsRenderAsTheExpressionAnIndexUses) {

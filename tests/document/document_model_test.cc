@@ -77,9 +77,12 @@ const Json* At(const Json& body, const std::string& path) {
 
 bool Matches(const Json& body, const Json& where);
 
+// Filters bracket types: a boolean equals only a boolean and is in no number range (sorting, by
+// SQLite's order, still reads it as 1/0).
 bool OpMatches(const Json* v, const std::string& op, const Json& arg) {
   const SqlVal s = ToSql(v);
-  auto eq = [&](const Json& x) { return s.rank != 0 && Compare(s, ToSql(&x)) == 0; };
+  const bool boolean = v != nullptr && v->is_boolean();
+  auto eq = [&](const Json& x) { return s.rank != 0 && !boolean && Compare(s, ToSql(&x)) == 0; };
   if (op == "$eq" || op == "$ne") {
     bool r;
     if (arg.is_null()) r = s.rank == 0;
@@ -89,7 +92,7 @@ bool OpMatches(const Json* v, const std::string& op, const Json& arg) {
   }
   if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") {
     const SqlVal a = ToSql(&arg);
-    if (arg.is_string() && !(v != nullptr && v->is_string())) return false;
+    if (boolean || (arg.is_string() && !(v != nullptr && v->is_string()))) return false;
     if (s.rank != a.rank) return false;
     int c = Compare(s, a);
     return op == "$gt" ? c > 0 : op == "$gte" ? c >= 0 : op == "$lt" ? c < 0 : c <= 0;

@@ -107,7 +107,7 @@ TEST_F(DocCliTest, BadInputIsOneLineErrorWithExitCode) {
   EXPECT_EQ(bad_json.out, "");
 
   EXPECT_EQ(Run({"doc", "create", "[1,2]"}).exit_code, 2);
-  EXPECT_EQ(Run({"doc", "query", "--type", "Item", "--where", R"({"n":{"$regex":"x"}})"}).exit_code, 2);
+  EXPECT_EQ(Run({"doc", "query", "--type", "Item", "--where", R"({"n":{"$near":"x"}})"}).exit_code, 2);
   EXPECT_EQ(Run({"doc", "query", "--type", "Item", "--sort", "n:sideways"}).exit_code, 2);
   EXPECT_EQ(Run({"doc", "list", "--type", "Item", "--limit", "0"}).exit_code, 2);
   EXPECT_EQ(Run({"doc", "frobnicate"}).exit_code, 2);

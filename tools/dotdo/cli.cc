@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -36,10 +38,30 @@ void InstallAll(CLI::App& app, Context& ctx) {
   auto& r = Registry();
   std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [order, install] : r) install(app, ctx);
+  // Global options are accepted before or after the command; every command's --help says so.
+  std::function<void(CLI::App*)> footer = [&](CLI::App* cmd) {
+    for (CLI::App* sub : cmd->get_subcommands({})) {
+      sub->footer("Global options (before or after the command): --data DIR (default ./data), --ns NAME (default "
+                  "default), --compact");
+      footer(sub);
+    }
+  };
+  footer(&app);
 }
 
-Result<NamespaceHost*> Context::Host() {
+Result<NamespaceHost*> Context::Host(bool create) {
   if (!host) {
+    // Only a command that writes creates the data directory, and only the directory named (its
+    // parent must exist): a mistyped --data fails instead of leaving directories behind.
+    std::error_code ec;
+    const std::filesystem::path dir(data_dir);
+    if (!std::filesystem::exists(dir, ec)) {
+      if (!create) return NotFoundError("data directory '" + data_dir + "' does not exist (commands that write create it)");
+      const std::filesystem::path parent = std::filesystem::absolute(dir, ec).parent_path();
+      if (!std::filesystem::is_directory(parent, ec))
+        return NotFoundError("cannot create data directory '" + data_dir + "': its parent '" + parent.string() +
+                             "' does not exist");
+    }
     NamespaceHostOptions o;
     o.data_dir = data_dir;
     o.max_open_namespaces = 1;  // one command, one namespace
@@ -51,7 +73,7 @@ Result<NamespaceHost*> Context::Host() {
 
 Result<Namespace*> Context::OpenNamespace(bool create) {
   if (!open_ns) {
-    DOTDO_ASSIGN_OR_RETURN(NamespaceHost * h, Host());
+    DOTDO_ASSIGN_OR_RETURN(NamespaceHost * h, Host(create));
     DOTDO_ASSIGN_OR_RETURN(open_ns, h->Get(ns, create));
     db = &open_ns->db();
   }

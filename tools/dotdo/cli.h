@@ -32,7 +32,9 @@ struct Context {
   std::shared_ptr<Namespace> open_ns;
   Database* db = nullptr;  // open_ns->db() once opened
 
-  Result<NamespaceHost*> Host();
+  // The host over data_dir; kNotFound when the directory does not exist, unless `create` (then the
+  // directory itself is created, not missing parents).
+  Result<NamespaceHost*> Host(bool create = false);
   // Opens the namespace once per process (creating it unless create == false).
   Result<Namespace*> OpenNamespace(bool create = true);
   Result<Database*> OpenDb(bool create = true);

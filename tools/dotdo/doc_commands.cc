@@ -81,7 +81,7 @@ Result<Json> RunCreate(Context& ctx, const DocArgs& a) {
 }
 
 Result<Json> RunUpdate(Context& ctx, const DocArgs& a) {
-  if (a.merge + a.patch > 1) return InvalidArgumentError("--merge and --patch are exclusive");
+  if (a.merge + a.patch > 1) return InvalidArgumentError("--merge-patch and --json-patch are exclusive");
   DOTDO_ASSIGN_OR_RETURN(DocumentStore docs, ctx.Documents(/*create=*/false));
 
   DocumentUpdateOptions options{.expected_version = ExpectedVersion(a)};
@@ -156,8 +156,8 @@ const CommandGroup kDocCommands(10, [](CLI::App& app, Context& ctx) {
       "update", "Update a document: {\"$set\":{..},\"$unset\":{..},\"$inc\":{..}}, or --merge / --patch / --replace");
   AddIdArg(update, *a);
   update->add_option("changes", a->body, "JSON, @file or - for stdin")->required();
-  update->add_flag("--merge", a->merge, "Apply a JSON Merge Patch (RFC 7386)");
-  update->add_flag("--patch", a->patch, "Apply a JSON Patch (RFC 6902)");
+  update->add_flag("--merge-patch,--merge", a->merge, "Apply a JSON Merge Patch (RFC 7386); --merge is the old spelling");
+  update->add_flag("--json-patch,--patch", a->patch, "Apply a JSON Patch (RFC 6902); --patch is the old spelling");
   update->add_flag("--replace", a->replace, "Replace the whole body");
   AddVersionArg(update, *a);
   update->callback([&ctx, a] { ctx.Finish(RunUpdate(ctx, *a)); });

@@ -246,7 +246,8 @@ const CommandGroup kGraphCommands(20, [](CLI::App& app, Context& ctx) {
   auto* cycle = graph->add_subcommand(
       "cycle", "A directed cycle reachable from a node along outgoing edges, as [a, b, ..., a]; null when none");
   node_arg(cycle, "Start node id, Type/key");
-  cycle->add_option("--type", a->type, "Only edges of this relation type (default: any type)");
+  cycle->add_option("--types,--type", a->type,
+                    "Only edges of this relation type (default: any type); --type is the old spelling, kept for one release");
   cycle->callback([&ctx, a] {
     ctx.Finish([&]() -> Result<Json> {
       DOTDO_ASSIGN_OR_RETURN(GraphStore g, Open(ctx, /*create=*/false));

@@ -8,7 +8,16 @@ int main(int argc, char** argv) {
   CLI::App app{"dotdo: storage primitives over one SQLite database per namespace, with change data capture.\n"
                "Every command prints JSON; errors go to stderr as one line with a non-zero exit code."};
   app.set_help_all_flag("--help-all", "Show help for every command");
-  app.add_option("--data", ctx.data_dir, "Data directory (one <ns>.sqlite per namespace)")->capture_default_str();
+  app.add_option("--data", ctx.data_dir, "Data directory (one <ns>.sqlite per namespace)")
+      ->capture_default_str()
+      ->check([](const std::string& dir) -> std::string {
+        // Global options mean the same after a subcommand; JSON here is command data put after
+        // the wrong flag (e.g. `graph relate a b t --data '{...}'`), not a directory name.
+        if (!dir.empty() && (dir[0] == '{' || dir[0] == '[' || dir[0] == '"'))
+          return "--data names the data directory, got JSON '" + dir.substr(0, 40) +
+                 "' (command data is a positional argument, e.g. `graph relate A B type '{...}'`)";
+        return "";
+      });
   app.add_option("--ns", ctx.ns, "Namespace")->capture_default_str();
   app.add_flag("--compact", ctx.compact, "Print JSON on one line");
   app.require_subcommand(1);

@@ -1,13 +1,23 @@
 // `dotdo ns list`, `dotdo info` and `dotdo sql`: namespace-level commands.
 #include "cli.h"
 
+#include <filesystem>
+
 namespace dotdo::cli {
 namespace {
 
-Result<Json> NamespaceInfo(Context& ctx) {
+// The namespaces of the data directory; none (and nothing created) when it does not exist yet.
+Result<std::vector<std::string>> Namespaces(Context& ctx) {
+  std::error_code ec;
+  if (!std::filesystem::exists(ctx.data_dir, ec)) return std::vector<std::string>{};
   DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host());
-  DOTDO_ASSIGN_OR_RETURN(auto names, host->List());
-  Json out = {{"data", ctx.data_dir}, {"namespaces", names}};
+  return host->List();
+}
+
+Result<Json> NamespaceInfo(Context& ctx) {
+  DOTDO_ASSIGN_OR_RETURN(auto names, Namespaces(ctx));
+  std::error_code ec;
+  Json out = {{"data", ctx.data_dir}, {"exists", std::filesystem::exists(ctx.data_dir, ec)}, {"namespaces", names}};
   return out;
 }
 
@@ -18,9 +28,7 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
   auto* ns = app.add_subcommand("ns", "Namespaces");
   ns->require_subcommand(1);
   ns->add_subcommand("list", "List namespaces in the data directory")->callback([&ctx] {
-    auto host = ctx.Host();
-    if (!host.ok()) return ctx.Fail(host.status());
-    auto names = (*host)->List();
+    auto names = Namespaces(ctx);
     if (!names.ok()) return ctx.Fail(names.status());
     ctx.Print(Json(*names));
   });
