@@ -42,6 +42,19 @@ Json* Find(Json& obj, const std::vector<std::string>& keys) {
   return cur;
 }
 
+// True when the walk along `keys` meets an array before the last key.
+bool ArrayOnPrefix(const Json& obj, const std::vector<std::string>& keys) {
+  const Json* cur = &obj;
+  for (const std::string& k : keys) {
+    if (cur->is_array()) return true;
+    if (!cur->is_object()) return false;
+    auto it = cur->find(k);
+    if (it == cur->end()) return false;
+    cur = &*it;
+  }
+  return false;
+}
+
 // Erases the value at `keys` and then every parent object the erase left empty.
 void EraseAndPrune(Json& obj, const std::vector<std::string>& keys, size_t depth = 0) {
   if (depth + 1 == keys.size()) {
@@ -295,7 +308,11 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
     Json data = *r.data;
     for (size_t c = 0; c < schema.size(); ++c) {
       Json* v = Find(data, schema[c].keys);
-      if (v == nullptr) continue;
+      if (v == nullptr) {
+        // An array on a prefix: the path reaches values in `_rest` (through the array's elements).
+        if (ArrayOnPrefix(data, schema[c].keys)) ++stats[c].rest_count;
+        continue;
+      }
       if (v->is_null()) {
         cols[c].present[i] = 1;
       } else if (Fit(cols[c], i, *v, strings[c])) {

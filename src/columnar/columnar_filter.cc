@@ -1,81 +1,80 @@
-// ColumnarFilter: the platform filter language (core/filter_compiler.h) evaluated over decoded
-// columns instead of SQL. CompileFilter validates the filter (so the store accepts and rejects
-// exactly what every other store does); this file then builds a predicate tree with the same
-// semantics as the compiled SQL over json_extract/json_type, and evaluates it a chunk at a time.
+// ColumnarFilter: the platform filter language (core/filter_compiler.h) evaluated a chunk at a time
+// over decoded columns instead of SQL, with the semantics of docs/formats/document.md, "Filter
+// semantics". CompileFilter validates the filter (so the store accepts and rejects exactly what every
+// other store does); this file builds a predicate tree from it and evaluates it per chunk.
 //
-// SQL semantics reproduced: a data value reads as SQL NULL when missing or JSON null, booleans read
-// as the integers 1/0, numbers compare numerically (integers against reals exactly), text compares
-// bytewise, a number never equals text; NULL is false at the top and under $not (NOT IFNULL(x, 0)),
-// so two-valued evaluation gives the same rows as SQL's three-valued logic.
+// How a term on a data path is decided, per row:
+//   - the path is exactly a typed subcolumn and the row's value is in it (then the value is a scalar
+//     or null and no prefix of the path is an array): the operators with a scalar form ($eq $ne $in
+//     $nin ranges $exists $like $regex, with type bracketing) are evaluated on the decoded value;
+//     any other operator goes to the platform evaluator (MatchesFieldCondition) on that value;
+//   - otherwise the platform evaluator decides on the row's `_rest` JSON, or on the whole rebuilt
+//     data when a subcolumn lies below the path (part of the value is in subcolumns).
+// `$id` and `$createdAt` are columns (they always exist and hold scalars): the compiler's column
+// rules apply (`null` matches nothing, `$in` ignores null, ISO-8601 strings are times).
+//
+// Chunk skipping (MayMatch) uses a column's min/max and bloom only when its rest_count is 0: then
+// every row's values of the path are the column's (a row with an array on the path or on a prefix
+// counts in rest_count, columnar_chunk.cc), so a term whose scalar form fails on all of them fails.
 #include <cmath>
 #include <variant>
 
 #include "columnar/columnar_internal.h"
 #include "core/json.h"
+#include "core/mql_match.h"
 #include "dotdo/clock.h"
 
 namespace dotdo::internal {
 
-enum class TermOp { kIsNull, kNotNull, kIsBool, kNotBool, kEq, kNe, kGt, kGte, kLt, kLte, kIn, kNin, kExists, kNotExists, kLike, kTrue, kFalse };
+// Column terms ($id, $createdAt) and the scalar forms of data-path operators.
+enum class TermOp { kEq, kNe, kGt, kGte, kLt, kLte, kIn, kNin, kExists, kLike, kRegex, kTrue, kFalse };
 enum class FieldKind { kId, kCreated, kPath };
+
+// A value under type bracketing: a column's decoded value or an operand.
+struct BracketValue {
+  enum class B { kNull, kBool, kNum, kStr, kOther } b = B::kNull;
+  bool flag = false;
+  SqlValue num;          // kNum: int64_t or double
+  std::string str;       // kStr operand
+  std::string_view view; // kStr column value
+};
+
+// One operator of a data-path condition in scalar form.
+struct ScalarOp {
+  TermOp op = TermOp::kTrue;
+  std::vector<BracketValue> operands;
+  bool flag = false;            // $exists
+  std::string pattern, options; // $like, $regex
+};
 
 struct ColumnarFilter::Node {
   enum class Kind { kAnd, kOr, kNot, kTerm } kind = Kind::kAnd;
   std::vector<Node> kids;
   FieldKind field = FieldKind::kPath;
-  std::string path;
-  std::optional<JsonPath> json_path;
+  // Column terms.
   TermOp op = TermOp::kTrue;
   std::vector<SqlValue> values;
-  bool flag = false;  // kIsBool / kNotBool: the boolean
+  std::string options;
+  // Data-path terms: the whole condition (an operator object) and, when every operator has one,
+  // its scalar form.
+  std::string path;
+  std::optional<JsonPath> json_path;
+  Json condition;
+  bool scalar_ok = false;
+  std::vector<ScalarOp> scalar;
 };
 
 namespace {
 
 using Node = ColumnarFilter::Node;
 
-// A value as SQL sees it: kind plus payload.
+// A column value as SQL sees it.
 struct Sql {
-  enum class T { kNull, kInt, kReal, kText, kOtherText } t = T::kNull;
+  enum class T { kNull, kInt, kReal, kText } t = T::kNull;
   int64_t i = 0;
   double d = 0;
   std::string_view s;
-  std::string owned;  // container text
-  // json_type: 0 missing, 1 null, 2 true, 3 false, 4 other
-  int jtype = 0;
 };
-
-Sql FromJson(const Json* v) {
-  Sql out;
-  if (v == nullptr) return out;
-  if (v->is_null()) {
-    out.jtype = 1;
-    return out;
-  }
-  out.jtype = 4;
-  if (v->is_boolean()) {
-    out.jtype = v->get<bool>() ? 2 : 3;
-    out.t = Sql::T::kInt;
-    out.i = v->get<bool>() ? 1 : 0;
-  } else if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    out.t = Sql::T::kReal;
-    out.d = static_cast<double>(v->get<uint64_t>());
-  } else if (v->is_number_integer()) {
-    out.t = Sql::T::kInt;
-    out.i = v->get<int64_t>();
-  } else if (v->is_number_float()) {
-    out.t = Sql::T::kReal;
-    out.d = v->get<double>();
-  } else if (v->is_string()) {
-    out.t = Sql::T::kText;
-    out.s = v->get_ref<const std::string&>();
-  } else {
-    out.t = Sql::T::kOtherText;
-    out.owned = DumpJson(*v);
-    out.s = out.owned;
-  }
-  return out;
-}
 
 int CmpIntReal(int64_t i, double r) {
   if (r < -9223372036854775808.0) return 1;
@@ -113,62 +112,16 @@ bool Equal(const Sql& a, const SqlValue& b) {
   return c && *c == 0;
 }
 
-// One UTF-8 character starting at s[i]; advances i.
-uint32_t NextChar(std::string_view s, size_t& i) {
-  const auto c = static_cast<uint8_t>(s[i++]);
-  if (c < 0x80) return c;
-  int extra = c >= 0xf0 ? 3 : (c >= 0xe0 ? 2 : 1);
-  uint32_t cp = c & (0x3f >> extra);
-  while (extra-- > 0 && i < s.size()) cp = (cp << 6) | (static_cast<uint8_t>(s[i++]) & 0x3f);
-  return cp;
-}
-
-uint32_t Fold(uint32_t c) { return c < 0x80 && c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-// SQLite's LIKE without ESCAPE: '%' any run, '_' one character, ASCII case-insensitive.
-bool Like(std::string_view pattern, std::string_view text) {
-  std::vector<uint32_t> p, t;
-  for (size_t i = 0; i < pattern.size();) p.push_back(NextChar(pattern, i));
-  for (size_t i = 0; i < text.size();) t.push_back(NextChar(text, i));
-  size_t pi = 0, ti = 0, star = std::string::npos, mark = 0;
-  while (ti < t.size()) {
-    if (pi < p.size() && p[pi] == '%') {
-      star = pi++;
-      mark = ti;
-    } else if (pi < p.size() && (p[pi] == '_' || Fold(p[pi]) == Fold(t[ti]))) {
-      ++pi;
-      ++ti;
-    } else if (star != std::string::npos) {
-      pi = star + 1;
-      ti = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '%') ++pi;
-  return pi == p.size();
-}
-
-bool Match(const Node& n, const Sql& v) {
-  const bool null = v.t == Sql::T::kNull;
+bool MatchColumn(const Node& n, const Sql& v) {
   switch (n.op) {
     case TermOp::kTrue: return true;
     case TermOp::kFalse: return false;
-    case TermOp::kIsNull: return null;
-    case TermOp::kNotNull: return !null;
-    case TermOp::kIsBool: return v.jtype == (n.flag ? 2 : 3);
-    case TermOp::kNotBool: return v.jtype != (n.flag ? 2 : 3);
-    case TermOp::kEq: return !null && Equal(v, n.values[0]);
-    case TermOp::kNe: return null || !Equal(v, n.values[0]);
+    case TermOp::kEq: return Equal(v, n.values[0]);
+    case TermOp::kNe: return !Equal(v, n.values[0]);
     case TermOp::kGt:
     case TermOp::kGte:
     case TermOp::kLt:
     case TermOp::kLte: {
-      if (null) return false;
-      const bool number_bound = !std::holds_alternative<std::string>(n.values[0]);
-      const bool is_number = v.t == Sql::T::kInt || v.t == Sql::T::kReal;
-      if (number_bound != is_number) return false;
-      if (!number_bound && n.field == FieldKind::kPath && v.t != Sql::T::kText) return false;
       auto c = Compare(v, n.values[0]);
       if (!c) return false;
       if (n.op == TermOp::kGt) return *c > 0;
@@ -177,23 +130,166 @@ bool Match(const Node& n, const Sql& v) {
       return *c <= 0;
     }
     case TermOp::kIn:
-      if (null) return false;
-      for (const SqlValue& x : n.values)
-        if (Equal(v, x)) return true;
-      return false;
-    case TermOp::kNin:
-      if (null) return true;
-      for (const SqlValue& x : n.values)
-        if (Equal(v, x)) return false;
-      return true;
-    case TermOp::kExists: return v.jtype != 0;
-    case TermOp::kNotExists: return v.jtype == 0;
-    case TermOp::kLike: return v.t == Sql::T::kText && Like(std::get<std::string>(n.values[0]), v.s);
+    case TermOp::kNin: {
+      bool any = false;
+      for (const SqlValue& x : n.values) any = any || Equal(v, x);
+      return n.op == TermOp::kIn ? any : !any;
+    }
+    case TermOp::kExists: return true;
+    case TermOp::kLike: return v.t == Sql::T::kText && LikeMatches(std::get<std::string>(n.values[0]), v.s);
+    case TermOp::kRegex:
+      return v.t == Sql::T::kText && RegexMatches(std::get<std::string>(n.values[0]), n.options, v.s);
   }
   return false;
 }
 
-Result<SqlValue> Bound(FieldKind field, const Json& v) {
+// The order of two values of one bracket, nullopt across brackets (or for null / containers).
+std::optional<int> CompareBracket(const BracketValue& x, const BracketValue& o) {
+  if (x.b != o.b) return std::nullopt;
+  switch (x.b) {
+    case BracketValue::B::kBool: return x.flag == o.flag ? 0 : (x.flag ? 1 : -1);
+    case BracketValue::B::kNum: {
+      Sql s;
+      if (const auto* i = std::get_if<int64_t>(&x.num)) {
+        s.t = Sql::T::kInt;
+        s.i = *i;
+      } else {
+        s.t = Sql::T::kReal;
+        s.d = std::get<double>(x.num);
+      }
+      return Compare(s, o.num);
+    }
+    case BracketValue::B::kStr: {
+      const int c = x.view.compare(o.str);
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    default: return std::nullopt;
+  }
+}
+
+bool EqualBracket(const BracketValue& x, const BracketValue& o) {
+  if (o.b == BracketValue::B::kNull) return x.b == BracketValue::B::kNull;
+  auto c = CompareBracket(x, o);
+  return c && *c == 0;
+}
+
+BracketValue OperandOf(const Json& v) {
+  BracketValue o;
+  if (v.is_null()) return o;
+  if (v.is_boolean()) {
+    o.b = BracketValue::B::kBool;
+    o.flag = v.get<bool>();
+  } else if (v.is_number()) {
+    o.b = BracketValue::B::kNum;
+    o.num = ToSqlValue(v);
+  } else if (v.is_string()) {
+    o.b = BracketValue::B::kStr;
+    o.str = v.get<std::string>();
+  } else {
+    o.b = BracketValue::B::kOther;
+  }
+  return o;
+}
+
+// The value of a present row of a typed column.
+BracketValue ColumnBracket(const ColumnData& c, size_t i) {
+  BracketValue x;
+  if (!c.nonnull[i]) return x;
+  switch (c.kind) {
+    case ColumnKind::kBool:
+      x.b = BracketValue::B::kBool;
+      x.flag = c.ints[i] != 0;
+      break;
+    case ColumnKind::kInt:
+      x.b = BracketValue::B::kNum;
+      x.num = c.ints[i];
+      break;
+    case ColumnKind::kDouble:
+      x.b = BracketValue::B::kNum;
+      if (c.was_int[i]) x.num = static_cast<int64_t>(c.doubles[i]);
+      else x.num = c.doubles[i];
+      break;
+    case ColumnKind::kString:
+      x.b = BracketValue::B::kStr;
+      x.view = c.Str(i);
+      break;
+  }
+  return x;
+}
+
+// Whether a scalar (or null) that the path reaches as its only value satisfies the operator.
+bool MatchScalar(const ScalarOp& s, const BracketValue& x) {
+  switch (s.op) {
+    case TermOp::kEq: return EqualBracket(x, s.operands[0]);
+    case TermOp::kNe: return !EqualBracket(x, s.operands[0]);
+    case TermOp::kGt:
+    case TermOp::kGte:
+    case TermOp::kLt:
+    case TermOp::kLte: {
+      auto c = CompareBracket(x, s.operands[0]);
+      if (!c) return false;
+      if (s.op == TermOp::kGt) return *c > 0;
+      if (s.op == TermOp::kGte) return *c >= 0;
+      if (s.op == TermOp::kLt) return *c < 0;
+      return *c <= 0;
+    }
+    case TermOp::kIn:
+    case TermOp::kNin: {
+      bool any = false;
+      for (const BracketValue& o : s.operands) any = any || EqualBracket(x, o);
+      return s.op == TermOp::kIn ? any : !any;
+    }
+    case TermOp::kExists: return s.flag;  // the value is there (null included)
+    case TermOp::kLike: return x.b == BracketValue::B::kStr && LikeMatches(s.pattern, x.view);
+    case TermOp::kRegex: return x.b == BracketValue::B::kStr && RegexMatches(s.pattern, s.options, x.view);
+    default: return false;
+  }
+}
+
+std::optional<TermOp> RangeOp(const std::string& op) {
+  if (op == "$gt") return TermOp::kGt;
+  if (op == "$gte") return TermOp::kGte;
+  if (op == "$lt") return TermOp::kLt;
+  if (op == "$lte") return TermOp::kLte;
+  return std::nullopt;
+}
+
+// The scalar form of an operator object; false when an operator has none ($type, $size, $all,
+// $elemMatch, $not: the platform evaluator decides those).
+bool ScalarForm(const Json& condition, std::vector<ScalarOp>& out) {
+  for (auto it = condition.begin(); it != condition.end(); ++it) {
+    const std::string& op = it.key();
+    const Json& v = it.value();
+    ScalarOp s;
+    if (op == "$options") continue;
+    if (op == "$eq" || op == "$ne") {
+      s.op = op == "$eq" ? TermOp::kEq : TermOp::kNe;
+      s.operands.push_back(OperandOf(v));
+    } else if (auto r = RangeOp(op)) {
+      s.op = *r;
+      s.operands.push_back(OperandOf(v));
+    } else if (op == "$in" || op == "$nin") {
+      s.op = op == "$in" ? TermOp::kIn : TermOp::kNin;
+      for (const Json& x : v) s.operands.push_back(OperandOf(x));
+    } else if (op == "$exists") {
+      s.op = TermOp::kExists;
+      s.flag = v.get<bool>();
+    } else if (op == "$like") {
+      s.op = TermOp::kLike;
+      s.pattern = v.get<std::string>();
+    } else if (op == "$regex") {
+      s.op = TermOp::kRegex;
+      s.pattern = v.get<std::string>();
+      s.options = condition.value("$options", std::string());
+    } else {
+      return false;
+    }
+    out.push_back(std::move(s));
+  }
+  return true;
+}
+
+Result<SqlValue> ColumnBound(FieldKind field, const Json& v) {
   if (field == FieldKind::kCreated && v.is_string()) {
     DOTDO_ASSIGN_OR_RETURN(int64_t ms, ParseIso8601(v.get<std::string>()));
     return SqlValue(ms);
@@ -201,48 +297,68 @@ Result<SqlValue> Bound(FieldKind field, const Json& v) {
   return ToSqlValue(v);
 }
 
-Result<Node> Term(const FieldRef& f, const std::string& op, const Json& v) {
+Node Leaf(FieldKind field, TermOp op) {
   Node n;
   n.kind = Node::Kind::kTerm;
-  if (f.is_json()) {
-    n.field = FieldKind::kPath;
-    n.path = f.path->ToDotted();
-    n.json_path = *f.path;
-  } else {
-    n.field = f.column == "id" ? FieldKind::kId : FieldKind::kCreated;
-  }
-  auto bind = [&](const Json& x) -> Status {
-    DOTDO_ASSIGN_OR_RETURN(SqlValue b, Bound(n.field, x));
-    n.values.push_back(std::move(b));
-    return OkStatus();
-  };
-  if (op == "$eq" || op == "$ne") {
-    const bool eq = op == "$eq";
-    if (v.is_null()) {
-      n.op = eq ? TermOp::kIsNull : TermOp::kNotNull;
-    } else if (f.is_json() && v.is_boolean()) {
-      n.op = eq ? TermOp::kIsBool : TermOp::kNotBool;
-      n.flag = v.get<bool>();
-    } else {
-      n.op = eq ? TermOp::kEq : TermOp::kNe;
-      DOTDO_RETURN_IF_ERROR(bind(v));
-    }
-  } else if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") {
-    n.op = op == "$gt" ? TermOp::kGt : op == "$gte" ? TermOp::kGte : op == "$lt" ? TermOp::kLt : TermOp::kLte;
-    DOTDO_RETURN_IF_ERROR(bind(v));
-  } else if (op == "$in" || op == "$nin") {
-    n.op = op == "$in" ? TermOp::kIn : TermOp::kNin;
-    for (const Json& x : v) DOTDO_RETURN_IF_ERROR(bind(x));
-  } else if (op == "$exists") {
-    if (!f.is_json()) n.op = v.get<bool>() ? TermOp::kTrue : TermOp::kFalse;
-    else n.op = v.get<bool>() ? TermOp::kExists : TermOp::kNotExists;
-  } else if (op == "$like") {
-    n.op = TermOp::kLike;
-    n.values.emplace_back(v.get<std::string>());
-  } else {
-    return InvalidArgumentError("unknown operator '" + op + "'");
-  }
+  n.field = field;
+  n.op = op;
   return n;
+}
+
+// A column field's condition (a value, or an operator object) as nodes. The compiler's column
+// rules: a column is never null nor missing.
+Result<Node> ColumnCondition(FieldKind field, const Json& cond) {
+  Node all;
+  all.kind = Node::Kind::kAnd;
+  const Json wrapped = cond.is_object() ? cond : Json{{"$eq", cond}};
+  for (auto it = wrapped.begin(); it != wrapped.end(); ++it) {
+    const std::string& op = it.key();
+    const Json& v = it.value();
+    if (op == "$options") continue;
+    if (op == "$not") {
+      Node neg;
+      neg.kind = Node::Kind::kNot;
+      DOTDO_ASSIGN_OR_RETURN(Node inner, ColumnCondition(field, v));
+      neg.kids.push_back(std::move(inner));
+      all.kids.push_back(std::move(neg));
+      continue;
+    }
+    Node n = Leaf(field, TermOp::kTrue);
+    if (op == "$eq" || op == "$ne") {
+      if (v.is_null()) {
+        n.op = op == "$eq" ? TermOp::kFalse : TermOp::kTrue;
+      } else {
+        n.op = op == "$eq" ? TermOp::kEq : TermOp::kNe;
+        DOTDO_ASSIGN_OR_RETURN(SqlValue b, ColumnBound(field, v));
+        n.values.push_back(std::move(b));
+      }
+    } else if (auto r = RangeOp(op)) {
+      n.op = *r;
+      DOTDO_ASSIGN_OR_RETURN(SqlValue b, ColumnBound(field, v));
+      n.values.push_back(std::move(b));
+    } else if (op == "$in" || op == "$nin") {
+      n.op = op == "$in" ? TermOp::kIn : TermOp::kNin;
+      for (const Json& x : v) {
+        if (x.is_null()) continue;  // a column never holds null
+        DOTDO_ASSIGN_OR_RETURN(SqlValue b, ColumnBound(field, x));
+        n.values.push_back(std::move(b));
+      }
+    } else if (op == "$exists") {
+      n.op = v.get<bool>() ? TermOp::kTrue : TermOp::kFalse;
+    } else if (op == "$like" || op == "$regex") {
+      n.op = op == "$like" ? TermOp::kLike : TermOp::kRegex;
+      n.values.emplace_back(v.get<std::string>());
+      n.options = wrapped.value("$options", std::string());
+    } else {
+      return InvalidArgumentError("unknown operator '" + op + "'");
+    }
+    all.kids.push_back(std::move(n));
+  }
+  return all;
+}
+
+bool IsOperatorObject(const Json& v) {
+  return v.is_object() && !v.empty() && !v.begin().key().empty() && v.begin().key()[0] == '$';
 }
 
 // REQUIRES: obj was accepted by CompileFilter.
@@ -252,14 +368,21 @@ Result<Node> Build(const Json& obj) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string& key = it.key();
     const Json& v = it.value();
-    if (key == "$and" || key == "$or") {
+    if (key == "$and" || key == "$or" || key == "$nor") {
       Node group;
       group.kind = key == "$and" ? Node::Kind::kAnd : Node::Kind::kOr;
       for (const Json& sub : v) {
         DOTDO_ASSIGN_OR_RETURN(Node child, Build(sub));
         group.kids.push_back(std::move(child));
       }
-      and_node.kids.push_back(std::move(group));
+      if (key == "$nor") {
+        Node neg;
+        neg.kind = Node::Kind::kNot;
+        neg.kids.push_back(std::move(group));
+        and_node.kids.push_back(std::move(neg));
+      } else {
+        and_node.kids.push_back(std::move(group));
+      }
     } else if (key == "$not") {
       Node neg;
       neg.kind = Node::Kind::kNot;
@@ -268,83 +391,88 @@ Result<Node> Build(const Json& obj) {
       and_node.kids.push_back(std::move(neg));
     } else {
       DOTDO_ASSIGN_OR_RETURN(FieldRef f, ColumnarFields().Resolve(key));
-      if (!v.is_object()) {
-        DOTDO_ASSIGN_OR_RETURN(Node t, Term(f, "$eq", v));
+      if (!f.is_json()) {
+        DOTDO_ASSIGN_OR_RETURN(Node t, ColumnCondition(f.column == "id" ? FieldKind::kId : FieldKind::kCreated, v));
         and_node.kids.push_back(std::move(t));
-      } else {
-        for (auto op = v.begin(); op != v.end(); ++op) {
-          DOTDO_ASSIGN_OR_RETURN(Node t, Term(f, op.key(), op.value()));
-          and_node.kids.push_back(std::move(t));
-        }
+        continue;
       }
+      Node t;
+      t.kind = Node::Kind::kTerm;
+      t.field = FieldKind::kPath;
+      t.path = f.path->ToDotted();
+      t.json_path = *f.path;
+      t.condition = IsOperatorObject(v) ? v : Json{{"$eq", v}};
+      t.scalar_ok = ScalarForm(t.condition, t.scalar);
+      and_node.kids.push_back(std::move(t));
     }
   }
   return and_node;
 }
 
-// Values of the node's field for every row of the chunk.
-Status FieldValues(const Node& n, ChunkReader& chunk, std::vector<Sql>& out, std::vector<Json>& keep) {
-  const size_t rows = chunk.rows();
-  out.assign(rows, Sql{});
-  if (n.field != FieldKind::kPath) {
-    DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, chunk.Column(n.field == FieldKind::kId ? kIdColumn : kCreatedColumn));
-    if (c == nullptr) return DataLossError("columnar chunk lacks its system columns");
-    for (size_t i = 0; i < rows; ++i) {
-      out[i].jtype = 4;
-      if (n.field == FieldKind::kId) {
-        out[i].t = Sql::T::kText;
-        out[i].s = c->Str(i);
-      } else {
-        out[i].t = Sql::T::kInt;
-        out[i].i = c->ints[i];
-      }
-    }
+Status EvalColumnTerm(const Node& n, ChunkReader& chunk, std::vector<uint8_t>& match) {
+  if (n.op == TermOp::kTrue) return OkStatus();
+  if (n.op == TermOp::kFalse) {
+    std::fill(match.begin(), match.end(), 0);
     return OkStatus();
   }
-  const ColumnStats* stats = chunk.meta().Column(n.path);
+  DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, chunk.Column(n.field == FieldKind::kId ? kIdColumn : kCreatedColumn));
+  if (c == nullptr) return DataLossError("columnar chunk lacks its system columns");
+  Sql v;
+  for (size_t i = 0; i < chunk.rows(); ++i) {
+    if (!match[i]) continue;
+    if (n.field == FieldKind::kId) {
+      v.t = Sql::T::kText;
+      v.s = c->Str(i);
+    } else {
+      v.t = Sql::T::kInt;
+      v.i = c->ints[i];
+    }
+    if (!MatchColumn(n, v)) match[i] = 0;
+  }
+  return OkStatus();
+}
+
+const JsonPath& ValuePath() {
+  static const JsonPath kPath = *JsonPath::Parse("v");
+  return kPath;
+}
+
+Status EvalPathTerm(const Node& n, ChunkReader& chunk, std::vector<uint8_t>& match) {
   const ColumnData* col = nullptr;
+  const ColumnStats* stats = chunk.meta().Column(n.path);
   if (stats != nullptr) {
     DOTDO_ASSIGN_OR_RETURN(col, chunk.Column(n.path));
   }
-  keep.assign(rows, Json());
-  for (size_t i = 0; i < rows; ++i) {
+  // With rest_count 0, a row outside the column has nothing at the path (no value in `_rest`, no
+  // array on a prefix): the condition's answer for a missing value.
+  const bool absent_is_missing = col != nullptr && stats->rest_count == 0;
+  const bool on_missing = absent_is_missing && MatchesFieldCondition(Json::object(), *n.json_path, n.condition);
+  // Part of the path's value lives in subcolumns below it: rebuild the whole data.
+  bool whole = false;
+  const std::string prefix = n.path + ".";
+  for (const ColumnStats& cs : chunk.meta().columns) whole = whole || cs.name.compare(0, prefix.size(), prefix) == 0;
+  for (size_t i = 0; i < chunk.rows(); ++i) {
+    if (!match[i]) continue;
+    bool ok = false;
     if (col != nullptr && col->present[i]) {
-      Sql& s = out[i];
-      if (!col->nonnull[i]) {
-        s.jtype = 1;
-        continue;
+      if (n.scalar_ok) {
+        const BracketValue x = ColumnBracket(*col, i);
+        ok = true;
+        for (const ScalarOp& s : n.scalar) ok = ok && MatchScalar(s, x);
+      } else {
+        const Json doc = {{"v", ColumnValueJson(*col, i)}};
+        ok = MatchesFieldCondition(doc, ValuePath(), n.condition);
       }
-      s.jtype = 4;
-      switch (col->kind) {
-        case ColumnKind::kBool:
-          s.t = Sql::T::kInt;
-          s.i = col->ints[i];
-          s.jtype = s.i ? 2 : 3;
-          break;
-        case ColumnKind::kInt:
-          s.t = Sql::T::kInt;
-          s.i = col->ints[i];
-          break;
-        case ColumnKind::kDouble:
-          if (col->was_int[i]) {
-            s.t = Sql::T::kInt;
-            s.i = static_cast<int64_t>(col->doubles[i]);
-          } else {
-            s.t = Sql::T::kReal;
-            s.d = col->doubles[i];
-          }
-          break;
-        case ColumnKind::kString:
-          s.t = Sql::T::kText;
-          s.s = col->Str(i);
-          break;
-      }
-      continue;
+    } else if (absent_is_missing && !whole) {
+      ok = on_missing;
+    } else if (whole) {
+      DOTDO_ASSIGN_OR_RETURN(Json data, chunk.Data(i));
+      ok = MatchesFieldCondition(data, *n.json_path, n.condition);
+    } else {
+      DOTDO_ASSIGN_OR_RETURN(const Json* rest, chunk.Rest(i));
+      ok = MatchesFieldCondition(*rest, *n.json_path, n.condition);
     }
-    if (col != nullptr && stats->rest_count == 0) continue;  // missing: nothing of the path in _rest
-    DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(*n.json_path, n.path, i, keep[i]));
-    if (v != nullptr && v != &keep[i]) keep[i] = *v;
-    out[i] = FromJson(v == nullptr ? nullptr : &keep[i]);
+    if (!ok) match[i] = 0;
   }
   return OkStatus();
 }
@@ -352,19 +480,8 @@ Status FieldValues(const Node& n, ChunkReader& chunk, std::vector<Sql>& out, std
 Status Eval(const Node& n, ChunkReader& chunk, std::vector<uint8_t>& match) {
   const size_t rows = chunk.rows();
   switch (n.kind) {
-    case Node::Kind::kTerm: {
-      if (n.op == TermOp::kTrue) return OkStatus();
-      if (n.op == TermOp::kFalse) {
-        std::fill(match.begin(), match.end(), 0);
-        return OkStatus();
-      }
-      std::vector<Sql> values;
-      std::vector<Json> keep;
-      DOTDO_RETURN_IF_ERROR(FieldValues(n, chunk, values, keep));
-      for (size_t i = 0; i < rows; ++i)
-        if (match[i] && !Match(n, values[i])) match[i] = 0;
-      return OkStatus();
-    }
+    case Node::Kind::kTerm:
+      return n.field == FieldKind::kPath ? EvalPathTerm(n, chunk, match) : EvalColumnTerm(n, chunk, match);
     case Node::Kind::kAnd:
       for (const Node& k : n.kids) DOTDO_RETURN_IF_ERROR(Eval(k, chunk, match));
       return OkStatus();
@@ -379,7 +496,7 @@ Status Eval(const Node& n, ChunkReader& chunk, std::vector<uint8_t>& match) {
       return OkStatus();
     }
     case Node::Kind::kNot: {
-      std::vector<uint8_t> m(rows, 1);
+      std::vector<uint8_t> m = match;
       DOTDO_RETURN_IF_ERROR(Eval(n.kids[0], chunk, m));
       for (size_t i = 0; i < rows; ++i) match[i] &= !m[i];
       return OkStatus();
@@ -388,14 +505,15 @@ Status Eval(const Node& n, ChunkReader& chunk, std::vector<uint8_t>& match) {
   return OkStatus();
 }
 
-// Could some value in [lo, hi] of the column satisfy the range term? (number bounds only)
+// Could some value in [lo, hi] satisfy the range? cmp_x_bound = sign(x - bound).
 bool RangeMay(TermOp op, int cmp_lo_bound, int cmp_hi_bound) {
-  // cmp_x_bound = sign(x - bound)
   switch (op) {
     case TermOp::kGt: return cmp_hi_bound > 0;
     case TermOp::kGte: return cmp_hi_bound >= 0;
     case TermOp::kLt: return cmp_lo_bound < 0;
     case TermOp::kLte: return cmp_lo_bound <= 0;
+    case TermOp::kEq:
+    case TermOp::kIn: return cmp_lo_bound <= 0 && cmp_hi_bound >= 0;
     default: return true;
   }
 }
@@ -423,48 +541,62 @@ bool BloomMiss(const ChunkAccel* accel, std::string_view name, const std::vector
   return true;
 }
 
+bool ColumnTermMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
+  if (n.op == TermOp::kFalse) return false;
+  if (n.field == FieldKind::kId)
+    return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, kIdColumn, n.values));
+  if (n.op == TermOp::kIn && n.values.empty()) return false;
+  if (n.op != TermOp::kEq && n.op != TermOp::kGt && n.op != TermOp::kGte && n.op != TermOp::kLt &&
+      n.op != TermOp::kLte)
+    return true;
+  ColumnStats s;
+  s.kind = ColumnKind::kInt;
+  s.min_i = meta.min_ts;
+  s.max_i = meta.max_ts;
+  return RangeMay(n.op, CmpStatNum(s, false, n.values[0]), CmpStatNum(s, true, n.values[0]));
+}
+
+// Could one of the column's non-null values satisfy the scalar operator? Only for the operators
+// that no null or missing value satisfies; true otherwise.
+bool ScalarOpMay(const ScalarOp& op, const ColumnStats& s, const ChunkAccel* accel) {
+  const bool eq = op.op == TermOp::kEq || op.op == TermOp::kIn;
+  const bool range = op.op == TermOp::kGt || op.op == TermOp::kGte || op.op == TermOp::kLt || op.op == TermOp::kLte;
+  if (!eq && !range) return true;
+  const BracketValue::B column_bracket = s.kind == ColumnKind::kString ? BracketValue::B::kStr : BracketValue::B::kNum;
+  std::vector<SqlValue> hashed;
+  bool any = false;
+  for (const BracketValue& o : op.operands) {
+    if (o.b == BracketValue::B::kNull || o.b == BracketValue::B::kOther) return true;  // kept simple
+    if (o.b != column_bracket || s.nonnull == 0) continue;  // never equal or ordered
+    hashed.push_back(o.b == BracketValue::B::kStr ? SqlValue(o.str) : o.num);
+    if (!s.has_minmax) {
+      any = true;
+      continue;
+    }
+    int lo, hi;
+    if (o.b == BracketValue::B::kNum) {
+      lo = CmpStatNum(s, false, o.num);
+      hi = CmpStatNum(s, true, o.num);
+    } else {
+      lo = s.min_s < o.str ? -1 : (s.min_s == o.str ? 0 : 1);
+      hi = s.max_s < o.str ? -1 : (s.max_s == o.str ? 0 : 1);
+    }
+    any = any || RangeMay(op.op, lo, hi);
+  }
+  if (!any) return false;
+  return !(eq && BloomMiss(accel, s.name, hashed));
+}
+
 // False when the chunk statistics prove the term false for every row.
 bool TermMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
-  if (n.op == TermOp::kFalse) return false;
-  if (n.field == FieldKind::kId) {
-    return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, kIdColumn, n.values));
-  }
-  const bool range = n.op == TermOp::kGt || n.op == TermOp::kGte || n.op == TermOp::kLt || n.op == TermOp::kLte;
-  if (n.field == FieldKind::kCreated) {
-    if (!range && n.op != TermOp::kEq) return true;
-    ColumnStats s;
-    s.kind = ColumnKind::kInt;
-    s.min_i = meta.min_ts;
-    s.max_i = meta.max_ts;
-    if (n.op == TermOp::kEq) return CmpStatNum(s, false, n.values[0]) <= 0 && CmpStatNum(s, true, n.values[0]) >= 0;
-    return RangeMay(n.op, CmpStatNum(s, false, n.values[0]), CmpStatNum(s, true, n.values[0]));
-  }
+  if (n.field != FieldKind::kPath) return ColumnTermMay(n, meta, accel);
+  if (!n.scalar_ok) return true;
   const ColumnStats* s = meta.Column(n.path);
+  // Every value of the path in the chunk is in the column (none in `_rest`, no array on a prefix).
   if (s == nullptr || s->rest_count > 0 || s->kind == ColumnKind::kBool) return true;
-  if (n.op == TermOp::kIsNull || n.op == TermOp::kExists) return true;
-  if (!(range || n.op == TermOp::kEq || n.op == TermOp::kIn)) return true;
-  if (s->nonnull == 0) return false;  // every row null or missing: no comparison holds
-  const bool numeric = s->kind != ColumnKind::kString;
-  auto may_one = [&](const SqlValue& b, TermOp op) {
-    const bool num_bound = !std::holds_alternative<std::string>(b);
-    if (num_bound != numeric) return false;  // numbers never equal or order against text
-    if (!s->has_minmax) return true;
-    int lo, hi;
-    if (numeric) {
-      lo = CmpStatNum(*s, false, b);
-      hi = CmpStatNum(*s, true, b);
-    } else {
-      const std::string& x = std::get<std::string>(b);
-      lo = s->min_s.compare(x) < 0 ? -1 : (s->min_s == x ? 0 : 1);
-      hi = s->max_s.compare(x) < 0 ? -1 : (s->max_s == x ? 0 : 1);
-    }
-    if (op == TermOp::kEq || op == TermOp::kIn) return lo <= 0 && hi >= 0;
-    return RangeMay(op, lo, hi);
-  };
-  bool any = false;
-  for (const SqlValue& b : n.values) any |= may_one(b, n.op);
-  if (!any) return false;
-  return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, n.path, n.values));
+  for (const ScalarOp& op : n.scalar)
+    if (!ScalarOpMay(op, *s, accel)) return false;
+  return true;
 }
 
 bool NodeMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
@@ -484,7 +616,12 @@ bool NodeMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
 }
 
 bool UsesBloom(const Node& n) {
-  if (n.kind == Node::Kind::kTerm) return n.op == TermOp::kEq || n.op == TermOp::kIn;
+  if (n.kind == Node::Kind::kTerm) {
+    if (n.field != FieldKind::kPath) return n.op == TermOp::kEq || n.op == TermOp::kIn;
+    for (const ScalarOp& s : n.scalar)
+      if (s.op == TermOp::kEq || s.op == TermOp::kIn) return true;
+    return false;
+  }
   if (n.kind == Node::Kind::kNot) return false;
   for (const Node& k : n.kids)
     if (UsesBloom(k)) return true;

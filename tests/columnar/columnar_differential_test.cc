@@ -1,7 +1,9 @@
 // Differential test of ColumnarStore filters: 10,000 random predicates over JSON paths with nulls,
-// missing values and mixed types give the same records (1) with chunk pruning, (2) as a full scan
+// missing values, mixed types, booleans beside numbers and arrays (of scalars and of objects, on
+// subcolumn paths and across their prefixes) give the same records (1) with chunk pruning, (2) as a full scan
 // (the same filter under $not/$not, which the accelerator never prunes), (3) as a plain SQLite row
-// table filtered by the platform filter compiler's SQL, and — for the predicates over the
+// table filtered by the platform filter compiler's SQL (the oracle: MongoDB's semantics, with the
+// platform evaluator behind dotdo_match), and — for the predicates over the
 // consistently typed paths — (4) as DuckDB over the same data, with the filter written in SQL.
 #include <algorithm>
 #include <random>
@@ -54,6 +56,19 @@ Data MakeData(std::mt19937& rng) {
     if (rng() % 3) data["m"] = phase == 0 ? Json(static_cast<int>(rng() % 9)) : RandomMixed(rng);
     if (rng() % 4) data["o"] = {{"p", phase < 2 ? Json(static_cast<int>(rng() % 7)) : RandomMixed(rng)}};
     if (rng() % 9 == 0) data["rare"] = RandomMixed(rng);
+    // Arrays (they stay in `_rest`): on a path that is a subcolumn elsewhere, across a prefix of
+    // one (o.p through an array of objects), and on a path of their own.
+    if (phase == 3 && rng() % 3 == 0) data["m"] = Json::array({RandomMixed(rng), RandomMixed(rng)});
+    if (phase >= 2 && rng() % 4 == 0)
+      data["o"] = Json::array({{{"p", RandomMixed(rng)}}, {{"p", RandomMixed(rng)}}, RandomMixed(rng)});
+    if (rng() % 2) {
+      Json arr = Json::array();
+      for (int k = 0, n = static_cast<int>(rng() % 4); k < n; ++k)
+        arr.push_back(rng() % 3 ? RandomMixed(rng) : Json{{"q", RandomMixed(rng)}});
+      data["arr"] = arr;
+    } else if (rng() % 3 == 0) {
+      data["arr"] = RandomMixed(rng);
+    }
     d.records.push_back({.id = "id" + std::to_string(1000 + i), .type = "R", .data = data,
                          .created_at = kT0 + (i / 75) * kDay + i});
   }
@@ -67,22 +82,49 @@ Json RandomValue(std::mt19937& rng, const std::string& field, bool typed) {
   if (field == "t_n") return static_cast<int>(rng() % 140) - 30;
   if (field == "t_d") return (static_cast<int>(rng() % 400) - 100) / 8.0;
   if (typed) return 0;
-  const Json v = RandomMixed(rng);
-  return v.is_null() || v.is_boolean() ? Json(static_cast<int>(rng() % 9)) : v;
+  return RandomMixed(rng);
+}
+
+// A range operand: a number, a string or a boolean.
+Json RandomBound(std::mt19937& rng, const std::string& field, bool typed) {
+  const Json v = RandomValue(rng, field, typed);
+  return v.is_null() ? Json(static_cast<int>(rng() % 9)) : v;
+}
+
+// The operators only JSON fields take: $regex, $type, $size, $all, $elemMatch, field-level $not.
+Json RandomJsonOnlyTerm(std::mt19937& rng, const std::string& field) {
+  static const char* kRegex[] = {"^a", "b$", "A", "^$", "x_", "^(a|zz)$"};
+  static const char* kTypes[] = {"number", "double", "int", "string", "bool", "null", "array", "object"};
+  switch (rng() % 8) {
+    case 0: {
+      Json c = {{"$regex", kRegex[rng() % 6]}};
+      if (rng() % 2) c["$options"] = "i";
+      return {{field, c}};
+    }
+    case 1: return {{field, {{"$type", kTypes[rng() % 8]}}}};
+    case 2: return {{field, {{"$size", static_cast<int>(rng() % 4)}}}};
+    case 3: return {{field, {{"$all", Json::array({RandomMixed(rng), RandomMixed(rng)})}}}};
+    case 4: return {{field, {{"$elemMatch", {{"$gte", RandomBound(rng, field, false)}}}}}};
+    case 5: return {{field, {{"$elemMatch", {{"q", RandomMixed(rng)}}}}}};
+    case 6: return {{field, {{"$not", {{"$gt", RandomBound(rng, field, false)}}}}}};
+    default: return {{field, Json::array({RandomMixed(rng), RandomMixed(rng)})}};  // whole-array equality
+  }
 }
 
 Json RandomTerm(std::mt19937& rng, bool typed) {
   static const std::vector<std::string> kTyped = {"t_s", "t_n", "t_d", "$id", "$createdAt"};
-  static const std::vector<std::string> kAll = {"t_s", "t_n", "t_d", "m", "o.p", "o", "rare", "missing", "$id", "$createdAt"};
+  static const std::vector<std::string> kAll = {"t_s", "t_n", "t_d", "m",   "o.p",     "o",     "rare",
+                                                "arr", "arr.q", "arr.0", "missing", "$id", "$createdAt"};
   const std::string field = typed ? kTyped[rng() % kTyped.size()] : kAll[rng() % kAll.size()];
   const bool text = field == "t_s" || field == "$id";
+  if (!typed && field[0] != '$' && rng() % 4 == 0) return RandomJsonOnlyTerm(rng, field);
   switch (rng() % 11) {
     case 0: return {{field, RandomValue(rng, field, typed)}};
     case 1: return {{field, {{"$ne", RandomValue(rng, field, typed)}}}};
-    case 2: return {{field, {{"$gt", RandomValue(rng, field, typed)}}}};
-    case 3: return {{field, {{"$gte", RandomValue(rng, field, typed)}}}};
-    case 4: return {{field, {{"$lt", RandomValue(rng, field, typed)}}}};
-    case 5: return {{field, {{"$lte", RandomValue(rng, field, typed)}, {"$gt", RandomValue(rng, field, typed)}}}};
+    case 2: return {{field, {{"$gt", RandomBound(rng, field, typed)}}}};
+    case 3: return {{field, {{"$gte", RandomBound(rng, field, typed)}}}};
+    case 4: return {{field, {{"$lt", RandomBound(rng, field, typed)}}}};
+    case 5: return {{field, {{"$lte", RandomBound(rng, field, typed)}, {"$gt", RandomBound(rng, field, typed)}}}};
     case 6:
     case 7: {
       Json list = Json::array();
@@ -95,6 +137,7 @@ Json RandomTerm(std::mt19937& rng, bool typed) {
     case 9:
       if (field == "$createdAt" || (typed && !text)) return {{field, {{"$ne", nullptr}}}};
       if (!typed && field[0] != '$' && rng() % 2) return {{field, rng() % 3 == 0 ? Json(nullptr) : Json(rng() % 2 == 0)}};
+      if (field == "$id" && rng() % 2) return {{field, {{"$regex", rng() % 2 ? "^id10" : "5$"}}}};
       return {{field, {{"$like", std::vector<std::string>{"a%", "%b", "_", "%", "A_", "%x\\_"}[rng() % 6]}}}};
     default: return {{field, nullptr}};
   }
@@ -106,7 +149,8 @@ Json RandomFilter(std::mt19937& rng, bool typed, int depth = 0) {
   if (pick == 5) return {{"$not", RandomFilter(rng, typed, depth + 1)}};
   Json parts = Json::array();
   for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i) parts.push_back(RandomFilter(rng, typed, depth + 1));
-  return {{pick == 3 ? "$and" : "$or", parts}};
+  // $nor has no DuckDB rendering here; the typed predicates keep to $and / $or / $not.
+  return {{pick == 3 ? "$and" : (!typed && rng() % 3 == 0) ? "$nor" : "$or", parts}};
 }
 
 std::set<std::string> Ids(const ColumnarQueryResult& r) {
@@ -164,6 +208,7 @@ std::string DuckSql(const Json& f) {
         terms.push_back(o == "$in" ? c + " IN (" + list + ")" : "(" + c + " IS NULL OR " + c + " NOT IN (" + list + "))");
       } else if (o == "$exists") terms.push_back(c + (v.get<bool>() ? " IS NOT NULL" : " IS NULL"));
       else if (o == "$like") terms.push_back(c + " ILIKE " + DuckLiteral(v));
+      else if (o == "$regex") terms.push_back("regexp_matches(" + c + ", " + DuckLiteral(v) + ")");  // RE2, partial
     }
   }
   if (terms.empty()) return "true";

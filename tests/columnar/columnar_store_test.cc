@@ -172,6 +172,61 @@ TEST(ColumnarStoreTest, SubcolumnThresholdAndTypeWidening) {
   EXPECT_TRUE(eight.rows[1].data["n"].is_number_integer());
 }
 
+// The filter semantics of docs/formats/document.md: booleans are not numbers, paths cross arrays
+// (kept in `_rest`), array elements match, $elemMatch / $size / $regex / $all / $type / $not; a
+// chunk whose subcolumn meets an array on a prefix of its path in one row is not skipped.
+TEST(ColumnarStoreTest, FilterSemanticsOverSubcolumnsAndArraysInRest) {
+  auto db = testing::OpenMemoryDb();
+  ColumnarStore col(*db, {.subcolumn_threshold = 0.5});
+  std::vector<ColumnarRecord> recs;
+  for (int i = 0; i < 8; ++i)
+    recs.push_back({.id = "r" + std::to_string(i), .type = "S",
+                    .data = {{"n", i}, {"flag", i % 2 == 0}, {"o", {{"p", i}}}, {"name", i % 2 ? "Alpha" : "beta"}},
+                    .created_at = kT0 + i});
+  recs[6].data = {{"n", true}, {"o", Json::array({{{"p", 40}}, {{"p", 41}}})}, {"tags", {"x", "y"}}, {"name", 7}};
+  recs[7].data = {{"n", Json::array({1, 50})}, {"o", Json::array({3, {{"p", Json::array({60, 61})}}})},
+                  {"tags", Json::array()}, {"flag", 1}};
+  DOTDO_ASSERT_OK(col.InsertBatch(recs));
+  auto ids = [&](const Json& where) {
+    std::vector<std::string> out;
+    auto q = col.Query({.type = "S", .where = where, .order_by = "$id", .limit = 100});
+    EXPECT_TRUE(q.ok()) << q.status() << " " << where.dump();
+    if (q.ok())
+      for (const auto& r : q->rows) out.push_back(r.id);
+    auto c = col.Count("S", where);
+    EXPECT_TRUE(c.ok() && c->count == static_cast<int64_t>(out.size())) << where.dump();
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({{"flag", true}}), (V{"r0", "r2", "r4"}));  // r7's 1 is a number
+  EXPECT_EQ(ids({{"flag", 1}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"n", 1}}), (V{"r1", "r7"}));               // an element of r7's array
+  EXPECT_EQ(ids({{"n", {{"$gte", 50}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"n", {{"$gt", 3}, {"$lt", 2}}}}), (V{"r7"}));  // two bounds met by two elements: 50 > 3, 1 < 2
+  EXPECT_EQ(ids({{"n", {{"$elemMatch", {{"$gt", 3}, {"$lt", 60}}}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"n", {{"$size", 2}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"n", {{"$type", "bool"}}}}), (V{"r6"}));
+  EXPECT_EQ(ids({{"n", Json::array({1, 50})}}), (V{"r7"}));  // whole-array equality
+  EXPECT_EQ(ids({{"o.p", 41}}), (V{"r6"}));                   // across an array of objects
+  EXPECT_EQ(ids({{"o.p", {{"$gte", 40}}}}), (V{"r6", "r7"}));
+  EXPECT_EQ(ids({{"o.p", {{"$in", {60, 99}}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"o.1.p", 41}}), (V{"r6"}));                 // an index picks the element
+  EXPECT_EQ(ids({{"o.1.p", {{"$all", {60, 61}}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"tags", "y"}}), (V{"r6"}));
+  EXPECT_EQ(ids({{"tags", {{"$size", 0}}}}), (V{"r7"}));
+  EXPECT_EQ(ids({{"tags", {{"$exists", false}}}}), (V{"r0", "r1", "r2", "r3", "r4", "r5"}));
+  EXPECT_EQ(ids({{"name", {{"$regex", "^a"}, {"$options", "i"}}}}), (V{"r1", "r3", "r5"}));
+  EXPECT_EQ(ids({{"name", {{"$regex", "ta$"}}}}), (V{"r0", "r2", "r4"}));
+  EXPECT_EQ(ids({{"name", {{"$not", {{"$type", "string"}}}}}}), (V{"r6", "r7"}));
+  EXPECT_EQ(ids({{"$nor", {{{"flag", true}}, {{"n", {{"$lt", 4}}}}}}}), (V{"r5", "r6"}));
+  EXPECT_EQ(ids({{"n", {{"$in", Json::array()}}}}), V{});
+  EXPECT_EQ(ids({{"n", {{"$nin", Json::array()}}}}).size(), 8u);
+  EXPECT_EQ(ids({{"$id", {{"$regex", "^r[67]$"}}}}), (V{"r6", "r7"}));
+  EXPECT_EQ(ids({{"$id", nullptr}}), V{});
+  EXPECT_EQ(ids({{"$id", {{"$in", {nullptr, "r3"}}}}}), (V{"r3"}));
+  EXPECT_EQ(ids({{"$createdAt", {{"$gte", "2026-01-01T00:00:00.006Z"}}}}), (V{"r6", "r7"}));
+}
+
 TEST(ColumnarStoreTest, DeleteUpdateAndCompact) {
   auto db = testing::OpenMemoryDb();
   ColumnarStore col(*db, {.max_chunk_rows = 100});
@@ -242,7 +297,9 @@ TEST(ColumnarStoreTest, BadInputWritesNothing) {
   // Read arguments.
   EXPECT_THAT(col.Query({.type = "T", .limit = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(col.Query({.type = "T", .where = {{"$bogus", 1}}}), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(col.Query({.type = "T", .where = {{"x", {{"$gt", true}}}}}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(col.Query({.type = "T", .where = {{"x", {{"$gt", nullptr}}}}}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(col.Query({.type = "T", .where = {{"x", {{"$regex", "("}}}}}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(col.Query({.type = "T", .where = {{"$id", {{"$size", 1}}}}}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(col.Query({.type = "T", .columns = {"a..b"}}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(col.Count("no such type!"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ColumnarStore::Open(*db, {.max_chunk_rows = 0}), StatusIs(StatusCode::kInvalidArgument));
