@@ -112,6 +112,15 @@ bool Equal(const Sql& a, const SqlValue& b) {
   return c && *c == 0;
 }
 
+// A range operator given sign(value - bound); nullopt (not ordered against the bound) is false.
+bool RangeHolds(TermOp op, std::optional<int> c) {
+  if (!c) return false;
+  if (op == TermOp::kGt) return *c > 0;
+  if (op == TermOp::kGte) return *c >= 0;
+  if (op == TermOp::kLt) return *c < 0;
+  return *c <= 0;
+}
+
 bool MatchColumn(const Node& n, const Sql& v) {
   switch (n.op) {
     case TermOp::kTrue: return true;
@@ -122,12 +131,7 @@ bool MatchColumn(const Node& n, const Sql& v) {
     case TermOp::kGte:
     case TermOp::kLt:
     case TermOp::kLte: {
-      auto c = Compare(v, n.values[0]);
-      if (!c) return false;
-      if (n.op == TermOp::kGt) return *c > 0;
-      if (n.op == TermOp::kGte) return *c >= 0;
-      if (n.op == TermOp::kLt) return *c < 0;
-      return *c <= 0;
+      return RangeHolds(n.op, Compare(v, n.values[0]));
     }
     case TermOp::kIn:
     case TermOp::kNin: {
@@ -226,12 +230,7 @@ bool MatchScalar(const ScalarOp& s, const BracketValue& x) {
     case TermOp::kGte:
     case TermOp::kLt:
     case TermOp::kLte: {
-      auto c = CompareBracket(x, s.operands[0]);
-      if (!c) return false;
-      if (s.op == TermOp::kGt) return *c > 0;
-      if (s.op == TermOp::kGte) return *c >= 0;
-      if (s.op == TermOp::kLt) return *c < 0;
-      return *c <= 0;
+      return RangeHolds(s.op, CompareBracket(x, s.operands[0]));
     }
     case TermOp::kIn:
     case TermOp::kNin: {
