@@ -16,8 +16,9 @@
 // Cases: ingest (points/s), disk_bytes (file size after a WAL checkpoint; ratio = baseline ÷
 // ours), range_scan (points/s reading whole series), aggregate_1h (series/s: 1-hour buckets of
 // count/sum/min/max/avg over the whole span of a series). Both sides' results are compared and a
-// mismatch fails the run. aggregate_1h_vs_duckdb is reported as not measured (DuckDB is not part
-// of the build yet).
+// mismatch fails the run. aggregate_1h_vs_duckdb (informational): the same 1-hour aggregate in
+// DuckDB (C API, an in-memory table points(series, ts, value) appended from the same batches, its
+// default threads), results compared too; reported as not measured when DuckDB is not in the build.
 #include <sqlite3.h>
 
 #include <cmath>
@@ -34,6 +35,10 @@
 #include "bench.h"
 #include "dotdo/database.h"
 #include "dotdo/timeseries.h"
+
+#ifdef DOTDO_HAVE_DUCKDB
+#include <duckdb.h>
+#endif
 
 namespace dotdo::bench {
 namespace {
@@ -146,6 +151,55 @@ class RowTable {
   sqlite3_stmt *insert_ = nullptr, *scan_ = nullptr, *agg_ = nullptr;
 };
 
+#ifdef DOTDO_HAVE_DUCKDB
+// The points in DuckDB, for the informational aggregate comparison.
+class DuckPoints {
+ public:
+  DuckPoints() {
+    if (duckdb_open(nullptr, &db_) != DuckDBSuccess || duckdb_connect(db_, &con_) != DuckDBSuccess)
+      throw std::runtime_error("duckdb open");
+    duckdb_result res;
+    if (duckdb_query(con_, "CREATE TABLE points (series INTEGER, ts BIGINT, value DOUBLE)", &res) != DuckDBSuccess)
+      throw std::runtime_error(duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    if (duckdb_appender_create(con_, nullptr, "points", &app_) != DuckDBSuccess) throw std::runtime_error("duckdb appender");
+  }
+  ~DuckPoints() {
+    duckdb_appender_destroy(&app_);
+    duckdb_disconnect(&con_);
+    duckdb_close(&db_);
+  }
+  void Insert(const std::vector<std::pair<int, TimeSample>>& batch) {
+    for (const auto& [s, p] : batch) {
+      duckdb_append_int32(app_, s);
+      duckdb_append_int64(app_, p.ts);
+      duckdb_append_double(app_, p.value);
+      duckdb_appender_end_row(app_);
+    }
+    if (duckdb_appender_flush(app_) != DuckDBSuccess) throw std::runtime_error("duckdb flush");
+  }
+  std::vector<TimeSeriesBucket> Aggregate(int s, int64_t start, int64_t end) {
+    const std::string sql = "SELECT (ts // 3600000) * 3600000 AS b, COUNT(*), SUM(value), MIN(value), MAX(value), AVG(value) "
+                            "FROM points WHERE series = " + std::to_string(s) + " AND ts >= " + std::to_string(start) +
+                            " AND ts < " + std::to_string(end) + " GROUP BY b ORDER BY b";
+    duckdb_result res;
+    if (duckdb_query(con_, sql.c_str(), &res) != DuckDBSuccess) throw std::runtime_error(duckdb_result_error(&res));
+    std::vector<TimeSeriesBucket> out;
+    for (idx_t i = 0, n = duckdb_row_count(&res); i < n; ++i)
+      out.push_back({duckdb_value_int64(&res, 0, i), duckdb_value_int64(&res, 1, i),
+                     {static_cast<double>(duckdb_value_int64(&res, 1, i)), duckdb_value_double(&res, 2, i),
+                      duckdb_value_double(&res, 3, i), duckdb_value_double(&res, 4, i), duckdb_value_double(&res, 5, i)}});
+    duckdb_destroy_result(&res);
+    return out;
+  }
+
+ private:
+  duckdb_database db_ = nullptr;
+  duckdb_connection con_ = nullptr;
+  duckdb_appender app_ = nullptr;
+};
+#endif
+
 bool Close(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(1.0, std::max(std::fabs(a), std::fabs(b))); }
 
 int Fail(const std::string& why) {
@@ -176,6 +230,9 @@ DOTDO_BENCH_SUITE(timeseries) {
     if (!store_or.ok()) return Fail(store_or.status().ToString());
     std::optional<TimeSeriesStore> ts(std::move(*store_or));
     RowTable rows((dir / "rows.sqlite").string());
+#ifdef DOTDO_HAVE_DUCKDB
+    DuckPoints duck;
+#endif
     std::vector<TimeSeriesTags> tags(kSeries);
     for (int s = 0; s < kSeries; ++s) tags[s] = {{"host", Host(s)}};
 
@@ -198,6 +255,9 @@ DOTDO_BENCH_SUITE(timeseries) {
       ours_s += TimeIt([&] { st = ts->PutBatch(batch).status(); });
       if (!st.ok()) return Fail(st.ToString());
       base_s += TimeIt([&] { rows.Insert(base_batch); });
+#ifdef DOTDO_HAVE_DUCKDB
+      duck.Insert(base_batch);
+#endif
     }
     const double total = static_cast<double>(per_series) * kSeries;
     const std::string sizes = std::to_string(static_cast<int64_t>(total)) + " points, " + std::to_string(kSeries) +
@@ -283,8 +343,33 @@ DOTDO_BENCH_SUITE(timeseries) {
     if (!st.ok()) return Fail(st.ToString());
     Report({"timeseries", "aggregate_1h", "series_per_s", "sqlite_rows", probes / aggr.ours, probes / aggr.baseline, true,
             "1-hour buckets of count,sum,min,max,avg over " + std::to_string(per_series * kStep / 86'400'000) + " days per series"});
-    std::cout << R"({"suite":"timeseries","case":"aggregate_1h_vs_duckdb","metric":"not_measured","note":"DuckDB is not part of the build yet; it arrives with the columnar store"})"
+#ifdef DOTDO_HAVE_DUCKDB
+    for (int s = 0; s < kSeries; s += 20) {
+      auto a = ts->Aggregate("cpu", agg, tags[s]);
+      if (!a.ok()) return Fail(a.status().ToString());
+      const auto d = duck.Aggregate(s, start, end);
+      if (a->buckets.size() != d.size()) return Fail("aggregate_1h_vs_duckdb: bucket counts differ");
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (a->buckets[i].start != d[i].start || a->buckets[i].count != d[i].count) return Fail("aggregate_1h_vs_duckdb: buckets differ");
+        for (size_t m = 0; m < 5; ++m)
+          if (!Close(a->buckets[i].values[m], d[i].values[m])) return Fail("aggregate_1h_vs_duckdb: values differ");
+      }
+    }
+    auto aggd = RunInterleaved(
+        rounds,
+        [&] {
+          for (int s = 0; s < kSeries; s += 20) st = ts->Aggregate("cpu", agg, tags[s]).status();
+        },
+        [&] {
+          for (int s = 0; s < kSeries; s += 20) duck.Aggregate(s, start, end);
+        });
+    if (!st.ok()) return Fail(st.ToString());
+    Report({"timeseries", "aggregate_1h_vs_duckdb", "series_per_s", "duckdb", probes / aggd.ours, probes / aggd.baseline, true,
+            "the same 1-hour buckets in DuckDB (in-memory table, default threads); informational"});
+#else
+    std::cout << R"({"suite":"timeseries","case":"aggregate_1h_vs_duckdb","metric":"not_measured","note":"DuckDB is not in this build; run scripts/setup.sh"})"
               << std::endl;
+#endif
     return 0;
   } catch (const std::exception& e) {
     return Fail(e.what());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build dotdo, and fetches the pinned SQLite
-# amalgamation (from the npm package better-sqlite3) into third_party/, verifying its checksum.
+# amalgamation (from the npm package better-sqlite3) and the pinned DuckDB C library (libduckdb.so
+# and duckdb.h, from DuckDB's npm packages) into third_party/, verifying their checksums.
 # Idempotent: when everything is present it only checks and returns in well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,13 +44,45 @@ verify_sqlite() {
 if ! verify_sqlite; then
   echo "setup: fetching SQLite amalgamation from npm ($SQLITE_PKG)"
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && npm pack --silent "$SQLITE_PKG" >/dev/null && tar xzf ./*.tgz)
   mkdir -p "$SQLITE_DIR"
   cp "$tmp/package/deps/sqlite3/sqlite3.c" "$tmp/package/deps/sqlite3/sqlite3.h" "$SQLITE_DIR/"
   if ! verify_sqlite; then
     echo "setup: checksum mismatch for the SQLite amalgamation from $SQLITE_PKG" >&2
-    rm -rf "$SQLITE_DIR"
+    rm -rf "$SQLITE_DIR" "$tmp"
+    exit 1
+  fi
+  rm -rf "$tmp"
+fi
+
+# DuckDB 1.4.4 C API: the shared library from the platform bindings package, the header from the
+# source package (package/src/duckdb/src/include/duckdb.h, self-contained). Used by the benchmarks and
+# cross-check tests (and the tiering layer); linked through the CMake target dotdo::duckdb with an rpath.
+DUCKDB_DIR=third_party/duckdb
+DUCKDB_LIB_PKG=@duckdb/node-bindings-linux-x64@1.4.4-r.4
+DUCKDB_HDR_PKG=duckdb@1.4.4
+DUCKDB_SO_SHA256=1ef33048e12235115ac0d277a0aaccbb560e33248144f488b5ac005cd9ba81b5
+DUCKDB_H_SHA256=cbe6a827284375c5a646b8f27dbd3a00808ce8738b5bbb49c190cb1e08540281
+
+verify_duckdb() {
+  [ -f "$DUCKDB_DIR/libduckdb.so" ] && [ -f "$DUCKDB_DIR/duckdb.h" ] || return 1
+  echo "$DUCKDB_SO_SHA256  $DUCKDB_DIR/libduckdb.so" | sha256sum -c --status - || return 1
+  echo "$DUCKDB_H_SHA256  $DUCKDB_DIR/duckdb.h" | sha256sum -c --status - || return 1
+}
+
+if ! verify_duckdb; then
+  echo "setup: fetching DuckDB from npm ($DUCKDB_LIB_PKG, $DUCKDB_HDR_PKG)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && mkdir lib hdr \
+     && (cd lib && npm pack --silent "$DUCKDB_LIB_PKG" >/dev/null && tar xzf ./*.tgz package/libduckdb.so) \
+     && (cd hdr && npm pack --silent "$DUCKDB_HDR_PKG" >/dev/null \
+         && tar xzf ./*.tgz package/src/duckdb/src/include/duckdb.h))
+  mkdir -p "$DUCKDB_DIR"
+  cp "$tmp/lib/package/libduckdb.so" "$tmp/hdr/package/src/duckdb/src/include/duckdb.h" "$DUCKDB_DIR/"
+  rm -rf "$tmp"
+  if ! verify_duckdb; then
+    echo "setup: checksum mismatch for DuckDB from $DUCKDB_LIB_PKG / $DUCKDB_HDR_PKG" >&2
+    rm -rf "$DUCKDB_DIR"
     exit 1
   fi
 fi

@@ -102,13 +102,18 @@ Statement& Statement::BindValues(const std::vector<SqlValue>& values) {
 
 Result<bool> Statement::Step() {
   accounted_ = false;
+  // sqlite3_changes64 keeps the count of the last INSERT/UPDATE/DELETE until another one completes,
+  // so a non-read-only statement that changes no row (BEGIN IMMEDIATE, DDL) would count it again:
+  // only a step that moved the connection's total counts. (A RETURNING statement, which changes
+  // its rows in its first step, would not be counted; none is used.)
+  const int64_t total_before = sqlite3_total_changes64(conn_->handle());
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
     ++rows_returned_;
     return true;
   }
   if (rc == SQLITE_DONE) {
-    if (!sqlite3_stmt_readonly(stmt_)) {
+    if (!sqlite3_stmt_readonly(stmt_) && sqlite3_total_changes64(conn_->handle()) != total_before) {
       int64_t changed = sqlite3_changes64(conn_->handle());
       if (changed > 0) conn_->counters().rows_written.fetch_add(changed, std::memory_order_relaxed);
     }

@@ -1,0 +1,62 @@
+// Column codec: the binary encodings of one column of one chunk (docs/formats/columnar.md).
+// A column is a kind (bool, int, double, string), a row count, a presence bitmap (the path exists
+// in the row's data, possibly as JSON null), a non-null bitmap, and the non-null values:
+//   int     delta from the previous value (wrapping), zigzag, bit-packed at the widest delta's width
+//   double  plain little-endian IEEE 754 bits (every value, NaN payloads and denormals exact), plus a
+//           bitmap of the rows whose JSON value was an integer
+//   bool    bit-packed
+//   string  a dictionary (distinct values + bit-packed codes) when it is smaller, else plain
+//           (varint lengths + bytes)
+// The whole encoding is then framed as [codec byte][raw length][bytes] with codec zstd when that
+// saves at least 1/8, else none.
+//
+// Invariants:
+//   1. Decode(Encode(c)) == c for every column, including empty, all-null, INT64_MIN/MAX, NaN,
+//      denormals and long strings.
+//   2. Decode never reads past its input: a truncated or corrupt blob is kDataLoss.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dotdo/status.h"
+
+namespace dotdo::internal {
+
+enum class ColumnKind : uint8_t { kBool = 1, kInt = 2, kDouble = 3, kString = 4 };
+
+const char* ColumnKindName(ColumnKind kind);
+
+// A decoded column: one slot per row. Values of rows that are absent or null are 0 / "".
+struct ColumnData {
+  ColumnKind kind = ColumnKind::kInt;
+  std::vector<uint8_t> present;   // 1 = the path is in the row (value or JSON null)
+  std::vector<uint8_t> nonnull;   // 1 = a value of `kind` (implies present)
+  std::vector<int64_t> ints;      // kInt values; kBool 0/1
+  std::vector<double> doubles;    // kDouble
+  std::vector<uint8_t> was_int;   // kDouble: the JSON value was an integer
+  // kString: values as codes into dict (plain encodings decode to a dictionary of all values).
+  std::vector<uint32_t> codes;
+  std::vector<std::string> dict;
+
+  size_t size() const { return present.size(); }
+  void Resize(size_t n);
+  std::string_view Str(size_t row) const { return dict[codes[row]]; }
+  friend bool operator==(const ColumnData&, const ColumnData&) = default;
+};
+
+std::string EncodeColumn(const ColumnData& column);
+Result<ColumnData> DecodeColumn(std::string_view blob);
+
+// Building blocks, exposed for the tests and the chunk index.
+void PutVarint(std::string& out, uint64_t v);
+bool GetVarint(std::string_view& in, uint64_t& v);
+std::string PackBits(const std::vector<uint64_t>& values, int width);
+bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint64_t>& out);
+// [codec][raw length][payload]: zstd when it saves at least 1/8 of `raw`.
+std::string Frame(const std::string& raw);
+Result<std::string> Unframe(std::string_view blob);
+
+}  // namespace dotdo::internal

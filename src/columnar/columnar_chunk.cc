@@ -1,0 +1,493 @@
+// Chunks: the binary chunk statistics and accelerator blobs, shredding a partition's records
+// into typed columns (WriteChunk), and ChunkReader, which loads and decodes columns on first use
+// and rebuilds records from their columns and `_rest`.
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "columnar/columnar_internal.h"
+#include "core/json.h"
+#include "sqlite/connection.h"
+
+namespace dotdo::internal {
+namespace {
+
+constexpr size_t kMaxStatString = 256;
+
+void PutString(std::string& out, std::string_view s) {
+  PutVarint(out, s.size());
+  out += s;
+}
+
+bool GetString(std::string_view& in, std::string& s) {
+  uint64_t n = 0;
+  if (!GetVarint(in, n) || n > in.size()) return false;
+  s.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+
+uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t Unzig(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
+
+// The value at `keys` in `obj`, or nullptr.
+Json* Find(Json& obj, const std::vector<std::string>& keys) {
+  Json* cur = &obj;
+  for (const std::string& k : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(k);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+// True when the walk along `keys` meets an array before the last key.
+bool ArrayOnPrefix(const Json& obj, const std::vector<std::string>& keys) {
+  const Json* cur = &obj;
+  for (const std::string& k : keys) {
+    if (cur->is_array()) return true;
+    if (!cur->is_object()) return false;
+    auto it = cur->find(k);
+    if (it == cur->end()) return false;
+    cur = &*it;
+  }
+  return false;
+}
+
+// Erases the value at `keys` and then every parent object the erase left empty.
+void EraseAndPrune(Json& obj, const std::vector<std::string>& keys, size_t depth = 0) {
+  if (depth + 1 == keys.size()) {
+    obj.erase(keys[depth]);
+    return;
+  }
+  auto it = obj.find(keys[depth]);
+  if (it == obj.end() || !it->is_object()) return;
+  EraseAndPrune(*it, keys, depth + 1);
+  if (it->empty()) obj.erase(it);
+}
+
+// Stores v into column c at row i when it fits the kind; true when stored.
+bool Fit(ColumnData& c, size_t i, const Json& v, std::vector<std::string>& strings) {
+  switch (c.kind) {
+    case ColumnKind::kBool:
+      if (!v.is_boolean()) return false;
+      c.ints[i] = v.get<bool>() ? 1 : 0;
+      return true;
+    case ColumnKind::kInt:
+      if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return false;
+      if (!v.is_number_integer()) return false;
+      c.ints[i] = v.get<int64_t>();
+      return true;
+    case ColumnKind::kDouble:
+      if (v.is_number_float()) {
+        c.doubles[i] = v.get<double>();
+        return true;
+      }
+      if (v.is_number_integer() && !v.is_number_unsigned()) {
+        const int64_t x = v.get<int64_t>();
+        if (x < -(int64_t{1} << 53) || x > (int64_t{1} << 53)) return false;
+        c.doubles[i] = static_cast<double>(x);
+        c.was_int[i] = 1;
+        return true;
+      }
+      if (v.is_number_unsigned() && v.get<uint64_t>() <= (uint64_t{1} << 53)) {
+        c.doubles[i] = static_cast<double>(v.get<uint64_t>());
+        c.was_int[i] = 1;
+        return true;
+      }
+      return false;
+    case ColumnKind::kString:
+      if (!v.is_string()) return false;
+      strings[i] = v.get<std::string>();
+      return true;
+  }
+  return false;
+}
+
+void MinMax(const ColumnData& c, ColumnStats& s) {
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (!c.nonnull[i]) continue;
+    if (c.kind == ColumnKind::kDouble) {
+      const double d = c.doubles[i];
+      if (!s.has_minmax || d < s.min_d) s.min_d = d;
+      if (!s.has_minmax || d > s.max_d) s.max_d = d;
+    } else if (c.kind == ColumnKind::kString) {
+      std::string_view v = c.Str(i);
+      if (!s.has_minmax || v < s.min_s) s.min_s = v;
+      if (!s.has_minmax || v > s.max_s) s.max_s = v;
+    } else {
+      if (!s.has_minmax || c.ints[i] < s.min_i) s.min_i = c.ints[i];
+      if (!s.has_minmax || c.ints[i] > s.max_i) s.max_i = c.ints[i];
+    }
+    s.has_minmax = true;
+  }
+  // A long string bound would make the row large; without it the column is never pruned.
+  if (c.kind == ColumnKind::kString && (s.min_s.size() > kMaxStatString || s.max_s.size() > kMaxStatString)) {
+    s.has_minmax = false;
+    s.min_s.clear();
+    s.max_s.clear();
+  }
+}
+
+std::optional<uint64_t> RowHash(const ColumnData& c, size_t i) {
+  switch (c.kind) {
+    case ColumnKind::kInt: return ValueHash(SqlValue(c.ints[i]));
+    case ColumnKind::kDouble: return ValueHash(SqlValue(c.doubles[i]));
+    case ColumnKind::kString: return ValueHash(SqlValue(std::string(c.Str(i))));
+    case ColumnKind::kBool: return ValueHash(SqlValue(c.ints[i]));
+  }
+  return std::nullopt;
+}
+
+Status PutColumn(Connection& conn, int64_t chunk_id, std::string_view name, const std::string& blob) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO col_columns (chunk_id, name, data) VALUES (?1, ?2, ?3)"));
+  st.Bind(1, chunk_id).Bind(2, name).BindBlob(3, blob);
+  return st.Run();
+}
+
+}  // namespace
+
+const ColumnStats* ChunkMeta::Column(std::string_view name) const {
+  for (const ColumnStats& c : columns)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns) {
+  std::string out;
+  PutVarint(out, columns.size());
+  for (const ColumnStats& c : columns) {
+    PutString(out, c.name);
+    out.push_back(static_cast<char>(c.kind));
+    PutVarint(out, static_cast<uint64_t>(c.present));
+    PutVarint(out, static_cast<uint64_t>(c.nonnull));
+    PutVarint(out, static_cast<uint64_t>(c.rest_count));
+    out.push_back(c.has_minmax ? 1 : 0);
+    if (!c.has_minmax) continue;
+    if (c.kind == ColumnKind::kDouble) {
+      char b[16];
+      std::memcpy(b, &c.min_d, 8);
+      std::memcpy(b + 8, &c.max_d, 8);
+      out.append(b, 16);
+    } else if (c.kind == ColumnKind::kString) {
+      PutString(out, c.min_s);
+      PutString(out, c.max_s);
+    } else {
+      PutVarint(out, Zig(c.min_i));
+      PutVarint(out, Zig(c.max_i));
+    }
+  }
+  return out;
+}
+
+Status DecodeChunkStats(std::string_view in, std::vector<ColumnStats>& columns) {
+  auto bad = [] { return DataLossError("corrupt columnar chunk statistics"); };
+  uint64_t n = 0;
+  if (!GetVarint(in, n) || n > in.size()) return bad();
+  columns.resize(n);
+  for (ColumnStats& c : columns) {
+    uint64_t present = 0, nonnull = 0, rest = 0;
+    if (!GetString(in, c.name) || in.empty()) return bad();
+    const uint8_t kind = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    if (kind < 1 || kind > 4) return bad();
+    c.kind = static_cast<ColumnKind>(kind);
+    if (!GetVarint(in, present) || !GetVarint(in, nonnull) || !GetVarint(in, rest) || in.empty()) return bad();
+    c.present = static_cast<int64_t>(present);
+    c.nonnull = static_cast<int64_t>(nonnull);
+    c.rest_count = static_cast<int64_t>(rest);
+    c.has_minmax = in[0] != 0;
+    in.remove_prefix(1);
+    if (!c.has_minmax) continue;
+    if (c.kind == ColumnKind::kDouble) {
+      if (in.size() < 16) return bad();
+      std::memcpy(&c.min_d, in.data(), 8);
+      std::memcpy(&c.max_d, in.data() + 8, 8);
+      in.remove_prefix(16);
+    } else if (c.kind == ColumnKind::kString) {
+      if (!GetString(in, c.min_s) || !GetString(in, c.max_s)) return bad();
+    } else {
+      uint64_t a = 0, b = 0;
+      if (!GetVarint(in, a) || !GetVarint(in, b)) return bad();
+      c.min_i = Unzig(a);
+      c.max_i = Unzig(b);
+    }
+  }
+  return in.empty() ? OkStatus() : bad();
+}
+
+std::string EncodeAccel(const ChunkAccel& a) {
+  std::string out;
+  for (const auto* m : {&a.blooms, &a.hlls}) {
+    PutVarint(out, m->size());
+    for (const auto& [name, bytes] : *m) {
+      PutString(out, name);
+      PutString(out, bytes);
+    }
+  }
+  return out;
+}
+
+Status DecodeAccel(std::string_view in, ChunkAccel& a) {
+  for (auto* m : {&a.blooms, &a.hlls}) {
+    uint64_t n = 0;
+    if (!GetVarint(in, n) || n > in.size()) return DataLossError("corrupt columnar accelerator");
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string name, bytes;
+      if (!GetString(in, name) || !GetString(in, bytes)) return DataLossError("corrupt columnar accelerator");
+      (*m)[name] = std::move(bytes);
+    }
+  }
+  return OkStatus();
+}
+
+Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view type) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(type.empty()
+      ? "SELECT chunk_id, type, day, rows, deleted, min_ts, max_ts, bytes, stats FROM col_chunks ORDER BY chunk_id"
+      : "SELECT chunk_id, type, day, rows, deleted, min_ts, max_ts, bytes, stats FROM col_chunks WHERE type = ?1 "
+        "ORDER BY chunk_id"));
+  if (!type.empty()) st.Bind(1, type);
+  std::vector<ChunkMeta> out;
+  while (true) {
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkMeta m;
+    m.chunk_id = st.ColumnInt64(0);
+    m.type = st.ColumnString(1);
+    m.day = st.ColumnString(2);
+    m.rows = st.ColumnInt64(3);
+    m.deleted = st.ColumnInt64(4);
+    m.min_ts = st.ColumnInt64(5);
+    m.max_ts = st.ColumnInt64(6);
+    m.bytes = st.ColumnInt64(7);
+    DOTDO_RETURN_IF_ERROR(DecodeChunkStats(st.ColumnBlob(8), m.columns));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<ChunkAccel> LoadAccel(Connection& conn, int64_t chunk_id) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT accel FROM col_chunks WHERE chunk_id = ?1"));
+  st.Bind(1, chunk_id);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return DataLossError("columnar chunk " + std::to_string(chunk_id) + " vanished");
+  ChunkAccel a;
+  DOTDO_RETURN_IF_ERROR(DecodeAccel(st.ColumnBlob(0), a));
+  return a;
+}
+
+Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& records, const std::vector<SubColumn>& schema,
+                           const ColumnarOptions& options) {
+  const size_t n = records.size();
+  ColumnData ids{.kind = ColumnKind::kString}, ts{.kind = ColumnKind::kInt}, rest{.kind = ColumnKind::kString};
+  ids.Resize(n);
+  ts.Resize(n);
+  rest.Resize(n);
+  std::vector<ColumnData> cols(schema.size());
+  std::vector<std::vector<std::string>> strings(schema.size());
+  std::vector<ColumnStats> stats(schema.size());
+  std::vector<std::string> id_strings(n), rest_strings(n);
+  for (size_t c = 0; c < schema.size(); ++c) {
+    cols[c].kind = schema[c].kind;
+    cols[c].Resize(n);
+    if (schema[c].kind == ColumnKind::kString) strings[c].resize(n);
+    stats[c].name = schema[c].path;
+    stats[c].kind = schema[c].kind;
+  }
+  bool any_rest = false;
+  int64_t min_ts = INT64_MAX, max_ts = INT64_MIN;
+  for (size_t i = 0; i < n; ++i) {
+    const PreparedRecord& r = records[i];
+    id_strings[i] = r.id;
+    ids.present[i] = ids.nonnull[i] = 1;
+    ts.present[i] = ts.nonnull[i] = 1;
+    ts.ints[i] = r.created_at;
+    min_ts = std::min(min_ts, r.created_at);
+    max_ts = std::max(max_ts, r.created_at);
+    Json data = *r.data;
+    for (size_t c = 0; c < schema.size(); ++c) {
+      Json* v = Find(data, schema[c].keys);
+      if (v == nullptr) {
+        // An array on a prefix: the path reaches values in `_rest` (through the array's elements).
+        if (ArrayOnPrefix(data, schema[c].keys)) ++stats[c].rest_count;
+        continue;
+      }
+      if (v->is_null()) {
+        cols[c].present[i] = 1;
+      } else if (Fit(cols[c], i, *v, strings[c])) {
+        cols[c].present[i] = cols[c].nonnull[i] = 1;
+      } else {
+        ++stats[c].rest_count;
+        continue;
+      }
+      EraseAndPrune(data, schema[c].keys);
+    }
+    if (!data.empty()) {
+      DOTDO_ASSIGN_OR_RETURN(rest_strings[i], DumpJsonChecked(data, "record data"));
+      rest.present[i] = rest.nonnull[i] = 1;
+      any_rest = true;
+    }
+  }
+  // Strings become dictionary form (value = its own code) for the encoder.
+  auto strings_into = [](ColumnData& c, std::vector<std::string>& values) {
+    c.dict = std::move(values);
+    for (size_t i = 0; i < c.codes.size(); ++i) c.codes[i] = static_cast<uint32_t>(i);
+    if (c.dict.empty()) c.dict.emplace_back();
+  };
+  strings_into(ids, id_strings);
+  strings_into(rest, rest_strings);
+  ChunkAccel accel;
+  BloomFilter id_bloom(n);
+  HyperLogLog id_hll;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t h = *ValueHash(SqlValue(records[i].id));
+    id_bloom.Add(h);
+    id_hll.Add(h);
+  }
+  accel.blooms[std::string(kIdColumn)] = id_bloom.Serialize();
+  accel.hlls[std::string(kIdColumn)] = id_hll.Serialize();
+  for (size_t c = 0; c < schema.size(); ++c) {
+    if (schema[c].kind == ColumnKind::kString) strings_into(cols[c], strings[c]);
+    for (size_t i = 0; i < n; ++i) {
+      stats[c].present += cols[c].present[i];
+      stats[c].nonnull += cols[c].nonnull[i];
+    }
+    MinMax(cols[c], stats[c]);
+    const bool bloom = std::find(options.bloom_columns.begin(), options.bloom_columns.end(), schema[c].path) !=
+                       options.bloom_columns.end();
+    BloomFilter bf(static_cast<size_t>(stats[c].nonnull));
+    HyperLogLog hll;
+    for (size_t i = 0; i < n; ++i) {
+      if (!cols[c].nonnull[i]) continue;
+      const uint64_t h = *RowHash(cols[c], i);
+      hll.Add(h);
+      if (bloom) bf.Add(h);
+    }
+    accel.hlls[schema[c].path] = hll.Serialize();
+    if (bloom) accel.blooms[schema[c].path] = bf.Serialize();
+  }
+  std::vector<std::pair<std::string, std::string>> blobs;
+  blobs.emplace_back(std::string(kIdColumn), EncodeColumn(ids));
+  blobs.emplace_back(std::string(kCreatedColumn), EncodeColumn(ts));
+  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeColumn(rest));
+  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeColumn(cols[c]));
+  int64_t bytes = 0;
+  for (const auto& b : blobs) bytes += static_cast<int64_t>(b.second.size());
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+      "INSERT INTO col_chunks (type, day, rows, min_ts, max_ts, bytes, stats, accel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  st.Bind(1, records[0].type).Bind(2, DayOf(records[0].created_at)).Bind(3, static_cast<int64_t>(n)).Bind(4, min_ts);
+  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats)).BindBlob(8, EncodeAccel(accel));
+  DOTDO_RETURN_IF_ERROR(st.Run());
+  const int64_t chunk_id = conn.LastInsertRowId();
+  for (const auto& [name, blob] : blobs) DOTDO_RETURN_IF_ERROR(PutColumn(conn, chunk_id, name, blob));
+  return chunk_id;
+}
+
+Json ColumnValueJson(const ColumnData& c, size_t row) {
+  if (!c.nonnull[row]) return nullptr;
+  switch (c.kind) {
+    case ColumnKind::kBool: return c.ints[row] != 0;
+    case ColumnKind::kInt: return c.ints[row];
+    case ColumnKind::kDouble:
+      if (c.was_int[row]) return static_cast<int64_t>(c.doubles[row]);
+      return c.doubles[row];
+    case ColumnKind::kString: return std::string(c.Str(row));
+  }
+  return nullptr;
+}
+
+Result<const ColumnData*> ChunkReader::Load(std::string_view name) {
+  if (auto it = columns_.find(name); it != columns_.end()) return it->second.get();
+  if (missing_.contains(name)) return static_cast<const ColumnData*>(nullptr);
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT data FROM col_columns WHERE chunk_id = ?1 AND name = ?2"));
+  st.Bind(1, meta_.chunk_id).Bind(2, name);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    missing_.emplace(std::string(name), true);
+    return static_cast<const ColumnData*>(nullptr);
+  }
+  ++data_reads_;
+  DOTDO_ASSIGN_OR_RETURN(ColumnData c, DecodeColumn(st.ColumnBlob(0)));
+  if (c.size() != rows()) return DataLossError("columnar column '" + std::string(name) + "' has the wrong row count");
+  auto owned = std::make_unique<ColumnData>(std::move(c));
+  const ColumnData* p = owned.get();
+  columns_.emplace(std::string(name), std::move(owned));
+  return p;
+}
+
+Result<const ColumnData*> ChunkReader::Column(std::string_view name) { return Load(name); }
+
+Result<const std::vector<uint8_t>*> ChunkReader::Deleted() {
+  if (!deleted_) {
+    deleted_.emplace(rows(), 0);
+    if (meta_.deleted > 0) {
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT rows FROM col_deletes WHERE chunk_id = ?1"));
+      st.Bind(1, meta_.chunk_id);
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row) {
+        std::string_view bits = st.ColumnBlob(0);
+        if (bits.size() != (rows() + 7) / 8) return DataLossError("corrupt columnar delete bitmap");
+        for (size_t i = 0; i < rows(); ++i) (*deleted_)[i] = (static_cast<uint8_t>(bits[i / 8]) >> (i % 8)) & 1;
+      }
+    }
+  }
+  return &*deleted_;
+}
+
+Result<const Json*> ChunkReader::Rest(size_t row) {
+  if (!rest_loaded_) {
+    DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, Load(kRestColumn));
+    rest_.assign(rows(), Json::object());
+    if (c != nullptr) {
+      for (size_t i = 0; i < rows(); ++i) {
+        if (!c->nonnull[i]) continue;
+        DOTDO_ASSIGN_OR_RETURN(rest_[i], ParseJson(c->Str(i), "columnar _rest", {.max_depth = kNoDepthCheck}));
+      }
+    }
+    rest_loaded_ = true;
+  }
+  return &rest_[row];
+}
+
+Result<Json> ChunkReader::Data(size_t row) {
+  DOTDO_ASSIGN_OR_RETURN(const Json* rest, Rest(row));
+  Json data = *rest;
+  for (const ColumnStats& s : meta_.columns) {
+    DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, Load(s.name));
+    if (c == nullptr) return DataLossError("columnar column '" + s.name + "' is missing");
+    if (!c->present[row]) continue;
+    Json* cur = &data;
+    for (size_t b = 0, e; b <= s.name.size(); b = e + 1) {
+      e = s.name.find('.', b);
+      if (e == std::string::npos) e = s.name.size();
+      cur = &(*cur)[s.name.substr(b, e - b)];
+    }
+    *cur = ColumnValueJson(*c, row);
+  }
+  return data;
+}
+
+Result<const Json*> ChunkReader::Value(const JsonPath& path, const std::string& dotted, size_t row, Json& scratch) {
+  if (const ColumnStats* s = meta_.Column(dotted)) {
+    DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, Load(s->name));
+    if (c != nullptr && c->present[row]) {
+      scratch = ColumnValueJson(*c, row);
+      return &scratch;
+    }
+  } else {
+    const std::string prefix = dotted + ".";
+    for (const ColumnStats& cs : meta_.columns) {
+      if (cs.name.compare(0, prefix.size(), prefix) != 0) continue;
+      DOTDO_ASSIGN_OR_RETURN(Json data, Data(row));  // part of the value lives in subcolumns
+      const Json* v = path.Find(data);
+      if (v == nullptr) return static_cast<const Json*>(nullptr);
+      scratch = *v;
+      return &scratch;
+    }
+  }
+  DOTDO_ASSIGN_OR_RETURN(const Json* rest, Rest(row));
+  return path.Find(*rest);
+}
+
+}  // namespace dotdo::internal

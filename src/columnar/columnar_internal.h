@@ -1,0 +1,176 @@
+// Internals shared by the ColumnarStore files: the schema, chunk metadata (the accelerator), the
+// shredding of records into columns and back, the chunk reader and the filter evaluator.
+//
+// Invariants (docs/formats/columnar.md):
+//   1. A chunk holds the records of one (type, UTC day) partition; col_chunks.rows = the length of
+//      every column of the chunk; `$id` and `$createdAt` always exist, `_rest` is absent when every
+//      row's remaining data is {}.
+//   2. A row's data = its `_rest` JSON plus, for every subcolumn whose presence bit is set, the
+//      column's value (JSON null when the non-null bit is clear) at the column's path. A value that
+//      does not fit a chunk's column kind stays in `_rest` (counted in the column's rest_count).
+//   3. Min/max of a column cover its non-null values; a chunk is skipped by a column statistic only
+//      when that column's rest_count is 0 (so every value of the path in the chunk is in it).
+//   4. col_deletes holds a bitmap of tombstoned rows per chunk; col_chunks.deleted is its popcount.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdc/store_scaffold.h"
+#include "columnar/column_codec.h"
+#include "columnar/sketches.h"
+#include "core/filter_compiler.h"
+#include "core/json_path.h"
+#include "dotdo/columnar.h"
+
+namespace dotdo::internal {
+
+extern const StoreSpec kColumnarSpec;
+
+inline constexpr std::string_view kIdColumn = "$id";
+inline constexpr std::string_view kCreatedColumn = "$createdAt";
+inline constexpr std::string_view kRestColumn = "_rest";
+
+// Bits of a path's kind mask in the type's path statistics.
+inline constexpr uint32_t kSeenNull = 1, kSeenBool = 2, kSeenInt = 4, kSeenDouble = 8, kSeenString = 16,
+                          kSeenOther = 32, kSeenObject = 64;
+
+Status ValidateColumnarOptions(const ColumnarOptions& options);
+
+// Statistics of one column of one chunk.
+struct ColumnStats {
+  std::string name;
+  ColumnKind kind = ColumnKind::kInt;
+  int64_t present = 0, nonnull = 0, rest_count = 0;
+  bool has_minmax = false;
+  int64_t min_i = 0, max_i = 0;
+  double min_d = 0, max_d = 0;
+  std::string min_s, max_s;
+};
+
+// One col_chunks row.
+struct ChunkMeta {
+  int64_t chunk_id = 0;
+  std::string type, day;
+  int64_t rows = 0, deleted = 0, min_ts = 0, max_ts = 0, bytes = 0;
+  std::vector<ColumnStats> columns;  // subcolumns only
+  const ColumnStats* Column(std::string_view name) const;
+};
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns);
+Status DecodeChunkStats(std::string_view bytes, std::vector<ColumnStats>& columns);
+
+// The accelerator blob: bloom filters (name -> bloom) and HyperLogLogs (name -> sketch).
+struct ChunkAccel {
+  std::map<std::string, std::string> blooms, hlls;
+};
+std::string EncodeAccel(const ChunkAccel& accel);
+Status DecodeAccel(std::string_view bytes, ChunkAccel& accel);
+
+// The hash under which a value enters a bloom filter / HyperLogLog: equal SQL values (5 and 5.0)
+// hash alike. nullopt for values no bloom holds (null, booleans, containers).
+std::optional<uint64_t> ValueHash(const Json& v);
+std::optional<uint64_t> ValueHash(const SqlValue& v);
+
+// A record after validation.
+struct PreparedRecord {
+  std::string id, type;
+  int64_t created_at = 0;
+  const Json* data = nullptr;
+  size_t bytes = 0;
+};
+
+// A subcolumn of a chunk: a dotted path of object keys and its kind.
+struct SubColumn {
+  std::string path;
+  std::vector<std::string> keys;
+  ColumnKind kind;
+};
+
+// Path statistics of a type (col_types).
+struct TypePaths {
+  int64_t records = 0;
+  std::map<std::string, std::pair<int64_t, uint32_t>> paths;  // path -> (records seen, kind mask)
+  void Add(const Json& data);
+  // The typed subcolumns the thresholds select, most frequent first.
+  std::vector<SubColumn> Select(const ColumnarOptions& options) const;
+};
+std::optional<ColumnKind> WidenedKind(uint32_t mask);
+
+// A chunk read from disk, decoding columns on first use.
+class ChunkReader {
+ public:
+  ChunkReader(Connection& conn, const ChunkMeta& meta) : conn_(conn), meta_(meta) {}
+  const ChunkMeta& meta() const { return meta_; }
+  size_t rows() const { return static_cast<size_t>(meta_.rows); }
+  // nullptr when the chunk has no such column (`_rest` of an all-empty chunk, a path not extracted).
+  Result<const ColumnData*> Column(std::string_view name);
+  Result<const std::vector<uint8_t>*> Deleted();  // 1 = tombstoned
+  // The row's remaining data ({} when none).
+  Result<const Json*> Rest(size_t row);
+  // The value at `path` in the row's data (nullptr when missing); `scratch` keeps a rebuilt value.
+  Result<const Json*> Value(const JsonPath& path, const std::string& dotted, size_t row, Json& scratch);
+  Result<Json> Data(size_t row);  // the whole data object
+  int64_t data_reads() const { return data_reads_; }
+
+ private:
+  Result<const ColumnData*> Load(std::string_view name);
+  Connection& conn_;
+  const ChunkMeta& meta_;
+  std::map<std::string, std::unique_ptr<ColumnData>, std::less<>> columns_;
+  std::map<std::string, bool, std::less<>> missing_;
+  std::vector<Json> rest_;
+  bool rest_loaded_ = false;
+  std::optional<std::vector<uint8_t>> deleted_;
+  int64_t data_reads_ = 0;
+};
+
+// Column value of `row` as JSON (null when present but null). REQUIRES: c.present[row].
+Json ColumnValueJson(const ColumnData& c, size_t row);
+
+// The filter of a read, validated by the platform compiler and evaluated over decoded columns.
+class ColumnarFilter {
+ public:
+  static Result<ColumnarFilter> Compile(const Json& where);
+  // Sets match[i] = 0 for rows that do not match; match.size() == rows.
+  Status Apply(ChunkReader& chunk, std::vector<uint8_t>& match) const;
+  // False when the accelerator proves no row of the chunk matches.
+  bool MayMatch(const ChunkMeta& meta, const ChunkAccel* accel) const;
+  bool NeedsAccel() const;
+  bool empty() const;
+  // Every data path the filter reads.
+  std::vector<std::string> Paths() const;
+
+  struct Node;
+  ColumnarFilter();
+  ~ColumnarFilter();
+  ColumnarFilter(ColumnarFilter&&) noexcept;
+  ColumnarFilter& operator=(ColumnarFilter&&) noexcept;
+
+ private:
+  std::unique_ptr<Node> root_;
+};
+
+// The resolver of the filter language over a record: $id (text), $createdAt (time), data paths.
+const FieldResolver& ColumnarFields();
+
+// Chunk metadata of `type` (or every type when empty), in chunk_id order. REQUIRES: lock held.
+Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view type);
+Result<ChunkAccel> LoadAccel(Connection& conn, int64_t chunk_id);
+
+// Writes the records (one partition, in order) as one chunk with these subcolumns; returns its id.
+Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& records, const std::vector<SubColumn>& schema,
+                           const ColumnarOptions& options);
+// Loads, updates and stores the path statistics of `type` with `records`; returns the schema.
+Result<std::vector<SubColumn>> UpdateTypePaths(Connection& conn, std::string_view type,
+                                               const std::vector<PreparedRecord>& records, const ColumnarOptions& options);
+Result<TypePaths> LoadTypePaths(Connection& conn, std::string_view type);
+
+// The partition label "<type>/<YYYY-MM-DD>".
+std::string DayOf(int64_t ts);
+
+}  // namespace dotdo::internal

@@ -1,0 +1,270 @@
+// ColumnarStore reads: the chunk scan with accelerator pruning, Query (projection, order, limit),
+// Count (from the chunk index when there is no filter), Get and the id lookups behind
+// Delete/Update (bloom on $id, then the id column of the candidate chunks), and tombstones.
+#include <algorithm>
+
+#include "columnar/columnar_rows.h"
+#include "core/json.h"
+#include "core/names.h"
+
+namespace dotdo {
+
+using internal::ChunkMeta;
+using internal::ChunkReader;
+using internal::ColumnarFilter;
+using internal::Connection;
+using internal::DatabaseInternals;
+
+namespace internal {
+namespace {
+
+// SQL ORDER BY classes: NULL < numbers < text.
+struct SortKey {
+  int cls = 0;
+  double num = 0;
+  std::string text;
+};
+
+SortKey KeyOf(const Json* v) {
+  SortKey k;
+  if (v == nullptr || v->is_null()) return k;
+  if (v->is_boolean()) {
+    k.cls = 1;
+    k.num = v->get<bool>() ? 1 : 0;
+  } else if (v->is_number()) {
+    k.cls = 1;
+    k.num = v->get<double>();
+  } else {
+    k.cls = 2;
+    k.text = v->is_string() ? v->get<std::string>() : DumpJson(*v);
+  }
+  return k;
+}
+
+bool KeyLess(const SortKey& a, const SortKey& b) {
+  if (a.cls != b.cls) return a.cls < b.cls;
+  if (a.cls == 1) return a.num < b.num;
+  return a.text < b.text;
+}
+
+Result<std::vector<JsonPath>> ParsePaths(const std::vector<std::string>& names, const char* what) {
+  if (names.size() > 64) return InvalidArgumentError(std::string("at most 64 ") + what);
+  std::vector<JsonPath> out;
+  for (const std::string& n : names) {
+    if (!n.empty() && n[0] == '$') return InvalidArgumentError(std::string(what) + " name data paths; '" + n + "' is a system field");
+    DOTDO_ASSIGN_OR_RETURN(JsonPath p, JsonPath::Parse(n));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+Json RowImage(const ColumnarRow& row) {
+  return Json{{"$id", row.id}, {"$type", row.type}, {"$createdAt", row.created_at}, {"data", row.data}};
+}
+
+Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<JsonPath>& columns) {
+  ColumnarRow out;
+  DOTDO_ASSIGN_OR_RETURN(const ColumnData* ids, chunk.Column(kIdColumn));
+  DOTDO_ASSIGN_OR_RETURN(const ColumnData* ts, chunk.Column(kCreatedColumn));
+  if (ids == nullptr || ts == nullptr) return DataLossError("columnar chunk lacks its system columns");
+  out.id = std::string(ids->Str(row));
+  out.type = chunk.meta().type;
+  out.created_at = ts->ints[row];
+  if (columns.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(out.data, chunk.Data(row));
+    return out;
+  }
+  for (const JsonPath& p : columns) {
+    Json scratch;
+    DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(p, p.ToDotted(), row, scratch));
+    if (v != nullptr) DOTDO_RETURN_IF_ERROR(p.Set(out.data, *v));
+  }
+  return out;
+}
+
+Status ScanChunks(Connection& conn, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
+                  const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
+  DOTDO_ASSIGN_OR_RETURN(std::vector<ChunkMeta> chunks, LoadChunks(conn, type));
+  scan.chunks_total += static_cast<int64_t>(chunks.size());
+  const bool accel = filter.NeedsAccel();
+  for (const ChunkMeta& meta : chunks) {
+    bool may = meta.deleted < meta.rows && filter.MayMatch(meta, nullptr);
+    if (may && accel) {
+      DOTDO_ASSIGN_OR_RETURN(ChunkAccel a, LoadAccel(conn, meta.chunk_id));
+      may = filter.MayMatch(meta, &a);
+    }
+    if (!may) {
+      ++scan.chunks_skipped;
+      continue;
+    }
+    ++scan.chunks_read;
+    ChunkReader reader(conn, meta);
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+    std::vector<uint8_t> match(reader.rows());
+    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i];
+    DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
+    DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
+    if (!more) break;
+  }
+  return OkStatus();
+}
+
+Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  std::vector<uint64_t> hashes;
+  for (const std::string& id : ids) hashes.push_back(*ValueHash(SqlValue(id)));
+  std::vector<std::string> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  DOTDO_ASSIGN_OR_RETURN(std::vector<ChunkMeta> chunks, LoadChunks(conn, ""));
+  std::vector<RowHit> hits;
+  for (const ChunkMeta& meta : chunks) {
+    if (meta.deleted == meta.rows) continue;
+    DOTDO_ASSIGN_OR_RETURN(ChunkAccel a, LoadAccel(conn, meta.chunk_id));
+    auto it = a.blooms.find(std::string(kIdColumn));
+    if (it != a.blooms.end()) {
+      BloomFilter bf = BloomFilter::Parse(it->second);
+      bool any = false;
+      for (uint64_t h : hashes) any = any || bf.MayContain(h);
+      if (!any) continue;
+    }
+    ChunkReader reader(conn, meta);
+    DOTDO_ASSIGN_OR_RETURN(const ColumnData* col, reader.Column(kIdColumn));
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+    if (col == nullptr) return DataLossError("columnar chunk lacks its $id column");
+    for (size_t i = 0; i < reader.rows(); ++i) {
+      if ((*deleted)[i] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(i))) continue;
+      DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, i, {}));
+      hits.push_back({meta.chunk_id, i, std::move(row)});
+    }
+  }
+  return hits;
+}
+
+RowHit Latest(const std::vector<RowHit>& hits) {
+  const RowHit* best = &hits[0];
+  for (const RowHit& h : hits)
+    if (h.row.created_at >= best->row.created_at) best = &h;
+  return *best;
+}
+
+Status Tombstone(Database& db, const std::vector<RowHit>& hits) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  std::map<int64_t, std::vector<size_t>> by_chunk;
+  for (const RowHit& h : hits) by_chunk[h.chunk_id].push_back(h.index);
+  for (const auto& [chunk_id, rows] : by_chunk) {
+    DOTDO_ASSIGN_OR_RETURN(auto q, conn.Prepare(
+        "SELECT c.rows, d.rows FROM col_chunks c LEFT JOIN col_deletes d USING (chunk_id) WHERE c.chunk_id = ?1"));
+    q.Bind(1, chunk_id);
+    DOTDO_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return DataLossError("columnar chunk vanished");
+    const auto n = static_cast<size_t>(q.ColumnInt64(0));
+    std::string bits = q.IsNull(1) ? std::string((n + 7) / 8, '\0') : std::string(q.ColumnBlob(1));
+    q.Reset();
+    if (bits.size() != (n + 7) / 8) return DataLossError("corrupt columnar delete bitmap");
+    for (size_t r : rows) bits[r / 8] = static_cast<char>(static_cast<uint8_t>(bits[r / 8]) | (1u << (r % 8)));
+    int64_t count = 0;
+    for (size_t i = 0; i < n; ++i) count += (static_cast<uint8_t>(bits[i / 8]) >> (i % 8)) & 1;
+    DOTDO_ASSIGN_OR_RETURN(auto put, conn.Prepare("INSERT OR REPLACE INTO col_deletes (chunk_id, rows) VALUES (?1, ?2)"));
+    put.Bind(1, chunk_id).BindBlob(2, bits);
+    DOTDO_RETURN_IF_ERROR(put.Run());
+    DOTDO_ASSIGN_OR_RETURN(auto upd, conn.Prepare("UPDATE col_chunks SET deleted = ?2 WHERE chunk_id = ?1"));
+    upd.Bind(1, chunk_id).Bind(2, count);
+    DOTDO_RETURN_IF_ERROR(upd.Run());
+  }
+  return OkStatus();
+}
+
+}  // namespace internal
+
+Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateTypeName(o.type, "$type"));
+  if (o.limit < 1 || o.limit > kMaxColumnarQueryLimit)
+    return InvalidArgumentError("limit must be 1.." + std::to_string(kMaxColumnarQueryLimit) + ", got " + std::to_string(o.limit));
+  DOTDO_ASSIGN_OR_RETURN(auto columns, internal::ParsePaths(o.columns, "columns"));
+  std::optional<internal::JsonPath> order;
+  const bool by_id = o.order_by == "$id", by_ts = o.order_by == "$createdAt";
+  if (!o.order_by.empty() && !by_id && !by_ts) {
+    DOTDO_ASSIGN_OR_RETURN(auto p, internal::ParsePaths({o.order_by}, "order_by"));
+    order = p[0];
+  }
+  DOTDO_ASSIGN_OR_RETURN(ColumnarFilter filter, ColumnarFilter::Compile(o.where));
+  ColumnarQueryResult out;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
+  if (!present) return out;
+  const auto limit = static_cast<size_t>(o.limit);
+  const bool sorted = !o.order_by.empty();
+  std::vector<std::pair<internal::SortKey, ColumnarRow>> best;  // kept sorted, at most `limit`
+  auto less = [&](const auto& a, const auto& b) {
+    return o.descending ? internal::KeyLess(b.first, a.first) : internal::KeyLess(a.first, b.first);
+  };
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(conn, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+    for (size_t i = 0; i < match.size(); ++i) {
+      if (!match[i]) continue;
+      if (!sorted) {
+        DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, internal::ReadRow(chunk, i, columns));
+        out.rows.push_back(std::move(row));
+        if (out.rows.size() >= limit) return false;
+        continue;
+      }
+      internal::SortKey key;
+      Json scratch;
+      if (by_id || by_ts) {
+        DOTDO_ASSIGN_OR_RETURN(const internal::ColumnData* c, chunk.Column(by_id ? internal::kIdColumn : internal::kCreatedColumn));
+        scratch = by_id ? Json(std::string(c->Str(i))) : Json(c->ints[i]);
+        key = internal::KeyOf(&scratch);
+      } else {
+        DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(*order, order->ToDotted(), i, scratch));
+        key = internal::KeyOf(v);
+      }
+      std::pair<internal::SortKey, ColumnarRow> cand{std::move(key), {}};
+      if (best.size() >= limit && !less(cand, best.back())) continue;
+      DOTDO_ASSIGN_OR_RETURN(cand.second, internal::ReadRow(chunk, i, columns));
+      best.insert(std::upper_bound(best.begin(), best.end(), cand, less), std::move(cand));
+      if (best.size() > limit) best.pop_back();
+    }
+    return true;
+  }));
+  for (auto& b : best) out.rows.push_back(std::move(b.second));
+  return out;
+}
+
+Result<ColumnarCountResult> ColumnarStore::Count(const std::string& type, const Json& where) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateTypeName(type, "$type"));
+  DOTDO_ASSIGN_OR_RETURN(ColumnarFilter filter, ColumnarFilter::Compile(where));
+  ColumnarCountResult out;
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
+  if (!present) return out;
+  if (filter.empty()) {  // from the chunk index: no column is read
+    DOTDO_ASSIGN_OR_RETURN(auto q, conn.Prepare("SELECT COUNT(*), COALESCE(SUM(rows - deleted), 0) FROM col_chunks WHERE type = ?1"));
+    q.Bind(1, type);
+    DOTDO_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) {
+      out.scan.chunks_total = out.scan.chunks_skipped = q.ColumnInt64(0);
+      out.count = q.ColumnInt64(1);
+    }
+    return out;
+  }
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(conn, type, filter, out.scan, [&](ChunkReader&, const std::vector<uint8_t>& match) -> Result<bool> {
+    for (uint8_t m : match) out.count += m;
+    return true;
+  }));
+  return out;
+}
+
+Result<ColumnarRow> ColumnarStore::Get(const std::string& id) {
+  DOTDO_RETURN_IF_ERROR(internal::ValidateRecordId(id, "$id"));
+  auto lock = DatabaseInternals::Conn(db_).Lock();
+  DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
+  if (!present) return NotFoundError("no columnar record with $id '" + id + "'");
+  DOTDO_ASSIGN_OR_RETURN(auto hits, internal::FindLive(db_, {id}));
+  if (hits.empty()) return NotFoundError("no columnar record with $id '" + id + "'");
+  return internal::Latest(hits).row;
+}
+
+}  // namespace dotdo

@@ -1,0 +1,45 @@
+// Row-level helpers of the ColumnarStore shared by its write and read files: validation of a
+// record's data, the partitioned chunk writer, finding live rows by $id through the blooms,
+// tombstones, and the chunk scan every read uses.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "columnar/columnar_internal.h"
+
+namespace dotdo::internal {
+
+// kInvalidArgument unless data is an object within the limits; sets *bytes to its serialized size.
+Status ValidateColumnarData(const Json& data, const ColumnarOptions& options, const std::string& what, size_t* bytes);
+// Writes records (any types and days) as chunks; appends {"partition", "count"} per partition.
+// REQUIRES: inside db.Transaction with the schema ensured.
+Status WritePartitioned(Database& db, const std::vector<PreparedRecord>& records, const ColumnarOptions& options,
+                        Json* partitions);
+
+struct RowHit {
+  int64_t chunk_id = 0;
+  size_t index = 0;  // row in the chunk
+  ColumnarRow row;  // the record
+};
+
+// Live rows whose $id is one of `ids`, in storage order. REQUIRES: lock held, schema present.
+Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids);
+// The hit with the latest $createdAt (ties: stored last). REQUIRES: !hits.empty().
+RowHit Latest(const std::vector<RowHit>& hits);
+// Marks the hits' rows deleted. REQUIRES: inside db.Transaction.
+Status Tombstone(Database& db, const std::vector<RowHit>& hits);
+// The CDC image of a record: {"$id", "$type", "$createdAt", "data"}.
+Json RowImage(const ColumnarRow& row);
+
+// Visits the chunks of `type` that may hold rows matching `filter`: for each, `visit` gets the
+// reader and the match mask (live rows that pass the filter) and returns false to stop.
+// Counts chunks read and skipped into `scan`. REQUIRES: lock held, schema present.
+Status ScanChunks(Connection& conn, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
+                  const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit);
+
+// The record at `row` of the chunk, with all data or only `columns`.
+Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<JsonPath>& columns);
+
+}  // namespace dotdo::internal
