@@ -192,19 +192,6 @@ std::string CycleToString(const std::vector<std::string>& cycle) {
   return out;
 }
 
-ReadSnapshot::ReadSnapshot(Connection& conn) : conn_(conn), lock_(conn.Lock()) {
-  if (conn_.InTransaction()) return;
-  auto st = conn_.Prepare("BEGIN");
-  status_ = st.ok() ? st->Run() : st.status();
-  began_ = status_.ok();
-}
-
-ReadSnapshot::~ReadSnapshot() {
-  if (!began_) return;
-  auto st = conn_.Prepare("COMMIT");
-  if (st.ok()) st->Run().IgnoreError();
-}
-
 Adjacency::Adjacency(Connection& conn, EdgeDirection direction, const std::vector<std::string>& types)
     : conn_(conn), direction_(direction), types_json_(TypesJson(types)) {}
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cdc/store_scaffold.h"
+#include "core/read_snapshot.h"
 #include "core/database_internals.h"
 #include "dotdo/graph.h"
 #include "sqlite/connection.h"
@@ -60,22 +61,6 @@ Result<Edge> ToEdge(RawEdge raw);
 // {from, to, type, data}: the CDC before/after image of an edge.
 Json EdgeImage(const Edge& e);
 
-// Holds the connection lock and, unless a transaction is already open, a deferred read
-// transaction, so that several queries see one snapshot (WAL). Never takes the write lock.
-class ReadSnapshot {
- public:
-  explicit ReadSnapshot(Connection& conn);
-  ~ReadSnapshot();
-  ReadSnapshot(const ReadSnapshot&) = delete;
-  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
-  Status status() const { return status_; }
-
- private:
-  Connection& conn_;
-  std::unique_lock<std::recursive_mutex> lock_;
-  bool began_ = false;
-  Status status_;
-};
 
 // One edge met while expanding: `neighbor` of frontier[src] through an edge of `type`;
 // forward == true when the stored edge is frontier[src] -> neighbor.
