@@ -10,6 +10,8 @@ install(TARGETS dotdo dotdo_sqlite3 ${dotdo_components}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/dotdo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# Tiering links the pinned DuckDB C library: it is installed next to ours.
+install(FILES ${DOTDO_DUCKDB_DIR}/libduckdb.so DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT dotdoTargets NAMESPACE dotdo:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/dotdo)
 
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/dotdoConfig.cmake.in [=[
@@ -22,6 +24,10 @@ find_dependency(PkgConfig)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 find_dependency(OpenMP)
 find_dependency(faiss)
+if(NOT TARGET dotdo::duckdb)
+  add_library(dotdo::duckdb SHARED IMPORTED)
+  set_target_properties(dotdo::duckdb PROPERTIES IMPORTED_LOCATION "${PACKAGE_PREFIX_DIR}/@CMAKE_INSTALL_LIBDIR@/libduckdb.so")
+endif()
 include("${CMAKE_CURRENT_LIST_DIR}/dotdoTargets.cmake")
 ]=])
 configure_package_config_file(${CMAKE_CURRENT_BINARY_DIR}/dotdoConfig.cmake.in

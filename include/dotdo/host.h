@@ -28,6 +28,7 @@
 #include "dotdo/document.h"
 #include "dotdo/export.h"
 #include "dotdo/graph.h"
+#include "dotdo/tiering.h"
 #include "dotdo/timeseries.h"
 #include "dotdo/vector.h"
 #include "dotdo/stream.h"
@@ -84,6 +85,10 @@ class DOTDO_EXPORT Namespace {
   Result<StreamStore> Stream();
   // The namespace's VectorStore (options.dimension 0 = the stored dimension).
   Result<VectorStore> Vectors(VectorStoreOptions options = {});
+  // The namespace's Tiering over its object store, attached on first use with `options` (later
+  // calls return the same one). Documents() attaches it by itself once anything was moved, so
+  // reads always fall through to the warm tier.
+  Result<Tiering*> Tiers(TieringOptions options = {});
   // The namespace's object store (a LocalObjectStore under layout().object_root), opened on first use.
   Result<ObjectStore*> Objects();
   // The BlobStore with the host's options (signing secret, URL base), opened on first use.

@@ -176,6 +176,42 @@ Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id) 
   return std::optional<StoredRow>(std::move(r));
 }
 
+namespace {
+
+// Which DocumentTier serves a Database (set by Tiering::Attach).
+struct DocumentTierSlot {
+  explicit DocumentTierSlot(Database&) {}
+  DocumentTier* tier = nullptr;
+};
+
+}  // namespace
+
+void SetDocumentTier(Database& db, DocumentTier* tier) {
+  auto lock = DatabaseInternals::Conn(db).Lock();
+  DatabaseInternals::Extension<DocumentTierSlot>(db).tier = tier;
+}
+
+Result<DocumentTier*> TierOf(Database& db) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  auto lock = conn.Lock();
+  DocumentTier* tier = DatabaseInternals::Extension<DocumentTierSlot>(db).tier;
+  if (tier != nullptr) return tier;
+  // Moved rows exist only once the tiering tables do; without a tier a read would miss them.
+  if (!conn.TableExists("tier_files")) return static_cast<DocumentTier*>(nullptr);
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT 1 FROM tier_files WHERE store = 'document' LIMIT 1"));
+  DOTDO_ASSIGN_OR_RETURN(bool moved, st.Step());
+  if (moved)
+    return FailedPreconditionError("this namespace has documents in the warm tier: open it through its NamespaceHost "
+                                   "or attach its object store with Tiering::Attach before reading documents");
+  return static_cast<DocumentTier*>(nullptr);
+}
+
+Result<std::optional<StoredRow>> LoadRowForWrite(Database& db, Connection& conn, std::string_view id) {
+  DOTDO_ASSIGN_OR_RETURN(DocumentTier * tier, TierOf(db));
+  if (tier != nullptr) DOTDO_RETURN_IF_ERROR(tier->BringBack(id));
+  return LoadRow(conn, id);
+}
+
 Status ValidateType(std::string_view type) { return ValidateTypeName(type, "$type"); }
 
 Status ValidateId(std::string_view id) { return ValidateRecordId(id, "$id"); }

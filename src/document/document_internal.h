@@ -23,6 +23,8 @@
 
 #include "cdc/store_scaffold.h"
 #include "core/database_internals.h"
+#include "core/filter_compiler.h"
+#include "core/read_snapshot.h"
 #include "core/json_path.h"
 #include "dotdo/document.h"
 
@@ -94,6 +96,55 @@ struct StoredRow {
 
 // Loads the current row of `id` (live or tombstone); nullopt when there is none.
 Result<std::optional<StoredRow>> LoadRow(Connection& conn, std::string_view id);
+
+// A superseded version as doc_history keeps it.
+struct HistoryRow {
+  int64_t version = 0;
+  int64_t valid_from = 0;
+  int64_t valid_to = 0;
+  bool deleted = false;
+  Json doc;
+};
+
+// The document rows the tiering layer (src/tiering) moved out of doc_documents / doc_history into
+// warm files. A row is in exactly one place: the move deletes the hot rows in the transaction that
+// registers the file, and bringing a row back hot masks its warm copy in the same transaction, so
+// no read ever sees it twice. Installed per Database by Tiering::Attach.
+class DocumentTier {
+ public:
+  virtual ~DocumentTier() = default;
+  // The current row of `id` (live or tombstone), hot or moved, read in one snapshot; nullopt when
+  // there is none.
+  virtual Result<std::optional<StoredRow>> Current(std::string_view id) = 0;
+  // The moved superseded versions of `id`, any order.
+  virtual Result<std::vector<HistoryRow>> History(std::string_view id) = 0;
+  // Moves the current row of `id` back into doc_documents (same seq) when it is warm; a no-op
+  // otherwise. REQUIRES: inside the write's transaction.
+  virtual Status BringBack(std::string_view id) = 0;
+  // A hard delete: hides every moved row of `id`. REQUIRES: inside a transaction.
+  virtual Status Forget(std::string_view id) = 0;
+  // PruneHistory(before): hides moved versions with valid_to <= before. REQUIRES: in a transaction.
+  virtual Status PruneHistory(int64_t before) = 0;
+  // The largest seq ever moved (0 when none): new rows must get a larger one.
+  virtual Result<int64_t> SeqFloor() = 0;
+  // Stages the moved live rows of `type` that may match `terms` in temp.doc_warm and returns the
+  // SQL source "(SELECT ... UNION ALL ...)" that reads hot and staged rows like doc_documents, or
+  // an empty string when no warm file can hold a match (then the hot table alone answers).
+  virtual Result<std::string> StageQuery(std::string_view type, const std::vector<PrunableTerm>& terms) = 0;
+  // The number of moved live rows of `type` when no file has to be opened for it (no filter and
+  // no masked rows), else nullopt.
+  virtual Result<std::optional<int64_t>> CountWithoutFiles(std::string_view type) = 0;
+};
+
+// The tier of db's documents: nullptr when none of them ever moved. kFailedPrecondition when rows
+// were moved but no tier is attached to this Database (reading without it would miss them).
+Result<DocumentTier*> TierOf(Database& db);
+// Installs (or with nullptr removes) the tier of db. REQUIRES: tier outlives its installation.
+void SetDocumentTier(Database& db, DocumentTier* tier);
+
+// Loads the current row of `id` for a write: a warm row is brought back hot first.
+// REQUIRES: inside the write's transaction.
+Result<std::optional<StoredRow>> LoadRowForWrite(Database& db, Connection& conn, std::string_view id);
 
 // $type is a type name, $id a record id (core/names.h), named "$type" / "$id" in messages.
 Status ValidateType(std::string_view type);

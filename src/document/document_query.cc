@@ -127,46 +127,10 @@ Result<bool> StatsExcludeAll(Database& db, std::string_view type, const std::vec
     if (std::find(configured->begin(), configured->end(), t.path) == configured->end()) continue;
     DOTDO_ASSIGN_OR_RETURN(auto stats, internal::LoadStats(db, type, t.path));
     if (!stats) continue;
-    bool all_absent = true;
-    for (const Json& v : t.values) {
-      std::optional<internal::StatValue> sv = internal::StatValueOf(v);
-      if (!sv || (sv->is_number && !sv->exact)) {
-        all_absent = false;
-        break;
-      }
-      const auto& lo = stats->min_num;
-      const auto& hi = stats->max_num;
-      const auto& slo = stats->min_str;
-      const auto& shi = stats->max_str;
-      bool outside = false;
-      switch (t.op) {
-        case PrunableTerm::Op::kEq:
-        case PrunableTerm::Op::kIn:
-          if (sv->is_number) outside = !lo || sv->number < *lo || sv->number > *hi;
-          else outside = !slo || sv->text < *slo || sv->text > *shi;
-          if (!outside) {
-            DOTDO_ASSIGN_OR_RETURN(bool may, internal::BloomMayContain(db, type, t.path, stats->blocks, sv->bloom_key));
-            outside = !may;
-          }
-          break;
-        case PrunableTerm::Op::kGt:
-          outside = sv->is_number ? (!hi || *hi <= sv->number) : (!shi || *shi <= sv->text);
-          break;
-        case PrunableTerm::Op::kGte:
-          outside = sv->is_number ? (!hi || *hi < sv->number) : (!shi || *shi < sv->text);
-          break;
-        case PrunableTerm::Op::kLt:
-          outside = sv->is_number ? (!lo || *lo >= sv->number) : (!slo || *slo >= sv->text);
-          break;
-        case PrunableTerm::Op::kLte:
-          outside = sv->is_number ? (!lo || *lo > sv->number) : (!slo || *slo > sv->text);
-          break;
-      }
-      if (!outside) {
-        all_absent = false;
-        break;
-      }
-    }
+    const auto may_contain = [&](const std::string& key) {
+      return internal::BloomMayContain(db, type, t.path, stats->blocks, key);
+    };
+    DOTDO_ASSIGN_OR_RETURN(bool all_absent, internal::StatsExclude(t, *stats, may_contain));
     if (all_absent) return true;
   }
   return false;
@@ -242,8 +206,9 @@ struct CompiledQuery {
   }
 };
 
-// REQUIRES: the connection lock is held (stats are read).
-Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) {
+// REQUIRES: the connection lock is held (stats are read). With a tier, moved rows that may match
+// are staged and the query reads hot and staged rows together.
+Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q, internal::DocumentTier* tier) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateType(q.type));
   if (q.limit < 1 || q.limit > 1000)
     return InvalidArgumentError("limit must be between 1 and 1000, got " + std::to_string(q.limit));
@@ -272,8 +237,17 @@ Result<CompiledQuery> CompileQuery(Database& db, const DocumentQueryOptions& q) 
   std::string& sql = out.sql;
   sql = "SELECT seq, json(data)";
   for (const SortTerm& t : sort) sql += ", " + t.path.Expression();
-  sql += " FROM doc_documents";
-  DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db, q.type, filter.prunable, sort.empty() ? nullptr : &sort[0].path));
+  std::string source;
+  if (tier != nullptr) {
+    // The namespace's stats cover hot rows only after a rebuild; moved rows are pruned per file.
+    DOTDO_ASSIGN_OR_RETURN(source, tier->StageQuery(q.type, filter.prunable));
+    if (!source.empty()) out.excluded = false;
+  }
+  sql += " FROM " + (source.empty() ? std::string("doc_documents") : source);
+  std::string hint;
+  if (source.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(hint, IndexHint(db, q.type, filter.prunable, sort.empty() ? nullptr : &sort[0].path));
+  }
   if (!hint.empty()) {
     out.unhinted_from = sql.size();
     sql += hint;
@@ -304,7 +278,13 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
-  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));  // validates even with no tables
+  internal::DocumentTier* tier = nullptr;
+  if (state != nullptr) {
+    DOTDO_ASSIGN_OR_RETURN(tier, internal::TierOf(db_));
+  }
+  internal::ReadSnapshot snapshot(conn, tier != nullptr);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q, tier));  // validates even with no tables
   DocumentPage page;
   if (cq.excluded || state == nullptr) return page;
   DOTDO_ASSIGN_OR_RETURN(auto st, cq.Prepare(conn));
@@ -331,7 +311,7 @@ Result<std::string> DocumentStore::Explain(const DocumentQueryOptions& q) {
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
-  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q));
+  DOTDO_ASSIGN_OR_RETURN(CompiledQuery cq, CompileQuery(db_, q, nullptr));
   if (cq.excluded) return std::string("SKIP DOCUMENTS (stats prove no match)");
   if (state == nullptr) return std::string("SKIP DOCUMENTS (no document was ever written in this namespace)");
   auto prepared = conn.PrepareUncached("EXPLAIN QUERY PLAN " + cq.sql);
@@ -365,17 +345,40 @@ Result<int64_t> DocumentStore::Count(std::string_view type, const Json& where) {
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::ForRead(db_));
   if (state == nullptr) return int64_t{0};
   DOTDO_ASSIGN_OR_RETURN(bool excluded, StatsExcludeAll(db_, type, filter.prunable));
-  if (excluded) return int64_t{0};
-  DOTDO_ASSIGN_OR_RETURN(std::string hint, IndexHint(db_, type, filter.prunable, nullptr));
+  DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+  if (excluded && tier == nullptr) return int64_t{0};
+  internal::ReadSnapshot snapshot(conn, tier != nullptr);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  // Moved rows: counted from the file accelerator without a filter, else staged and counted.
+  int64_t moved = 0;
+  std::string source = "doc_documents";
+  if (tier != nullptr) {
+    std::optional<int64_t> known;
+    if (filter.sql == "1") {
+      DOTDO_ASSIGN_OR_RETURN(known, tier->CountWithoutFiles(type));
+    }
+    if (known) {
+      moved = *known;
+    } else {
+      DOTDO_ASSIGN_OR_RETURN(std::string staged, tier->StageQuery(type, filter.prunable));
+      if (!staged.empty()) source = staged;
+    }
+    // The stats speak for the hot rows only (see Query).
+    if (excluded && source == "doc_documents") return moved;
+  }
+  std::string hint;
+  if (source == "doc_documents") {
+    DOTDO_ASSIGN_OR_RETURN(hint, IndexHint(db_, type, filter.prunable, nullptr));
+  }
   std::string clause = " WHERE " + internal::TypeClause(type);
   if (filter.sql != "1") clause += " AND " + filter.sql;
-  auto prepared = conn.Prepare("SELECT count(*) FROM doc_documents" + hint + clause);
-  if (!prepared.ok() && !hint.empty()) prepared = conn.Prepare("SELECT count(*) FROM doc_documents" + clause);
+  auto prepared = conn.Prepare("SELECT count(*) FROM " + source + hint + clause);
+  if (!prepared.ok() && !hint.empty()) prepared = conn.Prepare("SELECT count(*) FROM " + source + clause);
   DOTDO_ASSIGN_OR_RETURN(auto st, std::move(prepared));
   st.BindValues(filter.params);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return InternalError("count returned no row");
-  return st.ColumnInt64(0);
+  return st.ColumnInt64(0) + moved;
 }
 
 Status DocumentStore::CreateIndex(std::string_view type, std::string_view path) {

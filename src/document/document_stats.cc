@@ -184,6 +184,16 @@ Status RecordValue(Connection& conn, std::string_view type, const std::string& p
   return OkStatus();
 }
 
+// "$.<first segment>" as a SQLite JSON path (bound, not pasted).
+std::string FirstSegmentPath(const JsonPath& path) {
+  const auto& seg = path.segments().front();
+  const std::string first = std::holds_alternative<std::string>(seg) ? std::get<std::string>(seg)
+                                                                     : std::to_string(std::get<int64_t>(seg));
+  return JsonPath::Parse(first)->ToSqlite();
+}
+
+}  // namespace
+
 // The recordable values a path reaches in a document, as filters see them (core/mql_match.h):
 // through arrays, and each element of an array value.
 std::vector<StatValue> RecordableValues(const Json& doc, const JsonPath& path) {
@@ -200,15 +210,43 @@ std::vector<StatValue> RecordableValues(const Json& doc, const JsonPath& path) {
   return out;
 }
 
-// "$.<first segment>" as a SQLite JSON path (bound, not pasted).
-std::string FirstSegmentPath(const JsonPath& path) {
-  const auto& seg = path.segments().front();
-  const std::string first = std::holds_alternative<std::string>(seg) ? std::get<std::string>(seg)
-                                                                     : std::to_string(std::get<int64_t>(seg));
-  return JsonPath::Parse(first)->ToSqlite();
+Result<bool> StatsExclude(const PrunableTerm& t, const PathStats& stats,
+                          const std::function<Result<bool>(const std::string& bloom_key)>& may_contain) {
+  const auto& lo = stats.min_num;
+  const auto& hi = stats.max_num;
+  const auto& slo = stats.min_str;
+  const auto& shi = stats.max_str;
+  for (const Json& v : t.values) {
+    std::optional<StatValue> sv = StatValueOf(v);
+    if (!sv || (sv->is_number && !sv->exact)) return false;
+    bool outside = false;
+    switch (t.op) {
+      case PrunableTerm::Op::kEq:
+      case PrunableTerm::Op::kIn:
+        if (sv->is_number) outside = !lo || sv->number < *lo || sv->number > *hi;
+        else outside = !slo || sv->text < *slo || sv->text > *shi;
+        if (!outside) {
+          DOTDO_ASSIGN_OR_RETURN(bool may, may_contain(sv->bloom_key));
+          outside = !may;
+        }
+        break;
+      case PrunableTerm::Op::kGt:
+        outside = sv->is_number ? (!hi || *hi <= sv->number) : (!shi || *shi <= sv->text);
+        break;
+      case PrunableTerm::Op::kGte:
+        outside = sv->is_number ? (!hi || *hi < sv->number) : (!shi || *shi < sv->text);
+        break;
+      case PrunableTerm::Op::kLt:
+        outside = sv->is_number ? (!lo || *lo >= sv->number) : (!slo || *slo >= sv->text);
+        break;
+      case PrunableTerm::Op::kLte:
+        outside = sv->is_number ? (!lo || *lo > sv->number) : (!slo || *slo > sv->text);
+        break;
+    }
+    if (!outside) return false;
+  }
+  return true;
 }
-
-}  // namespace
 
 Status RecordStats(Database& db, std::string_view type, const Json& doc) {
   DOTDO_ASSIGN_OR_RETURN(DocumentState * state, DocumentState::Of(db));

@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/filter_compiler.h"
 #include "core/json_path.h"
@@ -35,6 +37,14 @@ struct PathStats {
   std::optional<double> min_num, max_num;
   std::optional<std::string> min_str, max_str;
 };
+
+// The recordable values `path` reaches in `doc`, as filters see them: through arrays, and each
+// element of an array value.
+std::vector<StatValue> RecordableValues(const Json& doc, const JsonPath& path);
+
+// True when `stats` (and the bloom behind may_contain) prove that no value matches term `t`.
+Result<bool> StatsExclude(const PrunableTerm& t, const PathStats& stats,
+                          const std::function<Result<bool>(const std::string& bloom_key)>& may_contain);
 
 // Records the values of `doc` at every configured path of `type`. REQUIRES: inside a transaction.
 Status RecordStats(Database& db, std::string_view type, const Json& doc);

@@ -2,6 +2,8 @@
 // and point reads (get, history, time travel, history pruning). Each write runs in one
 // transaction: the superseded version moves to doc_history, the new version replaces the current
 // row, the stats of configured paths widen, and the change event goes to the outbox.
+#include <algorithm>
+
 #include "cdc/outbox.h"
 #include "core/json.h"
 #include "document/document_internal.h"
@@ -91,6 +93,13 @@ Result<NewDoc> CheckNew(Json doc) {
 Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox, size_t max_bytes, NewDoc nd) {
   Json& doc = nd.doc;
   const std::string& type = nd.type;
+  DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db));
+  int64_t seq_floor = 0;
+  if (tier != nullptr) {
+    // A caller's id may name a moved document; generated ids are new by construction.
+    if (!nd.id.empty()) DOTDO_RETURN_IF_ERROR(tier->BringBack(nd.id));
+    DOTDO_ASSIGN_OR_RETURN(seq_floor, tier->SeqFloor());
+  }
   if (nd.id.empty()) nd.id = db.NewId();
   const std::string& id = nd.id;
   const int64_t now = db.NowMillis();
@@ -98,9 +107,11 @@ Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox,
   DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(doc));
   DOTDO_RETURN_IF_ERROR(CheckSize(text, max_bytes, id));
   DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
-                                       "INSERT INTO doc_documents(id, type, version, created_at, updated_at, deleted, data) "
-                                       "VALUES (?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
-  ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text);
+                                       "INSERT INTO doc_documents(seq, id, type, version, created_at, updated_at, deleted, data) "
+                                       "VALUES (CASE WHEN ?5 > coalesce((SELECT max(seq) FROM doc_documents), 0) THEN ?5 + 1 END, "
+                                       "?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
+  // seq: SQLite's next rowid, unless moved rows hold larger ones (their seqs are never reused).
+  ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text).Bind(5, seq_floor);
   DOTDO_RETURN_IF_ERROR(ins.Run());
   if (conn.Changes() == 0) {
     // The id is taken: by a live document (conflict) or a tombstone (the id lives again).
@@ -179,8 +190,14 @@ Result<Json> DocumentStore::Get(std::string_view id) {
                                       "SELECT json(data) FROM doc_documents WHERE id = ?1 AND deleted = 0"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return NotFoundError("document '" + std::string(id) + "' does not exist");
-  return internal::ParseStoredDocument(st.ColumnText(0), "stored document '" + std::string(id) + "'");
+  if (row) return internal::ParseStoredDocument(st.ColumnText(0), "stored document '" + std::string(id) + "'");
+  st.Reset();
+  DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+  if (tier != nullptr) {
+    DOTDO_ASSIGN_OR_RETURN(std::optional<StoredRow> moved, tier->Current(id));
+    if (moved && !moved->deleted) return std::move(moved->doc);
+  }
+  return NotFoundError("document '" + std::string(id) + "' does not exist");
 }
 
 // Shared read-modify-write of a live document: `mutate` turns the current body (the document
@@ -194,7 +211,7 @@ Result<Json> DocumentStore::WriteVersion(std::string_view id, const std::optiona
   Json result;
   DOTDO_RETURN_IF_ERROR(db_.Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
-    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRowForWrite(db_, conn, id));
     if (!row || row->deleted) return NotFoundError("document '" + std::string(id) + "' does not exist");
     DOTDO_RETURN_IF_ERROR(CheckVersion(expected_version, *row, id));
     Json body = internal::BodyOf(row->doc);
@@ -329,7 +346,7 @@ Status DocumentStore::Delete(std::string_view id, DocumentDeleteOptions options)
   Connection& conn = DatabaseInternals::Conn(db_);
   return db_.Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(db_));
-    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
+    DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRowForWrite(db_, conn, id));
     // A hard delete also purges a soft-deleted document.
     if (!row || (row->deleted && !options.hard))
       return NotFoundError("document '" + std::string(id) + "' does not exist");
@@ -341,6 +358,8 @@ Status DocumentStore::Delete(std::string_view id, DocumentDeleteOptions options)
       DOTDO_ASSIGN_OR_RETURN(auto hist, conn.Prepare("DELETE FROM doc_history WHERE id = ?1"));
       hist.Bind(1, id);
       DOTDO_RETURN_IF_ERROR(hist.Run());
+      DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+      if (tier != nullptr) DOTDO_RETURN_IF_ERROR(tier->Forget(id));
     } else {
       const int64_t now = std::max(db_.NowMillis(), row->updated_at);
       DOTDO_RETURN_IF_ERROR(ArchiveCurrent(conn, row->seq, now));
@@ -380,20 +399,33 @@ Result<std::vector<Json>> DocumentStore::History(std::string_view id) {
   if (state == nullptr) return NotFoundError("document '" + std::string(id) + "' has no history");
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
-  std::vector<Json> out;
+  DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+  internal::ReadSnapshot snapshot(conn, tier != nullptr);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  std::vector<internal::HistoryRow> versions;
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT version, valid_from, deleted, json(data) FROM doc_history "
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT version, valid_from, valid_to, deleted, json(data) FROM doc_history "
                                                  "WHERE id = ?1 ORDER BY version"));
     st.Bind(1, id);
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      DOTDO_ASSIGN_OR_RETURN(Json doc, ParseStored(st.ColumnText(3), id));
-      out.push_back(HistoryEntry(std::move(doc), st.ColumnInt64(2) != 0, st.ColumnInt64(0), st.ColumnInt64(1)));
+      DOTDO_ASSIGN_OR_RETURN(Json doc, ParseStored(st.ColumnText(4), id));
+      versions.push_back({st.ColumnInt64(0), st.ColumnInt64(1), st.ColumnInt64(2), st.ColumnInt64(3) != 0, std::move(doc)});
     }
   }
-  DOTDO_ASSIGN_OR_RETURN(auto row, internal::LoadRow(conn, id));
-  if (row) out.push_back(HistoryEntry(std::move(row->doc), row->deleted, row->version, row->updated_at));
+  std::optional<StoredRow> current;
+  if (tier != nullptr) {
+    DOTDO_ASSIGN_OR_RETURN(std::vector<internal::HistoryRow> moved, tier->History(id));
+    for (auto& h : moved) versions.push_back(std::move(h));
+    std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+    DOTDO_ASSIGN_OR_RETURN(current, tier->Current(id));
+  } else {
+    DOTDO_ASSIGN_OR_RETURN(current, internal::LoadRow(conn, id));
+  }
+  std::vector<Json> out;
+  for (auto& h : versions) out.push_back(HistoryEntry(std::move(h.doc), h.deleted, h.version, h.valid_from));
+  if (current) out.push_back(HistoryEntry(std::move(current->doc), current->deleted, current->version, current->updated_at));
   if (out.empty()) return NotFoundError("document '" + std::string(id) + "' has no history");
   return out;
 }
@@ -409,22 +441,41 @@ Result<Json> DocumentStore::GetAsOf(std::string_view id, int64_t unix_millis) {
   auto missing = [&](const char* why) {
     return NotFoundError("document '" + std::string(id) + "' " + why + " at " + FormatIso8601(unix_millis));
   };
+  DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+  internal::ReadSnapshot snapshot(conn, tier != nullptr);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  std::optional<StoredRow> current;
+  if (tier != nullptr) {
+    DOTDO_ASSIGN_OR_RETURN(current, tier->Current(id));
+  } else {
+    DOTDO_ASSIGN_OR_RETURN(current, internal::LoadRow(conn, id));
+  }
+  if (current && current->updated_at <= unix_millis) {
+    if (current->deleted) return missing("was deleted");
+    return std::move(current->doc);
+  }
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT deleted, updated_at, json(data) FROM doc_documents WHERE id = ?1"));
-    st.Bind(1, id);
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT deleted, json(data) FROM doc_history WHERE id = ?1 AND "
+                                                 "valid_from <= ?2 AND ?2 < valid_to ORDER BY version DESC LIMIT 1"));
+    st.Bind(1, id).Bind(2, unix_millis);
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row && st.ColumnInt64(1) <= unix_millis) {
+    if (row) {
       if (st.ColumnInt64(0) != 0) return missing("was deleted");
-      return ParseStored(st.ColumnText(2), id);
+      return ParseStored(st.ColumnText(1), id);
     }
   }
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT deleted, json(data) FROM doc_history WHERE id = ?1 AND "
-                                               "valid_from <= ?2 AND ?2 < valid_to ORDER BY version DESC LIMIT 1"));
-  st.Bind(1, id).Bind(2, unix_millis);
-  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return missing("did not exist (or that version was pruned)");
-  if (st.ColumnInt64(0) != 0) return missing("was deleted");
-  return ParseStored(st.ColumnText(1), id);
+  if (tier != nullptr) {
+    // Moved versions are older than every hot one of the same id.
+    DOTDO_ASSIGN_OR_RETURN(std::vector<internal::HistoryRow> moved, tier->History(id));
+    const internal::HistoryRow* best = nullptr;
+    for (const auto& h : moved)
+      if (h.valid_from <= unix_millis && unix_millis < h.valid_to && (best == nullptr || h.version > best->version)) best = &h;
+    if (best != nullptr) {
+      if (best->deleted) return missing("was deleted");
+      return best->doc;
+    }
+  }
+  return missing("did not exist (or that version was pruned)");
 }
 
 Result<int64_t> DocumentStore::PruneHistory(int64_t before_unix_millis) {
@@ -437,6 +488,8 @@ Result<int64_t> DocumentStore::PruneHistory(int64_t before_unix_millis) {
     st.Bind(1, before_unix_millis);
     DOTDO_RETURN_IF_ERROR(st.Run());
     removed = conn.Changes();
+    DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
+    if (tier != nullptr) DOTDO_RETURN_IF_ERROR(tier->PruneHistory(before_unix_millis));
     return OkStatus();
   }));
   return removed;

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/database_internals.h"
 #include "host/signing_key.h"
 
 namespace dotdo {
@@ -33,6 +34,7 @@ class Namespace::Impl {
   std::mutex mu_;  // guards the lazily opened stores below
   std::unique_ptr<LocalObjectStore> objects_;
   std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<Tiering> tiering_;  // declared after objects_: destroyed before it
   int64_t last_used_ms_ = 0;  // GUARDED_BY(the host's mutex)
 
   Result<ObjectStore*> Objects() {
@@ -88,7 +90,20 @@ const NamespaceLayout& Namespace::layout() const { return impl_->layout_; }
 Database& Namespace::db() { return *impl_->db_; }
 
 Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
-  return DocumentStore::Open(*impl_->db_, std::move(options));
+  DOTDO_ASSIGN_OR_RETURN(DocumentStore store, DocumentStore::Open(*impl_->db_, std::move(options)));
+  // Rows moved by any process are read through the namespace's tier.
+  DOTDO_ASSIGN_OR_RETURN(int64_t tiering, internal::DatabaseInternals::SchemaVersion(*impl_->db_, "tiering"));
+  if (tiering > 0) DOTDO_RETURN_IF_ERROR(Tiers().status());
+  return store;
+}
+
+Result<Tiering*> Namespace::Tiers(TieringOptions options) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  if (!impl_->tiering_) {
+    DOTDO_ASSIGN_OR_RETURN(ObjectStore * objects, impl_->ObjectsLocked());
+    DOTDO_ASSIGN_OR_RETURN(impl_->tiering_, Tiering::Attach(*impl_->db_, *objects, std::move(options)));
+  }
+  return impl_->tiering_.get();
 }
 
 Result<GraphStore> Namespace::Graph(GraphOptions options) { return GraphStore::Open(*impl_->db_, options); }

@@ -163,6 +163,11 @@ Status Connection::Exec(std::string_view sql) {
 }
 
 int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+bool Connection::TableExists(const std::string& name) {
+  return sqlite3_table_column_metadata(db_, "main", name.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) ==
+         SQLITE_OK;
+}
+
 int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
 bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 

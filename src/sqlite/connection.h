@@ -74,6 +74,8 @@ class Connection {
 
   int64_t LastInsertRowId() const;
   int64_t Changes() const;
+  // Whether the main database has a table `name` (read from the schema, not counted as rows read).
+  bool TableExists(const std::string& name);
   bool InTransaction() const;  // false when in autocommit mode
 
   std::unique_lock<std::recursive_mutex> Lock() { return std::unique_lock<std::recursive_mutex>(mu_); }

@@ -1,0 +1,47 @@
+// The mover's steps (src/tiering/mover.cc), each idempotent: select, write + intent, verify,
+// register + delete hot rows, recover. Called by Tiering::Run and Tiering::Compact.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tiering/tiering_internal.h"
+
+namespace dotdo::tiering {
+
+// The ids of one future file.
+struct MoveGroup {
+  std::string type, day;
+  std::vector<std::string> ids;
+};
+
+// A file written and put, not yet registered.
+struct PreparedFile {
+  std::string key, type, day, sha256, id_bloom, paths_json;
+  std::map<std::string, std::string> path_blooms;
+  std::vector<std::pair<std::string, int64_t>> ids;  // current rows: id, version
+  int64_t documents = 0, live = 0, versions = 0, rows = 0, bytes = 0, max_seq = 0, seq_sum = 0;
+};
+
+Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& options, int64_t now);
+// The current rows and superseded versions of `ids` (missing ids are skipped).
+Result<std::vector<FileRow>> LoadHotRows(Database& db, const std::vector<std::string>& ids);
+Result<std::vector<std::string>> HotPathsOf(Database& db, std::string_view type);
+// Writes the rows to a Parquet file, records the intent, and puts it on the object store.
+Result<PreparedFile> WriteFile(TierState& ts, std::string_view type, std::string_view day, std::vector<FileRow> rows,
+                               const std::vector<std::string>& hot_paths);
+// Size, SHA-256, row count and checksum of the stored object, read back.
+Status VerifyFile(TierState& ts, const PreparedFile& pf);
+// Registers the file and deletes the hot rows of unchanged documents; returns how many moved.
+Result<int64_t> RegisterFile(TierState& ts, const PreparedFile& pf, int64_t* skipped_changed);
+// The rows of a registered file that are still visible (masked rows dropped).
+Result<std::vector<FileRow>> ReadUnmaskedRows(TierState& ts, const FileEntry& f);
+// Replaces `removed` by `added` in one transaction, unless the epoch moved on since `epoch`
+// (kAborted). The removed objects are listed for deletion by RecoverMoves.
+Status RegisterCompaction(TierState& ts, const std::vector<PreparedFile>& added, const std::vector<const FileEntry*>& removed,
+                          int64_t epoch);
+// Removes objects of unfinished moves; returns how many.
+Result<int64_t> RecoverMoves(TierState& ts);
+
+}  // namespace dotdo::tiering
