@@ -1,5 +1,7 @@
-// `dotdo ns list`, `dotdo info` and `dotdo sql`: namespace-level commands.
+// `dotdo ns list`, `dotdo info` and `dotdo sql`: namespace-level commands. `dotdo sql` runs on the
+// namespace's SQLite file, or with --tiers warm through DuckDB over every namespace's warm files.
 #include "cli.h"
+#include "core/database_internals.h"
 
 #include <filesystem>
 
@@ -19,6 +21,25 @@ Result<Json> NamespaceInfo(Context& ctx) {
   std::error_code ec;
   Json out = {{"data", ctx.data_dir}, {"exists", std::filesystem::exists(ctx.data_dir, ec)}, {"namespaces", names}};
   return out;
+}
+
+Result<Json> RunWarmSql(Context& ctx, const std::string& tiers, const std::string& query, const ReadOnlyQueryOptions& limits) {
+  if (tiers != "warm")
+    return InvalidArgumentError("--tiers must be \"warm\" (the cold tier is not readable by SQL yet), got \"" + tiers + "\"");
+  DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host());
+  DOTDO_ASSIGN_OR_RETURN(std::vector<std::string> names, host->List());
+  std::vector<std::shared_ptr<Namespace>> leases;
+  std::vector<std::pair<std::string, Tiering*>> namespaces;
+  for (const std::string& name : names) {
+    DOTDO_ASSIGN_OR_RETURN(auto ns, host->Get(name, /*create=*/false));
+    // Namespaces that never tiered have no warm files (and get no tables from a read).
+    DOTDO_ASSIGN_OR_RETURN(int64_t version, internal::DatabaseInternals::SchemaVersion(ns->db(), "tiering"));
+    if (version == 0) continue;
+    DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, ns->Tiers());
+    namespaces.emplace_back(name, tiering);
+    leases.push_back(std::move(ns));
+  }
+  return Tiering::Sql(namespaces, query, {.max_rows = limits.max_rows, .timeout_ms = limits.timeout_ms});
 }
 
 const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
@@ -41,7 +62,11 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
       ->check(CLI::NonNegativeNumber);
   sql->add_option("--timeout-ms", limits.timeout_ms, "End the statement after this long")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  static std::string tiers;
+  sql->add_option("--tiers", tiers, "warm: run the statement through DuckDB over the warm files of every namespace "
+                                    "(views \"<ns>\".documents and \"<ns>\".document_versions)");
   sql->callback([&ctx] {
+    if (!tiers.empty()) return ctx.Finish(RunWarmSql(ctx, tiers, query, limits));
     auto db = ctx.OpenDb(/*create=*/false);
     if (!db.ok()) return ctx.Fail(db.status());
     ctx.Finish((*db)->QueryReadOnly(query, {}, limits));

@@ -1,0 +1,94 @@
+// `dotdo tier ...`: the namespace's tiers from the shell — status (hot and warm documents, files and
+// bytes per type), run (move what a policy selects now: age of the last write and/or a cap of hot
+// documents per type) and files (the registered warm files). Policies are validated by Tiering.
+#include <memory>
+
+#include "cli.h"
+#include "dotdo/tiering.h"
+
+namespace dotdo::cli {
+namespace {
+
+struct TierArgs {
+  std::string older_than = "30d";
+  std::string type;
+  int64_t max_hot = -1;
+  int64_t per_file = 100000;
+  std::string now;
+};
+
+Json FileJson(const TierFileInfo& f) {
+  return Json{{"key", f.key},         {"store", f.store},   {"table", f.table}, {"day", f.day},
+              {"tier", f.tier},       {"documents", f.documents}, {"live", f.live}, {"versions", f.versions},
+              {"masked", f.masked},   {"bytes", f.bytes},   {"sha256", f.sha256}, {"createdAt", FormatIso8601(f.created_at)}};
+}
+
+Result<Json> RunMove(Context& ctx, const TierArgs& a) {
+  TieringOptions options;
+  TieringPolicy policy;
+  policy.type = a.type;
+  policy.max_hot_documents = a.max_hot;
+  if (a.older_than == "none") {
+    policy.min_age_millis = -1;
+  } else {
+    DOTDO_ASSIGN_OR_RETURN(policy.min_age_millis, ParseDurationMillis(a.older_than));
+  }
+  options.policies = {policy};
+  options.max_documents_per_file = a.per_file;
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+  DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers(options));
+  int64_t now = n->db().NowMillis();
+  if (!a.now.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(now, ParseTimestamp(a.now));
+  }
+  DOTDO_ASSIGN_OR_RETURN(TieringRunStats s, tiering->Run(now));
+  return Json{{"documentsMoved", s.documents_moved}, {"versionsMoved", s.versions_moved},
+              {"filesWritten", s.files_written},     {"bytesWritten", s.bytes_written},
+              {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed}};
+}
+
+}  // namespace
+
+const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
+  auto* tier = app.add_subcommand("tier", "Hot -> warm tiering of documents: status, run, files");
+  tier->require_subcommand(1);
+  auto a = std::make_shared<TierArgs>();
+
+  auto* status = tier->add_subcommand("status", "Per type: hot and warm documents, warm files and bytes");
+  status->callback([&ctx] {
+    ctx.Finish([&]() -> Result<Json> {
+      DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+      DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers());
+      DOTDO_ASSIGN_OR_RETURN(auto tables, tiering->Tables());
+      Json out = Json::array();
+      for (const auto& t : tables)
+        out.push_back({{"store", t.store}, {"table", t.table}, {"hot", t.hot_documents}, {"warm", t.warm_documents},
+                       {"warmFiles", t.warm_files}, {"warmBytes", t.warm_bytes}});
+      return Json{{"tables", std::move(out)}};
+    }());
+  });
+
+  auto* run = tier->add_subcommand("run", "Move the documents a policy selects to the warm tier (Parquet files)");
+  run->add_option("--older-than", a->older_than, "Move documents last written this long ago (500ms/30s/5m/1h/7d, "
+                                                 "or none; default 30d)");
+  run->add_option("--type", a->type, "Only documents of this $type (default every type)");
+  run->add_option("--max-hot", a->max_hot, "Keep at most this many hot documents per type (default no cap)");
+  run->add_option("--per-file", a->per_file, "Documents per warm file (default 100000)");
+  run->add_option("--now", a->now, "The time the policy is evaluated at (ms or ISO 8601; default now)");
+  run->callback([&ctx, a] { ctx.Finish(RunMove(ctx, *a)); });
+
+  auto* files = tier->add_subcommand("files", "The registered warm files");
+  files->add_option("--type", a->type, "Only files of this $type");
+  files->callback([&ctx, a] {
+    ctx.Finish([&]() -> Result<Json> {
+      DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+      DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers());
+      DOTDO_ASSIGN_OR_RETURN(auto list, tiering->Files(a->type));
+      Json out = Json::array();
+      for (const auto& f : list) out.push_back(FileJson(f));
+      return Json{{"files", std::move(out)}};
+    }());
+  });
+});
+
+}  // namespace dotdo::cli
