@@ -74,6 +74,10 @@ struct ColumnarScanStats {
   int64_t chunks_total = 0;
   int64_t chunks_read = 0;
   int64_t chunks_skipped = 0;
+  // Row groups (1024 rows; chunks written with row groups) of the chunks read: those
+  // decoded and those skipped by their statistics.
+  int64_t groups_read = 0;
+  int64_t groups_skipped = 0;
 };
 
 struct ColumnarRow {
