@@ -394,22 +394,28 @@ Result<ColumnData> DecodeColumn(std::string_view blob) {
   return c;
 }
 
+namespace {
+
+// Row i of `from` into row j of `to` (same kind); a string row gets dictionary code `code` of `to`.
+void CopyRow(const ColumnData& from, size_t i, ColumnData& to, size_t j, uint32_t code) {
+  to.present[j] = from.present[i];
+  to.nonnull[j] = from.nonnull[i];
+  if (from.kind == ColumnKind::kDouble) {
+    to.doubles[j] = from.doubles[i];
+    to.was_int[j] = from.was_int[i];
+  } else if (from.kind == ColumnKind::kString) {
+    to.codes[j] = code;
+  } else {
+    to.ints[j] = from.ints[i];
+  }
+}
+
+}  // namespace
+
 ColumnData SliceColumn(const ColumnData& c, size_t begin, size_t end) {
   ColumnData out{.kind = c.kind};
   out.Resize(end - begin);
-  for (size_t i = begin; i < end; ++i) {
-    const size_t j = i - begin;
-    out.present[j] = c.present[i];
-    out.nonnull[j] = c.nonnull[i];
-    if (c.kind == ColumnKind::kDouble) {
-      out.doubles[j] = c.doubles[i];
-      out.was_int[j] = c.was_int[i];
-    } else if (c.kind == ColumnKind::kString) {
-      out.codes[j] = static_cast<uint32_t>(j);
-    } else {
-      out.ints[j] = c.ints[i];
-    }
-  }
+  for (size_t i = begin; i < end; ++i) CopyRow(c, i, out, i - begin, static_cast<uint32_t>(i - begin));
   if (c.kind == ColumnKind::kString) {
     out.dict.clear();  // Resize put the empty value there
     out.dict.reserve(end - begin);
@@ -462,19 +468,8 @@ Result<ColumnData> DecodeGroupedColumn(std::string_view in, size_t rows, size_t 
       return Corrupt("row groups of different kinds");
     }
     const auto base = static_cast<uint32_t>(out.dict.size());
-    for (size_t j = 0; j < n; ++j) {
-      const size_t i = begin + j;
-      out.present[i] = part.present[j];
-      out.nonnull[i] = part.nonnull[j];
-      if (out.kind == ColumnKind::kDouble) {
-        out.doubles[i] = part.doubles[j];
-        out.was_int[i] = part.was_int[j];
-      } else if (out.kind == ColumnKind::kString) {
-        out.codes[i] = part.nonnull[j] ? base + part.codes[j] : 0;
-      } else {
-        out.ints[i] = part.ints[j];
-      }
-    }
+    const bool strings = out.kind == ColumnKind::kString;
+    for (size_t j = 0; j < n; ++j) CopyRow(part, j, out, begin + j, strings && part.nonnull[j] ? base + part.codes[j] : 0);
     if (out.kind == ColumnKind::kString)
       for (std::string& s : part.dict) out.dict.push_back(std::move(s));
   }

@@ -221,11 +221,12 @@ bool DecodeColumnStats(std::string_view& in, std::vector<ColumnStats>& columns) 
 
 }  // namespace
 
-std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups) {
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups, int64_t group_rows) {
   std::string out;
   EncodeColumnStats(out, columns);
   if (groups.empty()) return out;
   PutVarint(out, groups.size());
+  PutVarint(out, static_cast<uint64_t>(group_rows));
   for (const ChunkMeta& g : groups) {
     PutVarint(out, static_cast<uint64_t>(g.rows));
     PutVarint(out, Zig(g.min_ts));
@@ -240,8 +241,11 @@ Status DecodeChunkStats(std::string_view in, ChunkMeta& meta) {
   if (!DecodeColumnStats(in, meta.columns)) return bad();
   meta.groups.clear();
   if (in.empty()) return OkStatus();  // a chunk without row groups
-  uint64_t n = 0;
-  if (!GetVarint(in, n) || n != (static_cast<uint64_t>(meta.rows) + kRowGroupRows - 1) / kRowGroupRows) return bad();
+  uint64_t n = 0, group_rows = 0;
+  if (!GetVarint(in, n) || !GetVarint(in, group_rows) || group_rows == 0 || group_rows > 65536 ||
+      n != (static_cast<uint64_t>(meta.rows) + group_rows - 1) / group_rows)
+    return bad();
+  meta.group_rows = static_cast<int64_t>(group_rows);
   meta.groups.resize(n);
   int64_t first = 0;
   for (ChunkMeta& g : meta.groups) {
@@ -253,7 +257,7 @@ Status DecodeChunkStats(std::string_view in, ChunkMeta& meta) {
     g.max_ts = Unzig(hi);
     g.first_row = first;
     first += g.rows;
-    if (g.rows != std::min<int64_t>(kRowGroupRows, meta.rows - g.first_row)) return bad();
+    if (g.rows != std::min<int64_t>(meta.group_rows, meta.rows - g.first_row)) return bad();
   }
   return in.empty() ? OkStatus() : bad();
 }
@@ -411,9 +415,10 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
     if (bloom) accel.blooms[schema[c].path] = bf.Serialize();
   }
   // The row-group index: per group the chunk's statistics over its rows only.
+  const auto group_rows = static_cast<size_t>(options.row_group_rows);
   std::vector<ChunkMeta> groups;
-  for (size_t b = 0; b < n; b += kRowGroupRows) {
-    const size_t e = std::min(n, b + kRowGroupRows);
+  for (size_t b = 0; b < n; b += group_rows) {
+    const size_t e = std::min(n, b + group_rows);
     ChunkMeta& g = groups.emplace_back();
     g.rows = static_cast<int64_t>(e - b);
     g.min_ts = records[b].created_at;
@@ -427,16 +432,16 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
     }
   }
   std::vector<std::pair<std::string, std::string>> blobs;
-  blobs.emplace_back(std::string(kIdColumn), EncodeGroupedColumn(ids, kRowGroupRows));
-  blobs.emplace_back(std::string(kCreatedColumn), EncodeGroupedColumn(ts, kRowGroupRows));
-  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeGroupedColumn(rest, kRowGroupRows));
-  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeGroupedColumn(cols[c], kRowGroupRows));
+  blobs.emplace_back(std::string(kIdColumn), EncodeGroupedColumn(ids, group_rows));
+  blobs.emplace_back(std::string(kCreatedColumn), EncodeGroupedColumn(ts, group_rows));
+  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeGroupedColumn(rest, group_rows));
+  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeGroupedColumn(cols[c], group_rows));
   int64_t bytes = 0;
   for (const auto& b : blobs) bytes += static_cast<int64_t>(b.second.size());
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
       "INSERT INTO col_chunks (type, day, rows, min_ts, max_ts, bytes, stats, accel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   st.Bind(1, records[0].type).Bind(2, DayOf(records[0].created_at)).Bind(3, static_cast<int64_t>(n)).Bind(4, min_ts);
-  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats, groups)).BindBlob(8, EncodeAccel(accel));
+  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats, groups, options.row_group_rows)).BindBlob(8, EncodeAccel(accel));
   DOTDO_RETURN_IF_ERROR(st.Run());
   const int64_t chunk_id = conn.LastInsertRowId();
   for (const auto& [name, blob] : blobs) DOTDO_RETURN_IF_ERROR(PutColumn(conn, chunk_id, name, blob));
@@ -471,7 +476,7 @@ Result<const ColumnData*> ChunkReader::Load(std::string_view name) {
   ColumnData c;
   if (IsGroupedColumn(blob)) {
     if (meta_.groups.empty()) return DataLossError("columnar column '" + std::string(name) + "' has row groups its chunk lacks");
-    DOTDO_ASSIGN_OR_RETURN(c, DecodeGroupedColumn(blob, rows(), kRowGroupRows, groups_));
+    DOTDO_ASSIGN_OR_RETURN(c, DecodeGroupedColumn(blob, rows(), static_cast<size_t>(meta_.group_rows), groups_));
   } else {
     DOTDO_ASSIGN_OR_RETURN(c, DecodeColumn(blob));
   }

@@ -95,6 +95,8 @@ const StoreSpec kColumnarSpec{"columnar", "col_", kMigrations};
 Status ValidateColumnarOptions(const ColumnarOptions& o) {
   if (o.max_chunk_rows < 1 || o.max_chunk_rows > (int64_t{1} << 20))
     return InvalidArgumentError("max_chunk_rows must be 1..1048576, got " + std::to_string(o.max_chunk_rows));
+  if (o.row_group_rows < 1 || o.row_group_rows > 65536)
+    return InvalidArgumentError("row_group_rows must be 1..65536, got " + std::to_string(o.row_group_rows));
   if (o.max_chunk_bytes < 1024) return InvalidArgumentError("max_chunk_bytes must be at least 1024");
   if (!(o.subcolumn_threshold > 0 && o.subcolumn_threshold <= 1))
     return InvalidArgumentError("subcolumn_threshold must be in (0, 1]");

@@ -12,7 +12,7 @@
 //      when that column's rest_count is 0 (so every value of the path in the chunk is in it).
 //   4. col_deletes holds a bitmap of tombstoned rows per chunk; col_chunks.deleted is its popcount.
 //   5. A chunk written with row groups has its rows in $createdAt order, every column blob grouped
-//      by kRowGroupRows rows, and per group the same statistics as the chunk (min/max of
+//      by its group_rows rows (ColumnarOptions::row_group_rows when written), and per group the same statistics as the chunk (min/max of
 //      $createdAt and of every subcolumn): a group is skipped exactly as a chunk would be.
 #pragma once
 
@@ -56,8 +56,6 @@ struct ColumnStats {
   std::string min_s, max_s;
 };
 
-// Rows per row group of the chunks written from schema version 2 on.
-inline constexpr size_t kRowGroupRows = 1024;
 
 // One col_chunks row, or one row group of it (then rows, min_ts, max_ts and columns are the
 // group's, first_row its first row in the chunk, and groups is empty).
@@ -67,14 +65,16 @@ struct ChunkMeta {
   int64_t rows = 0, deleted = 0, min_ts = 0, max_ts = 0, bytes = 0;
   std::vector<ColumnStats> columns;  // subcolumns only
   int64_t first_row = 0;
-  // Row groups of kRowGroupRows rows; empty for a chunk written before row groups (its column
-  // blobs are single frames).
+  // Row groups of group_rows rows (the last may be shorter); empty for a chunk written before row
+  // groups (its column blobs are single frames).
+  int64_t group_rows = 0;
   std::vector<ChunkMeta> groups;
   const ColumnStats* Column(std::string_view name) const;
 };
-// The `stats` blob: the chunk's column statistics, then (chunks with row groups) the group count
-// and per group its row count, min/max $createdAt and column statistics.
-std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups = {});
+// The `stats` blob: the chunk's column statistics, then (chunks with row groups) the group count,
+// the rows per group and per group its row count, min/max $createdAt and column statistics.
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups = {},
+                             int64_t group_rows = 0);
 Status DecodeChunkStats(std::string_view bytes, ChunkMeta& meta);
 
 // The accelerator blob: bloom filters (name -> bloom) and HyperLogLogs (name -> sketch).

@@ -119,7 +119,7 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
     ChunkReader reader(conn, *meta, meta->groups.empty() ? nullptr : &wanted);
     DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
     std::vector<uint8_t> match(reader.rows());
-    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i] && (meta->groups.empty() || wanted[i / kRowGroupRows]);
+    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i] && (meta->groups.empty() || wanted[i / static_cast<size_t>(meta->group_rows)]);
     DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
     DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
     if (!more) break;
