@@ -55,6 +55,9 @@ struct ColumnarRecord {
 struct ColumnarOptions {
   // Most records in one chunk. Default 65536; 1..1048576.
   int64_t max_chunk_rows = 65536;
+  // Rows per row group: a chunk's rows are sorted by $createdAt and cut into groups with their own
+  // statistics, each decoded on its own. Default 1024; 1..65536.
+  int64_t row_group_rows = 1024;
   // A chunk also ends once its records' serialized data reach this many bytes. Default 16 MiB.
   int64_t max_chunk_bytes = int64_t{16} << 20;
   // A JSON path becomes a typed column once it is seen in at least this fraction of a type's records
@@ -74,6 +77,10 @@ struct ColumnarScanStats {
   int64_t chunks_total = 0;
   int64_t chunks_read = 0;
   int64_t chunks_skipped = 0;
+  // Row groups (chunks written with row groups) of the chunks read: those
+  // decoded and those skipped by their statistics.
+  int64_t groups_read = 0;
+  int64_t groups_skipped = 0;
 };
 
 struct ColumnarRow {

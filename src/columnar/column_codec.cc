@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kPlainStrings = 0, kDictStrings = 1;
-constexpr uint8_t kFrameNone = 0, kFrameZstd = 1;
+constexpr uint8_t kFrameNone = 0, kFrameZstd = 1, kGrouped = 2;
 
 Status Corrupt(std::string_view what) { return DataLossError(std::string("corrupt columnar column: ") + std::string(what)); }
 
@@ -392,6 +392,91 @@ Result<ColumnData> DecodeColumn(std::string_view blob) {
   }
   if (!in.empty()) return Corrupt("trailing bytes");
   return c;
+}
+
+namespace {
+
+// Row i of `from` into row j of `to` (same kind); a string row gets dictionary code `code` of `to`.
+void CopyRow(const ColumnData& from, size_t i, ColumnData& to, size_t j, uint32_t code) {
+  to.present[j] = from.present[i];
+  to.nonnull[j] = from.nonnull[i];
+  if (from.kind == ColumnKind::kDouble) {
+    to.doubles[j] = from.doubles[i];
+    to.was_int[j] = from.was_int[i];
+  } else if (from.kind == ColumnKind::kString) {
+    to.codes[j] = code;
+  } else {
+    to.ints[j] = from.ints[i];
+  }
+}
+
+}  // namespace
+
+ColumnData SliceColumn(const ColumnData& c, size_t begin, size_t end) {
+  ColumnData out{.kind = c.kind};
+  out.Resize(end - begin);
+  for (size_t i = begin; i < end; ++i) CopyRow(c, i, out, i - begin, static_cast<uint32_t>(i - begin));
+  if (c.kind == ColumnKind::kString) {
+    out.dict.clear();  // Resize put the empty value there
+    out.dict.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) out.dict.emplace_back(c.Str(i));
+    if (out.dict.empty()) out.dict.emplace_back();
+  }
+  return out;
+}
+
+std::string EncodeGroupedColumn(const ColumnData& c, size_t group_rows) {
+  std::vector<std::string> frames;
+  for (size_t b = 0; b < c.size(); b += group_rows) frames.push_back(EncodeColumn(SliceColumn(c, b, std::min(c.size(), b + group_rows))));
+  std::string out(1, static_cast<char>(kGrouped));
+  PutVarint(out, group_rows);
+  PutVarint(out, frames.size());
+  for (const std::string& f : frames) PutVarint(out, f.size());
+  for (const std::string& f : frames) out += f;
+  return out;
+}
+
+bool IsGroupedColumn(std::string_view blob) { return !blob.empty() && static_cast<uint8_t>(blob[0]) == kGrouped; }
+
+Result<ColumnData> DecodeGroupedColumn(std::string_view in, size_t rows, size_t group_rows, const std::vector<uint8_t>* wanted) {
+  uint64_t stored_rows = 0, groups = 0;
+  if (!IsGroupedColumn(in)) return Corrupt("not a grouped column");
+  in.remove_prefix(1);
+  const size_t expected = group_rows == 0 ? 0 : (rows + group_rows - 1) / group_rows;
+  if (!GetVarint(in, stored_rows) || stored_rows != group_rows || !GetVarint(in, groups) || groups != expected)
+    return Corrupt("row groups do not match the chunk");
+  if (wanted != nullptr && wanted->size() != groups) return Corrupt("row group mask size");
+  std::vector<uint64_t> lengths(groups);
+  for (uint64_t& len : lengths)
+    if (!GetVarint(in, len) || len > in.size()) return Corrupt("bad row group directory");
+  ColumnData out;
+  bool first = true;
+  for (size_t g = 0; g < groups; ++g) {
+    if (lengths[g] > in.size()) return Corrupt("truncated row group");
+    std::string_view frame = in.substr(0, lengths[g]);
+    in.remove_prefix(lengths[g]);
+    if (wanted != nullptr && !(*wanted)[g]) continue;
+    DOTDO_ASSIGN_OR_RETURN(ColumnData part, DecodeColumn(frame));
+    const size_t begin = g * group_rows, n = std::min(rows, begin + group_rows) - begin;
+    if (part.size() != n) return Corrupt("row group has the wrong row count");
+    if (first) {
+      out.kind = part.kind;
+      out.Resize(rows);
+      if (out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+      first = false;
+    } else if (part.kind != out.kind) {
+      return Corrupt("row groups of different kinds");
+    }
+    const auto base = static_cast<uint32_t>(out.dict.size());
+    const bool strings = out.kind == ColumnKind::kString;
+    for (size_t j = 0; j < n; ++j) CopyRow(part, j, out, begin + j, strings && part.nonnull[j] ? base + part.codes[j] : 0);
+    if (out.kind == ColumnKind::kString)
+      for (std::string& s : part.dict) out.dict.push_back(std::move(s));
+  }
+  if (!in.empty()) return Corrupt("trailing bytes after the row groups");
+  if (first) out.Resize(rows);  // no group wanted: every row absent
+  if (first && out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+  return out;
 }
 
 }  // namespace dotdo::internal

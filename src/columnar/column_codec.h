@@ -50,6 +50,20 @@ struct ColumnData {
 std::string EncodeColumn(const ColumnData& column);
 Result<ColumnData> DecodeColumn(std::string_view blob);
 
+// Row groups: a column cut into groups of `group_rows` rows (the last may be shorter), each
+// encoded by EncodeColumn on its own, behind a directory of their lengths:
+//   grouped := 2:u8 group_rows:varint groups:varint (frame_length:varint)* frame*
+// so a reader decodes only the groups it needs. DecodeColumn refuses a grouped blob.
+std::string EncodeGroupedColumn(const ColumnData& column, size_t group_rows);
+bool IsGroupedColumn(std::string_view blob);
+// Decodes a grouped column of `rows` rows: the groups whose `wanted` flag is set (every group
+// when `wanted` is null) hold their values, the other rows are absent. kDataLoss when the blob
+// is corrupt or does not hold `rows` rows in groups of `group_rows`.
+Result<ColumnData> DecodeGroupedColumn(std::string_view blob, size_t rows, size_t group_rows,
+                                       const std::vector<uint8_t>* wanted);
+// Rows [begin, end) of a column as a column of their own.
+ColumnData SliceColumn(const ColumnData& column, size_t begin, size_t end);
+
 // Building blocks, exposed for the tests and the chunk index.
 void PutVarint(std::string& out, uint64_t v);
 bool GetVarint(std::string_view& in, uint64_t& v);

@@ -167,7 +167,7 @@ Result<ColumnarAggregateResult> ColumnarStore::Aggregate(const ColumnarAggregate
     return it->second;
   };
   if (group_paths.empty()) group_of(Json::array());
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(conn, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
     const size_t n = chunk.rows();
     std::vector<uint32_t> gid(n, 0);
     const ColumnData* gcol = nullptr;
@@ -352,6 +352,9 @@ Result<ColumnarCompactResult> ColumnarStore::Compact() {
         }
       }
       for (size_t i = 0; i < records.size(); ++i) records[i].data = &datas[i];
+      // The partition in $createdAt order, so the new chunks (and their row groups) cover disjoint times.
+      std::stable_sort(records.begin(), records.end(),
+                       [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
       result.records_dropped += deleted;
       DOTDO_ASSIGN_OR_RETURN(internal::TypePaths paths, internal::LoadTypePaths(conn, key.first));
       const std::vector<internal::SubColumn> schema = paths.Select(options_);

@@ -105,8 +105,11 @@ bool Fit(ColumnData& c, size_t i, const Json& v, std::vector<std::string>& strin
   return false;
 }
 
-void MinMax(const ColumnData& c, ColumnStats& s) {
-  for (size_t i = 0; i < c.size(); ++i) {
+// Counts and min/max of rows [begin, end) of the column into s.
+void MinMax(const ColumnData& c, ColumnStats& s, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    s.present += c.present[i];
+    s.nonnull += c.nonnull[i];
     if (!c.nonnull[i]) continue;
     if (c.kind == ColumnKind::kDouble) {
       const double d = c.doubles[i];
@@ -154,8 +157,9 @@ const ColumnStats* ChunkMeta::Column(std::string_view name) const {
   return nullptr;
 }
 
-std::string EncodeChunkStats(const std::vector<ColumnStats>& columns) {
-  std::string out;
+namespace {
+
+void EncodeColumnStats(std::string& out, const std::vector<ColumnStats>& columns) {
   PutVarint(out, columns.size());
   for (const ColumnStats& c : columns) {
     PutString(out, c.name);
@@ -178,22 +182,20 @@ std::string EncodeChunkStats(const std::vector<ColumnStats>& columns) {
       PutVarint(out, Zig(c.max_i));
     }
   }
-  return out;
 }
 
-Status DecodeChunkStats(std::string_view in, std::vector<ColumnStats>& columns) {
-  auto bad = [] { return DataLossError("corrupt columnar chunk statistics"); };
+bool DecodeColumnStats(std::string_view& in, std::vector<ColumnStats>& columns) {
   uint64_t n = 0;
-  if (!GetVarint(in, n) || n > in.size()) return bad();
+  if (!GetVarint(in, n) || n > in.size()) return false;
   columns.resize(n);
   for (ColumnStats& c : columns) {
     uint64_t present = 0, nonnull = 0, rest = 0;
-    if (!GetString(in, c.name) || in.empty()) return bad();
+    if (!GetString(in, c.name) || in.empty()) return false;
     const uint8_t kind = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (kind < 1 || kind > 4) return bad();
+    if (kind < 1 || kind > 4) return false;
     c.kind = static_cast<ColumnKind>(kind);
-    if (!GetVarint(in, present) || !GetVarint(in, nonnull) || !GetVarint(in, rest) || in.empty()) return bad();
+    if (!GetVarint(in, present) || !GetVarint(in, nonnull) || !GetVarint(in, rest) || in.empty()) return false;
     c.present = static_cast<int64_t>(present);
     c.nonnull = static_cast<int64_t>(nonnull);
     c.rest_count = static_cast<int64_t>(rest);
@@ -201,18 +203,61 @@ Status DecodeChunkStats(std::string_view in, std::vector<ColumnStats>& columns) 
     in.remove_prefix(1);
     if (!c.has_minmax) continue;
     if (c.kind == ColumnKind::kDouble) {
-      if (in.size() < 16) return bad();
+      if (in.size() < 16) return false;
       std::memcpy(&c.min_d, in.data(), 8);
       std::memcpy(&c.max_d, in.data() + 8, 8);
       in.remove_prefix(16);
     } else if (c.kind == ColumnKind::kString) {
-      if (!GetString(in, c.min_s) || !GetString(in, c.max_s)) return bad();
+      if (!GetString(in, c.min_s) || !GetString(in, c.max_s)) return false;
     } else {
       uint64_t a = 0, b = 0;
-      if (!GetVarint(in, a) || !GetVarint(in, b)) return bad();
+      if (!GetVarint(in, a) || !GetVarint(in, b)) return false;
       c.min_i = Unzig(a);
       c.max_i = Unzig(b);
     }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups, int64_t group_rows) {
+  std::string out;
+  EncodeColumnStats(out, columns);
+  if (groups.empty()) return out;
+  PutVarint(out, groups.size());
+  PutVarint(out, static_cast<uint64_t>(group_rows));
+  for (const ChunkMeta& g : groups) {
+    PutVarint(out, static_cast<uint64_t>(g.rows));
+    PutVarint(out, Zig(g.min_ts));
+    PutVarint(out, Zig(g.max_ts));
+    EncodeColumnStats(out, g.columns);
+  }
+  return out;
+}
+
+Status DecodeChunkStats(std::string_view in, ChunkMeta& meta) {
+  auto bad = [] { return DataLossError("corrupt columnar chunk statistics"); };
+  if (!DecodeColumnStats(in, meta.columns)) return bad();
+  meta.groups.clear();
+  if (in.empty()) return OkStatus();  // a chunk without row groups
+  uint64_t n = 0, group_rows = 0;
+  if (!GetVarint(in, n) || !GetVarint(in, group_rows) || group_rows == 0 || group_rows > 65536 ||
+      n != (static_cast<uint64_t>(meta.rows) + group_rows - 1) / group_rows)
+    return bad();
+  meta.group_rows = static_cast<int64_t>(group_rows);
+  meta.groups.resize(n);
+  int64_t first = 0;
+  for (ChunkMeta& g : meta.groups) {
+    uint64_t rows = 0, lo = 0, hi = 0;
+    if (!GetVarint(in, rows) || !GetVarint(in, lo) || !GetVarint(in, hi) || !DecodeColumnStats(in, g.columns)) return bad();
+    g.chunk_id = meta.chunk_id;
+    g.rows = static_cast<int64_t>(rows);
+    g.min_ts = Unzig(lo);
+    g.max_ts = Unzig(hi);
+    g.first_row = first;
+    first += g.rows;
+    if (g.rows != std::min<int64_t>(meta.group_rows, meta.rows - g.first_row)) return bad();
   }
   return in.empty() ? OkStatus() : bad();
 }
@@ -261,7 +306,7 @@ Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view typ
     m.min_ts = st.ColumnInt64(5);
     m.max_ts = st.ColumnInt64(6);
     m.bytes = st.ColumnInt64(7);
-    DOTDO_RETURN_IF_ERROR(DecodeChunkStats(st.ColumnBlob(8), m.columns));
+    DOTDO_RETURN_IF_ERROR(DecodeChunkStats(st.ColumnBlob(8), m));
     out.push_back(std::move(m));
   }
   return out;
@@ -277,9 +322,14 @@ Result<ChunkAccel> LoadAccel(Connection& conn, int64_t chunk_id) {
   return a;
 }
 
-Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& records, const std::vector<SubColumn>& schema,
+Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& input, const std::vector<SubColumn>& schema,
                            const ColumnarOptions& options) {
+  // Rows in $createdAt order (ties keep their input order), so row groups cover narrow times.
+  std::vector<PreparedRecord> records = input;
+  std::stable_sort(records.begin(), records.end(),
+                   [](const PreparedRecord& a, const PreparedRecord& b) { return a.created_at < b.created_at; });
   const size_t n = records.size();
+  std::vector<std::vector<uint8_t>> in_rest(schema.size(), std::vector<uint8_t>(n, 0));  // the row's value stayed in _rest
   ColumnData ids{.kind = ColumnKind::kString}, ts{.kind = ColumnKind::kInt}, rest{.kind = ColumnKind::kString};
   ids.Resize(n);
   ts.Resize(n);
@@ -310,7 +360,7 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
       Json* v = Find(data, schema[c].keys);
       if (v == nullptr) {
         // An array on a prefix: the path reaches values in `_rest` (through the array's elements).
-        if (ArrayOnPrefix(data, schema[c].keys)) ++stats[c].rest_count;
+        if (ArrayOnPrefix(data, schema[c].keys)) in_rest[c][i] = 1;
         continue;
       }
       if (v->is_null()) {
@@ -318,7 +368,7 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
       } else if (Fit(cols[c], i, *v, strings[c])) {
         cols[c].present[i] = cols[c].nonnull[i] = 1;
       } else {
-        ++stats[c].rest_count;
+        in_rest[c][i] = 1;
         continue;
       }
       EraseAndPrune(data, schema[c].keys);
@@ -349,11 +399,8 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   accel.hlls[std::string(kIdColumn)] = id_hll.Serialize();
   for (size_t c = 0; c < schema.size(); ++c) {
     if (schema[c].kind == ColumnKind::kString) strings_into(cols[c], strings[c]);
-    for (size_t i = 0; i < n; ++i) {
-      stats[c].present += cols[c].present[i];
-      stats[c].nonnull += cols[c].nonnull[i];
-    }
-    MinMax(cols[c], stats[c]);
+    for (size_t i = 0; i < n; ++i) stats[c].rest_count += in_rest[c][i];
+    MinMax(cols[c], stats[c], 0, n);
     const bool bloom = std::find(options.bloom_columns.begin(), options.bloom_columns.end(), schema[c].path) !=
                        options.bloom_columns.end();
     BloomFilter bf(static_cast<size_t>(stats[c].nonnull));
@@ -367,17 +414,34 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
     accel.hlls[schema[c].path] = hll.Serialize();
     if (bloom) accel.blooms[schema[c].path] = bf.Serialize();
   }
+  // The row-group index: per group the chunk's statistics over its rows only.
+  const auto group_rows = static_cast<size_t>(options.row_group_rows);
+  std::vector<ChunkMeta> groups;
+  for (size_t b = 0; b < n; b += group_rows) {
+    const size_t e = std::min(n, b + group_rows);
+    ChunkMeta& g = groups.emplace_back();
+    g.rows = static_cast<int64_t>(e - b);
+    g.min_ts = records[b].created_at;
+    g.max_ts = records[e - 1].created_at;
+    for (size_t c = 0; c < schema.size(); ++c) {
+      ColumnStats& gs = g.columns.emplace_back();
+      gs.name = schema[c].path;
+      gs.kind = schema[c].kind;
+      for (size_t i = b; i < e; ++i) gs.rest_count += in_rest[c][i];
+      MinMax(cols[c], gs, b, e);
+    }
+  }
   std::vector<std::pair<std::string, std::string>> blobs;
-  blobs.emplace_back(std::string(kIdColumn), EncodeColumn(ids));
-  blobs.emplace_back(std::string(kCreatedColumn), EncodeColumn(ts));
-  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeColumn(rest));
-  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeColumn(cols[c]));
+  blobs.emplace_back(std::string(kIdColumn), EncodeGroupedColumn(ids, group_rows));
+  blobs.emplace_back(std::string(kCreatedColumn), EncodeGroupedColumn(ts, group_rows));
+  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeGroupedColumn(rest, group_rows));
+  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeGroupedColumn(cols[c], group_rows));
   int64_t bytes = 0;
   for (const auto& b : blobs) bytes += static_cast<int64_t>(b.second.size());
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
       "INSERT INTO col_chunks (type, day, rows, min_ts, max_ts, bytes, stats, accel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   st.Bind(1, records[0].type).Bind(2, DayOf(records[0].created_at)).Bind(3, static_cast<int64_t>(n)).Bind(4, min_ts);
-  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats)).BindBlob(8, EncodeAccel(accel));
+  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats, groups, options.row_group_rows)).BindBlob(8, EncodeAccel(accel));
   DOTDO_RETURN_IF_ERROR(st.Run());
   const int64_t chunk_id = conn.LastInsertRowId();
   for (const auto& [name, blob] : blobs) DOTDO_RETURN_IF_ERROR(PutColumn(conn, chunk_id, name, blob));
@@ -408,7 +472,14 @@ Result<const ColumnData*> ChunkReader::Load(std::string_view name) {
     return static_cast<const ColumnData*>(nullptr);
   }
   ++data_reads_;
-  DOTDO_ASSIGN_OR_RETURN(ColumnData c, DecodeColumn(st.ColumnBlob(0)));
+  std::string_view blob = st.ColumnBlob(0);
+  ColumnData c;
+  if (IsGroupedColumn(blob)) {
+    if (meta_.groups.empty()) return DataLossError("columnar column '" + std::string(name) + "' has row groups its chunk lacks");
+    DOTDO_ASSIGN_OR_RETURN(c, DecodeGroupedColumn(blob, rows(), static_cast<size_t>(meta_.group_rows), groups_));
+  } else {
+    DOTDO_ASSIGN_OR_RETURN(c, DecodeColumn(blob));
+  }
   if (c.size() != rows()) return DataLossError("columnar column '" + std::string(name) + "' has the wrong row count");
   auto owned = std::make_unique<ColumnData>(std::move(c));
   const ColumnData* p = owned.get();

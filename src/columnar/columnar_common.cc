@@ -42,6 +42,12 @@ CREATE TABLE col_deletes (
   chunk_id INTEGER PRIMARY KEY,
   rows     BLOB NOT NULL
 );
+)sql",
+    // v2: chunks written from this version on have row groups (rows in $createdAt order, grouped
+    // column blobs, the group index at the end of col_chunks.stats). Version 1 chunks stay
+    // readable as they are; the version refuses a build that cannot read row groups.
+    R"sql(
+-- no table changes: chunk blobs carry their own format (docs/formats/columnar.md)
 )sql"};
 
 // Keys a subcolumn path may consist of (other keys stay in `_rest`).
@@ -89,6 +95,8 @@ const StoreSpec kColumnarSpec{"columnar", "col_", kMigrations};
 Status ValidateColumnarOptions(const ColumnarOptions& o) {
   if (o.max_chunk_rows < 1 || o.max_chunk_rows > (int64_t{1} << 20))
     return InvalidArgumentError("max_chunk_rows must be 1..1048576, got " + std::to_string(o.max_chunk_rows));
+  if (o.row_group_rows < 1 || o.row_group_rows > 65536)
+    return InvalidArgumentError("row_group_rows must be 1..65536, got " + std::to_string(o.row_group_rows));
   if (o.max_chunk_bytes < 1024) return InvalidArgumentError("max_chunk_bytes must be at least 1024");
   if (!(o.subcolumn_threshold > 0 && o.subcolumn_threshold <= 1))
     return InvalidArgumentError("subcolumn_threshold must be in (0, 1]");
@@ -198,6 +206,58 @@ Result<std::vector<SubColumn>> UpdateTypePaths(Connection& conn, std::string_vie
   st.BindAll(type, tp.records, DumpJson(paths));
   DOTDO_RETURN_IF_ERROR(st.Run());
   return tp.Select(options);
+}
+
+ColumnarState::ColumnarState(Database& db) : db_(db) { DatabaseInternals::AddObserver(db_, this); }
+ColumnarState::~ColumnarState() { DatabaseInternals::RemoveObserver(db_, this); }
+
+Result<ColumnarState*> ColumnarState::Of(Database& db) {
+  ColumnarState& state = DatabaseInternals::Extension<ColumnarState>(db);
+  // Another connection (a second Database on the file, another process) may have committed since
+  // the cache was filled: then nothing in it is trusted.
+  DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(db).Prepare("PRAGMA data_version"));
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  const int64_t version = row ? st.ColumnInt64(0) : 0;
+  if (version != state.data_version_) {
+    state.Reset();
+    state.data_version_ = version;
+  }
+  return &state;
+}
+
+void ColumnarState::Reset() {
+  loaded_ = false;
+  chunks_.clear();
+  by_type_.clear();
+  accel_.clear();
+}
+
+
+Result<std::vector<const ChunkMeta*>> ColumnarState::Chunks(std::string_view type) {
+  if (DatabaseInternals::Conn(db_).InTransaction()) Reset();  // it may have written: always fresh
+  if (!loaded_) {
+    DOTDO_ASSIGN_OR_RETURN(chunks_, LoadChunks(DatabaseInternals::Conn(db_), ""));
+    for (const ChunkMeta& c : chunks_) by_type_[c.type].push_back(&c);
+    loaded_ = true;
+    ++loads_;
+  }
+  if (type.empty()) {
+    std::vector<const ChunkMeta*> all;
+    for (const ChunkMeta& c : chunks_) all.push_back(&c);
+    return all;
+  }
+  auto it = by_type_.find(type);
+  return it == by_type_.end() ? std::vector<const ChunkMeta*>() : it->second;
+}
+
+Result<const ChunkAccel*> ColumnarState::Accel(const ChunkMeta& meta) {
+  std::unique_ptr<ChunkAccel>& slot = accel_[meta.chunk_id];
+  if (!slot) {
+    DOTDO_ASSIGN_OR_RETURN(ChunkAccel a, LoadAccel(DatabaseInternals::Conn(db_), meta.chunk_id));
+    a.hlls.clear();  // reads probe blooms only; the sketches are read by Stats
+    slot = std::make_unique<ChunkAccel>(std::move(a));
+  }
+  return slot.get();
 }
 
 }  // namespace dotdo::internal

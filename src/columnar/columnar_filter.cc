@@ -534,9 +534,8 @@ bool BloomMiss(const ChunkAccel* accel, std::string_view name, const std::vector
   if (accel == nullptr) return false;
   auto it = accel->blooms.find(std::string(name));
   if (it == accel->blooms.end()) return false;
-  const BloomFilter bf = BloomFilter::Parse(it->second);
   for (const SqlValue& v : values)
-    if (auto h = ValueHash(v); !h || bf.MayContain(*h)) return false;
+    if (auto h = ValueHash(v); !h || BloomFilter::MayContain(it->second, *h)) return false;
   return true;
 }
 

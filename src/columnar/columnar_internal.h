@@ -11,6 +11,9 @@
 //   3. Min/max of a column cover its non-null values; a chunk is skipped by a column statistic only
 //      when that column's rest_count is 0 (so every value of the path in the chunk is in it).
 //   4. col_deletes holds a bitmap of tombstoned rows per chunk; col_chunks.deleted is its popcount.
+//   5. A chunk written with row groups has its rows in $createdAt order, every column blob grouped
+//      by its group_rows rows (ColumnarOptions::row_group_rows when written), and per group the same statistics as the chunk (min/max of
+//      $createdAt and of every subcolumn): a group is skipped exactly as a chunk would be.
 #pragma once
 
 #include <cstdint>
@@ -53,16 +56,26 @@ struct ColumnStats {
   std::string min_s, max_s;
 };
 
-// One col_chunks row.
+
+// One col_chunks row, or one row group of it (then rows, min_ts, max_ts and columns are the
+// group's, first_row its first row in the chunk, and groups is empty).
 struct ChunkMeta {
   int64_t chunk_id = 0;
   std::string type, day;
   int64_t rows = 0, deleted = 0, min_ts = 0, max_ts = 0, bytes = 0;
   std::vector<ColumnStats> columns;  // subcolumns only
+  int64_t first_row = 0;
+  // Row groups of group_rows rows (the last may be shorter); empty for a chunk written before row
+  // groups (its column blobs are single frames).
+  int64_t group_rows = 0;
+  std::vector<ChunkMeta> groups;
   const ColumnStats* Column(std::string_view name) const;
 };
-std::string EncodeChunkStats(const std::vector<ColumnStats>& columns);
-Status DecodeChunkStats(std::string_view bytes, std::vector<ColumnStats>& columns);
+// The `stats` blob: the chunk's column statistics, then (chunks with row groups) the group count,
+// the rows per group and per group its row count, min/max $createdAt and column statistics.
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups = {},
+                             int64_t group_rows = 0);
+Status DecodeChunkStats(std::string_view bytes, ChunkMeta& meta);
 
 // The accelerator blob: bloom filters (name -> bloom) and HyperLogLogs (name -> sketch).
 struct ChunkAccel {
@@ -104,7 +117,10 @@ std::optional<ColumnKind> WidenedKind(uint32_t mask);
 // A chunk read from disk, decoding columns on first use.
 class ChunkReader {
  public:
-  ChunkReader(Connection& conn, const ChunkMeta& meta) : conn_(conn), meta_(meta) {}
+  // `groups` (optional, one flag per row group, kept by the caller): only these groups are
+  // decoded; rows of the others read as absent and must not be asked for.
+  ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups = nullptr)
+      : conn_(conn), meta_(meta), groups_(groups) {}
   const ChunkMeta& meta() const { return meta_; }
   size_t rows() const { return static_cast<size_t>(meta_.rows); }
   // nullptr when the chunk has no such column (`_rest` of an all-empty chunk, a path not extracted).
@@ -121,6 +137,7 @@ class ChunkReader {
   Result<const ColumnData*> Load(std::string_view name);
   Connection& conn_;
   const ChunkMeta& meta_;
+  const std::vector<uint8_t>* groups_;
   std::map<std::string, std::unique_ptr<ColumnData>, std::less<>> columns_;
   std::map<std::string, bool, std::less<>> missing_;
   std::vector<Json> rest_;
@@ -161,6 +178,41 @@ const FieldResolver& ColumnarFields();
 // Chunk metadata of `type` (or every type when empty), in chunk_id order. REQUIRES: lock held.
 Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view type);
 Result<ChunkAccel> LoadAccel(Connection& conn, int64_t chunk_id);
+
+// Per-Database cache of the chunk metadata and accelerators, so a read does not fetch and decode
+// every chunk's statistics and blooms from SQLite. It is trusted only outside transactions: it is
+// dropped at every commit and rollback of this Database (a write always commits through
+// db.Transaction), reloaded on every use inside a transaction (which may have written), and
+// dropped when another connection committed to the file since it was filled (PRAGMA
+// data_version). REQUIRES: used with the connection lock held.
+class ColumnarState final : public TransactionObserver {
+ public:
+  explicit ColumnarState(Database& db);
+  ~ColumnarState() override;
+  // REQUIRES: the store's schema is present.
+  static Result<ColumnarState*> Of(Database& db);
+  // The chunks of `type` (every type when empty) in chunk_id order; valid until the next call.
+  Result<std::vector<const ChunkMeta*>> Chunks(std::string_view type);
+  // The accelerator of a chunk returned by Chunks.
+  Result<const ChunkAccel*> Accel(const ChunkMeta& meta);
+  // Times the metadata was read from SQLite (for tests and the bench).
+  int64_t loads() const { return loads_; }
+  void Reset();
+
+  void OnBegin(int) override {}
+  void OnRollback(int) override { Reset(); }
+  void OnRelease(int) override {}
+  void OnCommit() override { Reset(); }
+
+ private:
+  Database& db_;
+  bool loaded_ = false;
+  int64_t loads_ = 0;
+  int64_t data_version_ = -1;
+  std::vector<ChunkMeta> chunks_;
+  std::map<std::string, std::vector<const ChunkMeta*>, std::less<>> by_type_;
+  std::map<int64_t, std::unique_ptr<ChunkAccel>> accel_;
+};
 
 // Writes the records (one partition, in order) as one chunk with these subcolumns; returns its id.
 Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& records, const std::vector<SubColumn>& schema,

@@ -11,6 +11,7 @@ namespace dotdo {
 
 using internal::ChunkMeta;
 using internal::ChunkReader;
+using internal::ColumnarState;
 using internal::ColumnarFilter;
 using internal::Connection;
 using internal::DatabaseInternals;
@@ -84,26 +85,41 @@ Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<Js
   return out;
 }
 
-Status ScanChunks(Connection& conn, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
+Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
                   const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
-  DOTDO_ASSIGN_OR_RETURN(std::vector<ChunkMeta> chunks, LoadChunks(conn, type));
+  Connection& conn = DatabaseInternals::Conn(db);
+  DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(std::vector<const ChunkMeta*> chunks, state->Chunks(type));
   scan.chunks_total += static_cast<int64_t>(chunks.size());
   const bool accel = filter.NeedsAccel();
-  for (const ChunkMeta& meta : chunks) {
-    bool may = meta.deleted < meta.rows && filter.MayMatch(meta, nullptr);
+  std::vector<uint8_t> wanted;
+  for (const ChunkMeta* meta : chunks) {
+    bool may = meta->deleted < meta->rows && filter.MayMatch(*meta, nullptr);
     if (may && accel) {
-      DOTDO_ASSIGN_OR_RETURN(ChunkAccel a, LoadAccel(conn, meta.chunk_id));
-      may = filter.MayMatch(meta, &a);
+      DOTDO_ASSIGN_OR_RETURN(const ChunkAccel* a, state->Accel(*meta));
+      may = filter.MayMatch(*meta, a);
+    }
+    // Row groups: each is pruned by its own statistics, as a chunk is.
+    size_t groups_wanted = 0;
+    if (may && !meta->groups.empty()) {
+      wanted.assign(meta->groups.size(), 0);
+      for (size_t g = 0; g < wanted.size(); ++g) {
+        wanted[g] = filter.MayMatch(meta->groups[g], nullptr) ? 1 : 0;
+        groups_wanted += wanted[g];
+      }
+      may = groups_wanted > 0;
     }
     if (!may) {
       ++scan.chunks_skipped;
       continue;
     }
     ++scan.chunks_read;
-    ChunkReader reader(conn, meta);
+    scan.groups_read += static_cast<int64_t>(groups_wanted);
+    scan.groups_skipped += static_cast<int64_t>(meta->groups.size() - groups_wanted);
+    ChunkReader reader(conn, *meta, meta->groups.empty() ? nullptr : &wanted);
     DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
     std::vector<uint8_t> match(reader.rows());
-    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i];
+    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i] && (meta->groups.empty() || wanted[i / static_cast<size_t>(meta->group_rows)]);
     DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
     DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
     if (!more) break;
@@ -117,26 +133,26 @@ Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string
   for (const std::string& id : ids) hashes.push_back(*ValueHash(SqlValue(id)));
   std::vector<std::string> sorted = ids;
   std::sort(sorted.begin(), sorted.end());
-  DOTDO_ASSIGN_OR_RETURN(std::vector<ChunkMeta> chunks, LoadChunks(conn, ""));
+  DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
+  DOTDO_ASSIGN_OR_RETURN(std::vector<const ChunkMeta*> chunks, state->Chunks(""));
   std::vector<RowHit> hits;
-  for (const ChunkMeta& meta : chunks) {
-    if (meta.deleted == meta.rows) continue;
-    DOTDO_ASSIGN_OR_RETURN(ChunkAccel a, LoadAccel(conn, meta.chunk_id));
-    auto it = a.blooms.find(std::string(kIdColumn));
-    if (it != a.blooms.end()) {
-      BloomFilter bf = BloomFilter::Parse(it->second);
+  for (const ChunkMeta* meta : chunks) {
+    if (meta->deleted == meta->rows) continue;
+    DOTDO_ASSIGN_OR_RETURN(const ChunkAccel* a, state->Accel(*meta));
+    auto it = a->blooms.find(std::string(kIdColumn));
+    if (it != a->blooms.end()) {
       bool any = false;
-      for (uint64_t h : hashes) any = any || bf.MayContain(h);
+      for (uint64_t h : hashes) any = any || BloomFilter::MayContain(it->second, h);
       if (!any) continue;
     }
-    ChunkReader reader(conn, meta);
+    ChunkReader reader(conn, *meta);
     DOTDO_ASSIGN_OR_RETURN(const ColumnData* col, reader.Column(kIdColumn));
     DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
     if (col == nullptr) return DataLossError("columnar chunk lacks its $id column");
     for (size_t i = 0; i < reader.rows(); ++i) {
       if ((*deleted)[i] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(i))) continue;
       DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, i, {}));
-      hits.push_back({meta.chunk_id, i, std::move(row)});
+      hits.push_back({meta->chunk_id, i, std::move(row)});
     }
   }
   return hits;
@@ -201,7 +217,7 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
   auto less = [&](const auto& a, const auto& b) {
     return o.descending ? internal::KeyLess(b.first, a.first) : internal::KeyLess(a.first, b.first);
   };
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(conn, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
     for (size_t i = 0; i < match.size(); ++i) {
       if (!match[i]) continue;
       if (!sorted) {
@@ -250,7 +266,7 @@ Result<ColumnarCountResult> ColumnarStore::Count(const std::string& type, const 
     }
     return out;
   }
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(conn, type, filter, out.scan, [&](ChunkReader&, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, type, filter, out.scan, [&](ChunkReader&, const std::vector<uint8_t>& match) -> Result<bool> {
     for (uint8_t m : match) out.count += m;
     return true;
   }));

@@ -35,8 +35,9 @@ Json RowImage(const ColumnarRow& row);
 
 // Visits the chunks of `type` that may hold rows matching `filter`: for each, `visit` gets the
 // reader and the match mask (live rows that pass the filter) and returns false to stop.
-// Counts chunks read and skipped into `scan`. REQUIRES: lock held, schema present.
-Status ScanChunks(Connection& conn, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
+// Counts chunks and row groups read and skipped into `scan`. Uses the ColumnarState cache.
+// REQUIRES: lock held, schema present.
+Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
                   const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit);
 
 // The record at `row` of the chunk, with all data or only `columns`.

@@ -28,13 +28,13 @@ void BloomFilter::Add(uint64_t hash) {
   }
 }
 
-bool BloomFilter::MayContain(uint64_t hash) const {
-  if (bits_.empty()) return true;
-  const uint64_t m = bits_.size() * 8;
+bool BloomFilter::MayContain(std::string_view bits, uint64_t hash) {
+  if (bits.empty()) return true;
+  const uint64_t m = bits.size() * 8;
   const uint64_t h1 = hash, h2 = (hash >> 32) | (hash << 32) | 1;
   for (int i = 0; i < kProbes; ++i) {
     const uint64_t bit = (h1 + static_cast<uint64_t>(i) * h2) % m;
-    if (!((static_cast<uint8_t>(bits_[bit / 8]) >> (bit % 8)) & 1)) return false;
+    if (!((static_cast<uint8_t>(bits[bit / 8]) >> (bit % 8)) & 1)) return false;
   }
   return true;
 }

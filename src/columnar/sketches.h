@@ -22,7 +22,9 @@ class BloomFilter {
   // From Serialize(); an empty or malformed input gives a filter that may contain everything.
   static BloomFilter Parse(std::string_view bytes);
   void Add(uint64_t hash);
-  bool MayContain(uint64_t hash) const;
+  bool MayContain(uint64_t hash) const { return MayContain(bits_, hash); }
+  // The same probe over serialized bits, without a copy.
+  static bool MayContain(std::string_view bits, uint64_t hash);
   std::string Serialize() const { return bits_; }
 
  private:

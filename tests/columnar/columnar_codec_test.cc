@@ -168,6 +168,42 @@ TEST(ColumnCodecTest, CorruptInputIsDataLoss) {
   EXPECT_THAT(DecodeColumn(z), StatusIs(StatusCode::kDataLoss));
 }
 
+// Row groups: every group decodes on its own; a mask decodes only the wanted ones.
+TEST(ColumnCodecTest, GroupedColumnsDecodeTheWantedGroups) {
+  ColumnData s{.kind = ColumnKind::kString};
+  s.Resize(2500);
+  std::vector<std::string> values(2500);
+  for (size_t i = 0; i < 2500; ++i) {
+    s.present[i] = i % 7 != 0;
+    s.nonnull[i] = s.present[i] && i % 5 != 0;
+    if (s.nonnull[i]) values[i] = i % 3 ? "v" + std::to_string(i % 40) : std::string(300, 'a' + i % 26);
+  }
+  s.dict = values;
+  for (size_t i = 0; i < 2500; ++i) s.codes[i] = static_cast<uint32_t>(i);
+  const std::string blob = EncodeGroupedColumn(s, 1024);
+  ASSERT_TRUE(IsGroupedColumn(blob));
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData all, DecodeGroupedColumn(blob, 2500, 1024, nullptr));
+  ExpectSameColumn(s, all);
+  const std::vector<uint8_t> wanted = {0, 1, 0};
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData mid, DecodeGroupedColumn(blob, 2500, 1024, &wanted));
+  ASSERT_EQ(mid.size(), 2500u);
+  for (size_t i = 0; i < 2500; ++i) {
+    const bool in = i >= 1024 && i < 2048;
+    ASSERT_EQ(mid.present[i], in ? s.present[i] : 0) << i;
+    if (in && s.nonnull[i]) ASSERT_EQ(mid.Str(i), s.Str(i)) << i;
+  }
+  ColumnData ints = Ints(std::vector<std::optional<int64_t>>(3000, INT64_MIN));
+  ints.nonnull[2999] = 0;
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData back, DecodeGroupedColumn(EncodeGroupedColumn(ints, 1024), 3000, 1024, nullptr));
+  ExpectSameColumn(ints, back);
+  // A grouped blob is refused where a single frame is expected, for another shape, and cut short.
+  EXPECT_THAT(DecodeColumn(blob), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGroupedColumn(blob, 2400, 1024, nullptr), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGroupedColumn(blob, 2500, 512, nullptr), StatusIs(StatusCode::kDataLoss));
+  for (size_t cut = 0; cut < blob.size(); cut += blob.size() / 40)
+    EXPECT_THAT(DecodeGroupedColumn(std::string_view(blob).substr(0, cut), 2500, 1024, nullptr), StatusIs(StatusCode::kDataLoss)) << cut;
+}
+
 TEST(SketchTest, BloomHasNoFalseNegativesAndFewFalsePositives) {
   BloomFilter bf(10000);
   for (int i = 0; i < 10000; ++i) bf.Add(HashBytes("key" + std::to_string(i)));

@@ -8,6 +8,8 @@
 #include <map>
 #include <random>
 
+#include "columnar/columnar_internal.h"
+#include "core/database_internals.h"
 #include "dotdo/cdc.h"
 #include "dotdo/columnar.h"
 #include "testing/test_util.h"
@@ -304,6 +306,8 @@ TEST(ColumnarStoreTest, BadInputWritesNothing) {
   EXPECT_THAT(col.Count("no such type!"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ColumnarStore::Open(*db, {.max_chunk_rows = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ColumnarStore::Open(*db, {.subcolumn_threshold = 0}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ColumnarStore::Open(*db, {.row_group_rows = 0}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ColumnarStore::Open(*db, {.row_group_rows = 65537}), StatusIs(StatusCode::kInvalidArgument));
   // A batch larger than a chunk is split, not refused.
   std::vector<ColumnarRecord> many(10, ColumnarRecord{.type = "T", .data = {{"x", 1}}, .created_at = kT0});
   DOTDO_ASSERT_OK(col.InsertBatch(many));
@@ -312,10 +316,146 @@ TEST(ColumnarStoreTest, BadInputWritesNothing) {
   EXPECT_EQ(cnt.scan.chunks_total, 3);
 }
 
+// Rows are kept in $createdAt order inside a chunk and cut into row groups of 1024 rows with
+// their own statistics: a narrow time range or an equality decodes only the groups that may match.
+TEST(ColumnarStoreTest, RowGroupsSkipInsideAChunk) {
+  auto db = testing::OpenMemoryDb();
+  ColumnarStore col(*db, {.bloom_columns = {"email"}});
+  std::vector<ColumnarRecord> recs = Orders(10'000);
+  std::shuffle(recs.begin(), recs.end(), std::mt19937(3));  // stored sorted all the same
+  DOTDO_ASSERT_OK(col.InsertBatch(recs));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 5000}, {"$lt", kT0 + 5100}}}},
+                                                    .columns = {"amount"}, .limit = 10000}));
+  ASSERT_EQ(range.rows.size(), 100u);
+  for (size_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(range.rows[i].id, "o" + std::to_string(5000 + i));  // storage order is time order
+    EXPECT_EQ(range.rows[i].data, (Json{{"amount", (5000 + static_cast<int>(i)) * 0.5}}));
+  }
+  EXPECT_EQ(range.scan.chunks_read, 1);
+  EXPECT_EQ(range.scan.groups_read, 1);  // rows 4096..5119
+  EXPECT_EQ(range.scan.groups_skipped, 9);
+  // A subcolumn's per-group min/max prunes as well; the answers equal a full scan's.
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto amt, col.Count("Order", {{"amount", {{"$gte", 4000}}}}));
+  EXPECT_EQ(amt.count, 2000);
+  EXPECT_EQ(amt.scan.groups_read, 3);  // rows 8000.. are in groups 7, 8, 9
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto email, col.Query({.type = "Order", .where = {{"email", "u7777@x.io"}}}));
+  ASSERT_EQ(email.rows.size(), 1u);
+  EXPECT_EQ(email.rows[0].id, "o7777");
+  EXPECT_LT(email.scan.groups_read, 10);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto none, col.Count("Order", {{"$createdAt", {{"$gt", kT0 + 20'000}}}}));
+  EXPECT_EQ(none.count, 0);
+  EXPECT_EQ(none.scan.chunks_skipped, 1);
+  // An $or of two narrow ranges reads the two groups; a $not reads everything it must.
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto either, col.Count("Order", {{"$or", {{{"$createdAt", kT0 + 10}}, {{"$createdAt", kT0 + 9990}}}}}));
+  EXPECT_EQ(either.count, 2);
+  EXPECT_EQ(either.scan.groups_read, 2);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto nots, col.Count("Order", {{"$nor", {{{"$createdAt", {{"$lt", kT0 + 9000}}}}}}}));
+  EXPECT_EQ(nots.count, 1000);
+  // Deletes, updates and compaction keep the groups consistent.
+  DOTDO_ASSERT_OK(col.Delete({"o5001", "o9999"}));
+  DOTDO_ASSERT_OK(col.Update("o5002", {{"status", "void"}, {"amount", -1}}));
+  DOTDO_ASSERT_OK(col.Compact());
+  DOTDO_ASSERT_OK_AND_ASSIGN(range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 5000}, {"$lt", kT0 + 5100}}}},
+                                               .order_by = "$createdAt", .limit = 10000}));
+  ASSERT_EQ(range.rows.size(), 99u);
+  EXPECT_EQ(range.rows[1].id, "o5002");
+  EXPECT_EQ(range.rows[1].data, (Json{{"status", "void"}, {"amount", -1}}));
+  EXPECT_EQ(range.scan.groups_read, 1);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto all, col.Count("Order"));
+  EXPECT_EQ(all.count, 9998);
+}
+
+// Chunks written before row groups (one frame per column, no group index) are read whole.
+TEST(ColumnarStoreTest, ChunksWithoutRowGroupsStayReadable) {
+  auto db = testing::OpenMemoryDb();
+  ColumnarStore col(*db);
+  DOTDO_ASSERT_OK(col.InsertBatch(Orders(3000)));
+  internal::Connection& conn = internal::DatabaseInternals::Conn(*db);
+  DOTDO_ASSERT_OK(db->Transaction([&]() -> Status {  // rewrite the chunk as schema version 1 stored it
+    DOTDO_ASSIGN_OR_RETURN(auto chunks, internal::LoadChunks(conn, ""));
+    for (const internal::ChunkMeta& m : chunks) {
+      std::vector<std::pair<std::string, std::string>> columns;
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT name, data FROM col_columns WHERE chunk_id = ?1"));
+      st.Bind(1, m.chunk_id);
+      while (true) {
+        DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        DOTDO_ASSIGN_OR_RETURN(internal::ColumnData c, internal::DecodeGroupedColumn(st.ColumnBlob(1), static_cast<size_t>(m.rows),
+                                                                                     static_cast<size_t>(m.group_rows), nullptr));
+        columns.emplace_back(st.ColumnString(0), internal::EncodeColumn(c));
+      }
+      for (const auto& [name, blob] : columns) {
+        DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE col_columns SET data = ?3 WHERE chunk_id = ?1 AND name = ?2"));
+        up.Bind(1, m.chunk_id).Bind(2, name).BindBlob(3, blob);
+        DOTDO_RETURN_IF_ERROR(up.Run());
+      }
+      DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE col_chunks SET stats = ?2 WHERE chunk_id = ?1"));
+      up.Bind(1, m.chunk_id).BindBlob(2, internal::EncodeChunkStats(m.columns));
+      DOTDO_RETURN_IF_ERROR(up.Run());
+    }
+    return OkStatus();
+  }));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 1000}, {"$lt", kT0 + 1010}}}},
+                                                    .limit = 100}));
+  ASSERT_EQ(range.rows.size(), 10u);
+  EXPECT_EQ(range.rows[0].data, Orders(1, kT0, 1000)[0].data);
+  EXPECT_EQ(range.scan.chunks_read, 1);
+  EXPECT_EQ(range.scan.groups_read + range.scan.groups_skipped, 0);
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnarRow row, col.Get("o2999"));
+  EXPECT_EQ(row.data["email"], "u2999@x.io");
+  // Compaction leaves it alone (one chunk, no tombstones); a delete then compaction rewrites it with groups.
+  DOTDO_ASSERT_OK(col.Delete({"o0"}));
+  DOTDO_ASSERT_OK(col.Compact());
+  DOTDO_ASSERT_OK_AND_ASSIGN(range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 1000}, {"$lt", kT0 + 1010}}}},
+                                               .limit = 100}));
+  EXPECT_EQ(range.rows.size(), 10u);
+  EXPECT_EQ(range.scan.groups_read, 1);
+}
+
+// The chunk metadata cache is filled once and then serves reads without touching col_chunks; a
+// commit on this Database or on another connection to the file makes the next read reload it.
+TEST(ColumnarStoreTest, ChunkCacheFollowsCommitsOfEveryConnection) {
+  testing::ScratchDir dir;
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db1, Database::Open(dir.path(), "cache"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto db2, Database::Open(dir.path(), "cache"));
+  ColumnarStore c1(*db1, {.bloom_columns = {"email"}}), c2(*db2, {.bloom_columns = {"email"}});
+  DOTDO_ASSERT_OK(c1.InsertBatch(Orders(100)));
+  auto& state = internal::DatabaseInternals::Extension<internal::ColumnarState>(*db1);
+  auto count = [&](ColumnarStore& c, const Json& where) { return c.Count("Order", where)->count; };
+  const Json hit = {{"email", "u150@x.io"}};
+  EXPECT_EQ(count(c1, hit), 0);
+  const int64_t loads = state.loads();
+  db1->ResetStats();
+  EXPECT_EQ(count(c1, {{"amount", {{"$gte", 10}}}}), 80);
+  EXPECT_EQ(count(c1, hit), 0);
+  EXPECT_EQ(state.loads(), loads);  // served from the cache
+  // Another connection appends and deletes: the next read on db1 sees both.
+  DOTDO_ASSERT_OK(c2.InsertBatch(Orders(100, kT0, 100)));
+  EXPECT_EQ(count(c1, hit), 1);
+  EXPECT_EQ(state.loads(), loads + 1);
+  DOTDO_ASSERT_OK(c2.Delete({"o150"}));
+  EXPECT_EQ(count(c1, hit), 0);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto q, c1.Query({.type = "Order", .where = {{"$id", "o150"}}}));
+  EXPECT_TRUE(q.rows.empty());
+  DOTDO_ASSERT_OK(c2.Compact());
+  EXPECT_EQ(count(c1, {{"amount", {{"$gte", 0}}}}), 199);
+  // A write on db1 itself, and a read inside db1's transaction after its own write.
+  DOTDO_ASSERT_OK(c1.Update("o151", {{"email", "u150@x.io"}}));
+  EXPECT_EQ(count(c1, hit), 1);
+  Status rolled = db1->Transaction([&]() -> Status {
+    DOTDO_RETURN_IF_ERROR(c1.Delete({"o151"}).status());
+    EXPECT_EQ(count(c1, hit), 0);
+    return InternalError("roll back");
+  });
+  EXPECT_THAT(rolled, StatusIs(StatusCode::kInternal));
+  EXPECT_EQ(count(c1, hit), 1);  // the rollback dropped what the transaction saw
+  EXPECT_EQ(count(c2, hit), 1);
+}
+
 // Random inserts, deletes, updates and compactions against a map id -> record.
 TEST(ColumnarStoreTest, ModelBasedRandomOperations) {
   auto db = testing::OpenMemoryDb();
-  ColumnarStore col(*db, {.max_chunk_rows = 16, .subcolumn_threshold = 0.3});
+  ColumnarStore col(*db, {.max_chunk_rows = 16, .row_group_rows = 4, .subcolumn_threshold = 0.3});
   std::map<std::string, ColumnarRow> model;
   std::mt19937 rng(7);
   int next = 0;
@@ -370,6 +510,10 @@ TEST(ColumnarStoreTest, ModelBasedRandomOperations) {
       ASSERT_EQ(q.rows, expect) << "step " << step << " type " << type;
       DOTDO_ASSERT_OK_AND_ASSIGN(auto c, col.Count(type));
       ASSERT_EQ(c.count, static_cast<int64_t>(expect.size()));
+      // A time window, pruned by chunk and row-group statistics.
+      const int64_t lo = kT0 + kDay + step / 2, hi = lo + kDay;
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto w, col.Count(type, {{"$createdAt", {{"$gte", lo}, {"$lt", hi}}}}));
+      ASSERT_EQ(w.count, std::count_if(expect.begin(), expect.end(), [&](const auto& r) { return r.created_at >= lo && r.created_at < hi; }));
     }
   }
 }
