@@ -1,6 +1,6 @@
 // IcebergTable: create/load, append, rewrite, time travel, pruning, expiry, concurrent commits,
 // object-store faults, a SIGKILL during commits, bad input, a randomized run against a model, and
-// two independent readers: DuckDB's read_parquet over Files() and an Avro reader in node (avsc).
+// three independent readers: DuckDB's read_parquet over Files(), an Avro reader in node (avsc) and icebird.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -410,17 +410,20 @@ TEST_F(IcebergTest, RandomOperationsMatchAModel) {
 }
 
 #ifdef DOTDO_HAVE_DUCKDB
-// Writes the Parquet files with DuckDB, commits them, and has DuckDB's read_parquet count the rows
-// of the files Files() returns, for the current and an older snapshot.
-TEST_F(IcebergTest, DuckDbReadsTheTablesFiles) {
-  IcebergTable t = CreateTable();
-  duckdb_database db;
-  duckdb_connection con;
-  ASSERT_EQ(duckdb_open(nullptr, &db), DuckDBSuccess);
-  ASSERT_EQ(duckdb_connect(db, &con), DuckDBSuccess);
-  auto query_int = [&](const std::string& sql) -> int64_t {
+// An in-memory DuckDB that writes the tests' Parquet files and reads them back with read_parquet.
+class DuckDb {
+ public:
+  DuckDb() {
+    EXPECT_EQ(duckdb_open(nullptr, &db_), DuckDBSuccess);
+    EXPECT_EQ(duckdb_connect(db_, &con_), DuckDBSuccess);
+  }
+  ~DuckDb() {
+    duckdb_disconnect(&con_);
+    duckdb_close(&db_);
+  }
+  int64_t QueryInt(const std::string& sql) {
     duckdb_result res;
-    if (duckdb_query(con, sql.c_str(), &res) != DuckDBSuccess) {
+    if (duckdb_query(con_, sql.c_str(), &res) != DuckDBSuccess) {
       ADD_FAILURE() << duckdb_result_error(&res) << " in " << sql;
       duckdb_destroy_result(&res);
       return -1;
@@ -428,18 +431,31 @@ TEST_F(IcebergTest, DuckDbReadsTheTablesFiles) {
     int64_t v = duckdb_row_count(&res) ? duckdb_value_int64(&res, 0, 0) : 0;
     duckdb_destroy_result(&res);
     return v;
-  };
+  }
+  // Writes the rows of `select` as a zstd Parquet file, puts it under f->key and sets its size.
+  void WriteParquet(const std::string& select, const std::filesystem::path& tmp, ObjectStore& store, IcebergDataFile* f) {
+    QueryInt("COPY (" + select + ") TO '" + tmp.string() + "' (FORMAT parquet, COMPRESSION zstd)");
+    std::ifstream in(tmp, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    f->file_size_bytes = static_cast<int64_t>(bytes.size());
+    ASSERT_THAT(store.Put(f->key, bytes), IsOk());
+  }
+
+ private:
+  duckdb_database db_;
+  duckdb_connection con_;
+};
+
+// DuckDB's read_parquet counts the rows of the files Files() returns, current and older snapshots.
+TEST_F(IcebergTest, DuckDbReadsTheTablesFiles) {
+  IcebergTable t = CreateTable();
+  DuckDb duck;
   std::vector<int64_t> snaps;
   for (int i = 0; i < 3; ++i) {
     const int64_t rows = 100 * (i + 1);
-    const auto tmp = dir_.path() / ("p" + std::to_string(i) + ".parquet");
-    query_int("COPY (SELECT range AS n, 'T' AS \"$type\" FROM range(" + std::to_string(rows) + ")) TO '" +
-              tmp.string() + "' (FORMAT parquet, COMPRESSION zstd)");
-    std::ifstream in(tmp, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     IcebergDataFile f = MakeFile("p" + std::to_string(i), "T", 1, rows);
-    f.file_size_bytes = static_cast<int64_t>(bytes.size());
-    ASSERT_THAT(store_->Put(f.key, bytes), IsOk());
+    duck.WriteParquet("SELECT range AS n, 'T' AS \"$type\" FROM range(" + std::to_string(rows) + ")",
+                      dir_.path() / "tmp.parquet", *store_, &f);
     auto s = t.Append({f});
     ASSERT_THAT(s, IsOk());
     snaps.push_back(s->snapshot_id);
@@ -451,13 +467,47 @@ TEST_F(IcebergTest, DuckDbReadsTheTablesFiles) {
       EXPECT_TRUE(path.starts_with("file://"));
       list += (list.empty() ? "'" : ", '") + path.substr(7) + "'";
     }
-    return query_int("SELECT count(*) FROM read_parquet([" + list + "])");
+    return duck.QueryInt("SELECT count(*) FROM read_parquet([" + list + "])");
   };
   EXPECT_EQ(count({}), 600);
   EXPECT_EQ(count(snaps[0]), 100);
   EXPECT_EQ(count(snaps[1]), 300);
-  duckdb_disconnect(&con);
-  duckdb_close(&db);
+}
+
+// icebird (npm) reads the whole table — metadata, manifests and the Parquet rows — after an overwrite.
+TEST_F(IcebergTest, IcebirdReadsTheRows) {
+  const std::string modules = DOTDO_NPM_ICEBERG_DIR "/node_modules";
+  if (!std::filesystem::exists(modules + "/icebird/package.json") || !std::filesystem::exists("/usr/bin/node"))
+    GTEST_SKIP() << "node or icebird missing (run scripts/setup.sh)";
+  const std::string prefix = "cold/events";
+  const std::string location = "file://" + (dir_.path() / "objects" / "data").string() + "/" + prefix;
+  IcebergSchema schema{0, {{1, "id", "long", true}, {2, "kind", "string", true}, {3, "ts", "timestamptz", true}}};
+  auto t = IcebergTable::Create(*store_, prefix, location, schema, {{2, 1000, "kind", "identity"}, {3, 1001, "ts_day", "day"}});
+  ASSERT_THAT(t, IsOk());
+  DuckDb duck;
+  auto file = [&](const std::string& name, const std::string& kind, int64_t first, int64_t rows) {
+    IcebergDataFile f;
+    f.key = "warm/events/kind=" + kind + "/dt=2024-01-01/" + name + ".parquet";
+    f.record_count = rows;
+    f.partition = {kind, int64_t{19723}};
+    f.lower_bounds = {{1, first}};
+    f.upper_bounds = {{1, first + rows - 1}};
+    duck.WriteParquet("SELECT range AS id, '" + kind + "' AS kind, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(range) AS ts FROM range(" +
+                          std::to_string(first) + ", " + std::to_string(first + rows) + ")",
+                      dir_.path() / (name + ".parquet"), *store_, &f);
+    return f;
+  };
+  ASSERT_THAT(t->Append({file("f0", "A", 0, 100), file("f1", "B", 0, 200)}), IsOk());
+  ASSERT_THAT(t->Rewrite({"warm/events/kind=A/dt=2024-01-01/f0.parquet"}, {file("f2", "A", 1000, 50)}), IsOk());
+  auto run = dotdo::testing::RunProgram("/usr/bin/node", {DOTDO_TEST_DATA_DIR "/icebird_read.mjs", modules, location});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  json out = json::parse(run.out);
+  EXPECT_EQ(out["rows"], 250);
+  EXPECT_EQ(out["kinds"]["A"], 50);
+  EXPECT_EQ(out["kinds"]["B"], 200);
+  EXPECT_EQ(out["id_sum"], std::to_string(199 * 200 / 2 + (1000 + 1049) * 50 / 2));
+  EXPECT_EQ(out["snapshots"], 2);
+  EXPECT_EQ(duck.QueryInt("SELECT count(*) FROM read_parquet('" + location.substr(7) + "/../../warm/events/*/*/*.parquet')"), 350);
 }
 #endif
 
