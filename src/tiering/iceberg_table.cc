@@ -49,6 +49,8 @@ void AddTotals(std::map<std::string, std::string>* summary, const std::vector<Ic
 Status ValidateFiles(const std::vector<IcebergDataFile>& files, const IcebergTable& t, std::set<std::string>* keys) {
   for (const auto& f : files) {
     DOTDO_RETURN_IF_ERROR(internal::ValidateDataFile(f, t.schema(), t.spec()));
+    if (f.key.starts_with(t.prefix() + "/metadata/"))
+      return InvalidArgumentError("data file '" + f.key + "' is inside the table's metadata directory");
     if (!keys->insert(f.key).second) return InvalidArgumentError("data file '" + f.key + "' given twice");
   }
   return OkStatus();
@@ -226,6 +228,12 @@ Result<IcebergTable> IcebergTable::Create(ObjectStore& store, std::string prefix
   DOTDO_RETURN_IF_ERROR(internal::ValidateSpec(spec, schema));
   for (const auto& [k, v] : properties)
     if (k.empty()) return InvalidArgumentError("empty table property name");
+  if (auto it = properties.find(std::string(kMergeProperty)); it != properties.end()) {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    if (ec != std::errc() || p != it->second.data() + it->second.size() || n < 2)
+      return InvalidArgumentError(std::string(kMergeProperty) + " must be an integer >= 2");
+  }
   IcebergTable t;
   t.store_ = &store;
   t.prefix_ = std::move(prefix);
@@ -354,6 +362,13 @@ Result<std::string> IcebergTable::WriteManifestList(int64_t snapshot_id, int64_t
   return key;
 }
 
+int64_t IcebergTable::MergeThreshold() const {
+  auto it = properties_.find(std::string(kMergeProperty));
+  int64_t v = kDefaultMergeThreshold;
+  if (it != properties_.end()) std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return std::max<int64_t>(v, 2);
+}
+
 Result<IcebergSnapshot> IcebergTable::Append(const std::vector<IcebergDataFile>& files,
                                              std::map<std::string, std::string> summary) {
   if (files.empty()) return InvalidArgumentError("append needs at least one data file");
@@ -377,8 +392,19 @@ Result<IcebergSnapshot> IcebergTable::Append(const std::vector<IcebergDataFile>&
       for (auto& e : es) {
         if (e.status == 2) continue;
         if (keys.count(e.file.key)) return AlreadyExistsError("data file '" + e.file.key + "' is already in the table");
+        e.status = 0;  // EXISTING, should the manifests be merged below
         live.push_back(std::move(e));
       }
+    }
+    // Manifest merging (Iceberg's commit.manifest-merge.enabled): once a snapshot would list more
+    // than `min-count-to-merge` manifests, the live entries of the old ones go into one manifest, so
+    // scans read a bounded number of manifests however many appends the table has seen.
+    if (static_cast<int64_t>(manifests.size()) + 1 > base.MergeThreshold()) {
+      DOTDO_ASSIGN_OR_RETURN(ManifestRef merged, base.WriteManifest(live, id));
+      merged.sequence_number = seq;
+      merged.min_sequence_number = seq;
+      for (const auto& e : live) merged.min_sequence_number = std::min(merged.min_sequence_number, e.sequence_number);
+      manifests.assign(1, std::move(merged));
     }
     live.insert(live.end(), entries.begin(), entries.end());
     ManifestRef m = added;

@@ -29,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -107,6 +108,10 @@ struct IcebergExpireResult {
 class IcebergTable {
  public:
   static constexpr int kMaxCommitAttempts = 16;
+  // Table property: an append that would leave a snapshot with more manifests than this merges the
+  // older ones into one (Iceberg's name and default; an integer >= 2).
+  static constexpr std::string_view kMergeProperty = "commit.manifest.min-count-to-merge";
+  static constexpr int64_t kDefaultMergeThreshold = 100;
 
   // Creates the table (v1.metadata.json, no snapshot). prefix: the table's key prefix, a valid
   // object key; location: a URI that ends with "/" + prefix. kAlreadyExists when a table is there;
@@ -124,7 +129,8 @@ class IcebergTable {
   Status Refresh();
 
   // Adds files (at least one) in a snapshot with operation "append". A key already live in the
-  // table is kAlreadyExists; invalid files (see docs) are kInvalidArgument. The summary's keys are
+  // table is kAlreadyExists (so a retried append after an ambiguous failure is recognisable);
+  // invalid files (see docs; also keys under <prefix>/metadata/) are kInvalidArgument. The summary's keys are
   // added to the snapshot summary ("operation" is reserved).
   Result<IcebergSnapshot> Append(const std::vector<IcebergDataFile>& files,
                                  std::map<std::string, std::string> summary = {});
@@ -200,6 +206,7 @@ class IcebergTable {
   using BuildFn = std::function<Result<IcebergSnapshot>(const IcebergTable& base, int64_t sequence_number)>;
   Result<IcebergSnapshot> CommitSnapshot(int64_t snapshot_id, const BuildFn& build);
   int64_t NowMs() const;
+  int64_t MergeThreshold() const;
 
   ObjectStore* store_ = nullptr;
   Clock* clock_ = nullptr;

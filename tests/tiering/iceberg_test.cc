@@ -197,6 +197,30 @@ TEST_F(IcebergTest, PrunerSkipsManifestsAndFiles) {
   EXPECT_EQ(st.files_skipped, 1);
 }
 
+TEST_F(IcebergTest, AppendsMergeManifestsPastTheThreshold) {
+  EXPECT_THAT(IcebergTable::Create(*store_, kPrefix, Location(), TestSchema(), TestSpec(),
+                                   {{std::string(IcebergTable::kMergeProperty), "1"}}),
+              StatusIs(StatusCode::kInvalidArgument));
+  auto t = IcebergTable::Create(*store_, kPrefix, Location(), TestSchema(), TestSpec(),
+                                {{std::string(IcebergTable::kMergeProperty), "3"}});
+  ASSERT_THAT(t, IsOk());
+  std::vector<int64_t> snaps;
+  for (int i = 0; i < 8; ++i) {
+    auto s = t->Append({MakeFile("m" + std::to_string(i), i % 2 ? "A" : "B", i, 1 + i)});
+    ASSERT_THAT(s, IsOk());
+    snaps.push_back(s->snapshot_id);
+    IcebergScanStats st;
+    auto files = t->Files({}, nullptr, &st);
+    ASSERT_THAT(files, IsOk());
+    EXPECT_EQ(files->size(), static_cast<size_t>(i + 1));
+    EXPECT_LE(st.manifests_read, 3);
+  }
+  ASSERT_THAT(t->Rewrite({MakeFile("m0", "B", 0, 1).key}, {}), IsOk());
+  EXPECT_EQ(FilesOf(*t).size(), 7u);
+  for (size_t i = 0; i < snaps.size(); ++i) EXPECT_EQ(FilesOf(*t, snaps[i]).size(), i + 1);
+  EXPECT_EQ(t->Snapshots().back().summary.at("total-records"), std::to_string(2 + 3 + 4 + 5 + 6 + 7 + 8));
+}
+
 TEST_F(IcebergTest, ExpiryDeletesWhatNoSnapshotReferences) {
   IcebergTable t = CreateTable();
   for (const char* name : {"a", "b", "c"}) {
@@ -241,17 +265,29 @@ TEST_F(IcebergTest, ConcurrentHandlesBothLand) {
     for (int i = 0; i < kPerWriter; ++i)
       ASSERT_THAT(t->Append({MakeFile(who + std::to_string(i), "T", 1, 1)}), IsOk());
   };
-  std::thread w1(writer, "x"), w2(writer, "y");
+  // A third handle compacts its own files in pairs while the others append.
+  auto compactor = [&] {
+    auto t = IcebergTable::Load(*store_, kPrefix);
+    ASSERT_THAT(t, IsOk());
+    for (int i = 0; i < kPerWriter; i += 2) {
+      IcebergDataFile a = MakeFile("z" + std::to_string(i), "T", 1, 1), b = MakeFile("z" + std::to_string(i + 1), "T", 1, 1);
+      ASSERT_THAT(t->Append({a, b}), IsOk());
+      ASSERT_THAT(t->Rewrite({a.key, b.key}, {MakeFile("zz" + std::to_string(i), "T", 1, 2)}), IsOk());
+    }
+  };
+  std::thread w1(writer, "x"), w2(writer, "y"), w3(compactor);
   w1.join();
   w2.join();
+  w3.join();
   auto t = IcebergTable::Load(*store_, kPrefix);
   ASSERT_THAT(t, IsOk());
-  EXPECT_EQ(FilesOf(*t).size(), 2u * kPerWriter);
-  EXPECT_EQ(t->Snapshots().size(), 2u * kPerWriter);
+  EXPECT_EQ(FilesOf(*t).size(), 2u * kPerWriter + kPerWriter / 2);
+  EXPECT_EQ(t->Snapshots().size(), 3u * kPerWriter);
+  EXPECT_EQ(t->Snapshots().back().summary.at("total-records"), std::to_string(3 * kPerWriter));
   std::set<int64_t> seqs;
   for (const auto& s : t->Snapshots()) seqs.insert(s.sequence_number);
-  EXPECT_EQ(seqs.size(), 2u * kPerWriter);
-  EXPECT_EQ(t->metadata_version(), 1 + 2 * kPerWriter);
+  EXPECT_EQ(seqs.size(), 3u * kPerWriter);
+  EXPECT_EQ(t->metadata_version(), 1 + 3 * kPerWriter);
 }
 
 TEST_F(IcebergTest, FaultAtAnyCommitStepKeepsThePreviousSnapshot) {
@@ -259,31 +295,52 @@ TEST_F(IcebergTest, FaultAtAnyCommitStepKeepsThePreviousSnapshot) {
   IcebergTable t = CreateTable(&faulty);
   ASSERT_THAT(t.Append({MakeFile("base", "T", 1, 1)}), IsOk());
   auto before = *t.CurrentSnapshotId();
-  int failures = 0;
-  for (ObjectOp op : {ObjectOp::kPut, ObjectOp::kGet, ObjectOp::kHead}) {
-    for (int nth = 1;; ++nth) {
-      auto handle = IcebergTable::Load(faulty, kPrefix);
-      ASSERT_THAT(handle, IsOk());
-      faulty.Arm(ObjectFault{.op = op, .nth = nth});
-      const std::string name = "f" + std::to_string(static_cast<int>(op)) + "_" + std::to_string(nth);
-      Status st = handle->Append({MakeFile(name, "T", 1, 1)}).status();
-      const bool injected = faulty.injected() > 0;
-      faulty.Disarm();
-      faulty.Reset();
-      auto fresh = IcebergTable::Load(*store_, kPrefix);
-      ASSERT_THAT(fresh, IsOk());
-      if (!st.ok()) {
-        ++failures;
-        EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st;
-        EXPECT_EQ(fresh->CurrentSnapshotId(), before) << "op " << static_cast<int>(op) << " nth " << nth;
-        continue;
+  int failures = 0, name = 0;
+  // Each operation, with the nth call of one kind failing, for every n until a run sees no fault.
+  const std::vector<std::function<Status(IcebergTable&)>> operations = {
+      [&](IcebergTable& h) { return h.Append({MakeFile("f" + std::to_string(++name), "T", 1, 1)}).status(); },
+      [&](IcebergTable& h) {
+        auto live = h.Files();
+        if (!live.ok()) return live.status();
+        return h.Rewrite({live->front().key}, {MakeFile("g" + std::to_string(++name), "T", 1, 1)}).status();
+      },
+      [&](IcebergTable& h) {
+        clock_.Advance(10);
+        if (Status st = h.Append({MakeFile("e" + std::to_string(++name), "T", 1, 1)}).status(); !st.ok()) return st;
+        return h.ExpireSnapshots(clock_.NowMillis(), 2).status();
+      }};
+  for (size_t which = 0; which < operations.size(); ++which) {
+    for (ObjectOp op : {ObjectOp::kPut, ObjectOp::kGet, ObjectOp::kHead}) {
+      for (int nth = 1;; ++nth) {
+        auto handle = IcebergTable::Load(faulty, kPrefix);
+        ASSERT_THAT(handle, IsOk());
+        handle->SetClock(&clock_);
+        const auto files_before = Keys(FilesOf(*handle));
+        faulty.Arm(ObjectFault{.op = op, .nth = nth});
+        Status st = operations[which](*handle);
+        const bool injected = faulty.injected() > 0;
+        faulty.Disarm();
+        faulty.Reset();
+        auto fresh = IcebergTable::Load(*store_, kPrefix);
+        ASSERT_THAT(fresh, IsOk());
+        const std::string where = "operation " + std::to_string(which) + " op " + std::to_string(static_cast<int>(op)) +
+                                  " nth " + std::to_string(nth);
+        if (!st.ok()) {
+          ++failures;
+          EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st << " " << where;
+          // Either nothing was committed, or (expiry's delete phase) only unreferenced files are gone.
+          if (fresh->CurrentSnapshotId() == before) EXPECT_EQ(Keys(FilesOf(*fresh)), files_before) << where;
+          for (const auto& s : fresh->Snapshots()) EXPECT_THAT(fresh->Files(s.snapshot_id), IsOk()) << where;
+          before = *fresh->CurrentSnapshotId();
+          continue;
+        }
+        EXPECT_NE(fresh->CurrentSnapshotId(), before) << where;
+        before = *fresh->CurrentSnapshotId();
+        if (!injected) break;  // the fault came after every call of the operation (or hit the hint only)
       }
-      EXPECT_NE(fresh->CurrentSnapshotId(), before);
-      before = *fresh->CurrentSnapshotId();
-      if (!injected) break;  // the fault came after every call of the commit (or hit the hint only)
     }
   }
-  EXPECT_GE(failures, 3);
+  EXPECT_GE(failures, 10);
   auto fresh = IcebergTable::Load(*store_, kPrefix);
   ASSERT_THAT(fresh, IsOk());
   const auto live = FilesOf(*fresh);
