@@ -8,7 +8,9 @@
 #include <avro.h>
 #include <openssl/rand.h>
 
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include "tiering/iceberg_internal.h"

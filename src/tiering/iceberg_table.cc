@@ -56,6 +56,25 @@ Status ValidateFiles(const std::vector<IcebergDataFile>& files, const IcebergTab
   return OkStatus();
 }
 
+// ADDED entries of snapshot `id` for `files`, with their total records and bytes.
+std::vector<IcebergTable::Entry> AddedEntries(const std::vector<IcebergDataFile>& files, int64_t id,
+                                              int64_t* records, int64_t* bytes) {
+  std::vector<IcebergTable::Entry> entries;
+  for (const auto& f : files) {
+    entries.push_back(IcebergTable::Entry{1, id, 0, 0, f});
+    *records += f.record_count, *bytes += f.file_size_bytes;
+  }
+  return entries;
+}
+
+// A manifest written by the snapshot with sequence number `seq`: min_sequence_number is the lowest
+// data sequence number of its live entries (`seq` when it has none).
+void SetSequenceNumbers(IcebergTable::ManifestRef* ref, int64_t seq, const std::vector<IcebergTable::Entry>& entries) {
+  ref->sequence_number = ref->min_sequence_number = seq;
+  for (const auto& e : entries)
+    if (e.status != 2) ref->min_sequence_number = std::min(ref->min_sequence_number, e.sequence_number);
+}
+
 }  // namespace
 
 std::string IcebergTable::MetadataKey(int version) const {
@@ -373,15 +392,12 @@ Result<IcebergSnapshot> IcebergTable::Append(const std::vector<IcebergDataFile>&
                                              std::map<std::string, std::string> summary) {
   if (files.empty()) return InvalidArgumentError("append needs at least one data file");
   if (summary.count("operation")) return InvalidArgumentError("summary key 'operation' is reserved");
+  if (summary.count("")) return InvalidArgumentError("empty summary key");
   std::set<std::string> keys;
   DOTDO_RETURN_IF_ERROR(ValidateFiles(files, *this, &keys));
   const int64_t id = RandomId();
-  std::vector<Entry> entries;
   int64_t records = 0, bytes = 0;
-  for (const auto& f : files) {
-    entries.push_back(Entry{1, id, 0, 0, f});
-    records += f.record_count, bytes += f.file_size_bytes;
-  }
+  const std::vector<Entry> entries = AddedEntries(files, id, &records, &bytes);
   // ADDED entries inherit their sequence number, so this manifest serves every commit attempt.
   DOTDO_ASSIGN_OR_RETURN(ManifestRef added, WriteManifest(entries, id));
   return CommitSnapshot(id, [&](const IcebergTable& base, int64_t seq) -> Result<IcebergSnapshot> {
@@ -401,9 +417,7 @@ Result<IcebergSnapshot> IcebergTable::Append(const std::vector<IcebergDataFile>&
     // scans read a bounded number of manifests however many appends the table has seen.
     if (static_cast<int64_t>(manifests.size()) + 1 > base.MergeThreshold()) {
       DOTDO_ASSIGN_OR_RETURN(ManifestRef merged, base.WriteManifest(live, id));
-      merged.sequence_number = seq;
-      merged.min_sequence_number = seq;
-      for (const auto& e : live) merged.min_sequence_number = std::min(merged.min_sequence_number, e.sequence_number);
+      SetSequenceNumbers(&merged, seq, live);
       manifests.assign(1, std::move(merged));
     }
     live.insert(live.end(), entries.begin(), entries.end());
@@ -434,12 +448,8 @@ Result<IcebergSnapshot> IcebergTable::Rewrite(const std::vector<std::string>& re
   for (const auto& k : adding)
     if (removing.count(k)) return InvalidArgumentError("data file '" + k + "' is both removed and added");
   const int64_t id = RandomId();
-  std::vector<Entry> added_entries;
   int64_t added_records = 0, added_bytes = 0;
-  for (const auto& f : add) {
-    added_entries.push_back(Entry{1, id, 0, 0, f});
-    added_records += f.record_count, added_bytes += f.file_size_bytes;
-  }
+  const std::vector<Entry> added_entries = AddedEntries(add, id, &added_records, &added_bytes);
   std::optional<ManifestRef> added;
   if (!add.empty()) { DOTDO_ASSIGN_OR_RETURN(added, WriteManifest(added_entries, id)); }
   return CommitSnapshot(id, [&](const IcebergTable& base, int64_t seq) -> Result<IcebergSnapshot> {
@@ -467,9 +477,7 @@ Result<IcebergSnapshot> IcebergTable::Rewrite(const std::vector<std::string>& re
       }
       if (!touched) { out.push_back(m); continue; }
       DOTDO_ASSIGN_OR_RETURN(ManifestRef r, base.WriteManifest(kept, id));
-      r.sequence_number = seq;
-      r.min_sequence_number = seq;
-      for (const auto& e : kept) if (e.status != 2) r.min_sequence_number = std::min(r.min_sequence_number, e.sequence_number);
+      SetSequenceNumbers(&r, seq, kept);
       out.push_back(std::move(r));
     }
     for (const auto& k : removing)

@@ -3,6 +3,9 @@
 // files, and the JSON forms of schemas and specs used in table metadata and manifest headers.
 #include <openssl/rand.h>
 
+#include <cctype>
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -192,6 +195,14 @@ Status ValidateDataFile(const IcebergDataFile& file, const IcebergSchema& schema
       if (std::holds_alternative<std::monostate>(v)) return InvalidArgumentError(what + ": null bound for field " + f->name);
       DOTDO_RETURN_IF_ERROR(CheckValue(f->type, v, what + " bound of '" + f->name + "'"));
     }
+  }
+  for (const auto& [id, lo] : file.lower_bounds) {
+    if (auto* d = std::get_if<double>(&lo); d && std::isnan(*d)) return InvalidArgumentError(what + ": NaN bound");
+    auto hi = file.upper_bounds.find(id);
+    if (hi == file.upper_bounds.end()) continue;
+    if (auto* d = std::get_if<double>(&hi->second); d && std::isnan(*d)) return InvalidArgumentError(what + ": NaN bound");
+    if (CompareValues(lo, hi->second) > 0)
+      return InvalidArgumentError(what + ": lower bound above upper bound for field id " + std::to_string(id));
   }
   for (const auto* counts : {&file.value_counts, &file.null_value_counts}) {
     for (const auto& [id, n] : *counts) {

@@ -152,6 +152,17 @@ TEST_F(IcebergTest, AppendRoundTripsFilesAndTimeTravels) {
   EXPECT_EQ(md["last-sequence-number"], 2);
 }
 
+TEST_F(IcebergTest, UnpartitionedTableRoundTrips) {
+  auto t = IcebergTable::Create(*store_, kPrefix, Location(), TestSchema(), {});
+  ASSERT_THAT(t, IsOk());
+  IcebergDataFile f = MakeFile("u", "T", 1, 4);
+  f.partition.clear();
+  ASSERT_THAT(t->Append({f}), IsOk());
+  auto loaded = IcebergTable::Load(*store_, kPrefix);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(FilesOf(*loaded), std::vector<IcebergDataFile>{f});
+}
+
 TEST_F(IcebergTest, RewriteReplacesDeletesAndChecksKeys) {
   IcebergTable t = CreateTable();
   ASSERT_THAT(t.Append({MakeFile("a", "T", 1, 10), MakeFile("b", "T", 1, 20)}), IsOk());
@@ -329,7 +340,9 @@ TEST_F(IcebergTest, FaultAtAnyCommitStepKeepsThePreviousSnapshot) {
           ++failures;
           EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st << " " << where;
           // Either nothing was committed, or (expiry's delete phase) only unreferenced files are gone.
-          if (fresh->CurrentSnapshotId() == before) EXPECT_EQ(Keys(FilesOf(*fresh)), files_before) << where;
+          if (fresh->CurrentSnapshotId() == before) {
+            EXPECT_EQ(Keys(FilesOf(*fresh)), files_before) << where;
+          }
           for (const auto& s : fresh->Snapshots()) EXPECT_THAT(fresh->Files(s.snapshot_id), IsOk()) << where;
           before = *fresh->CurrentSnapshotId();
           continue;
@@ -412,10 +425,14 @@ TEST_F(IcebergTest, BadInputIsRejectedAndWritesNothing) {
   EXPECT_THAT(append([](IcebergDataFile& f) { f.upper_bounds[4] = std::string("x"); }), kInvalid);
   EXPECT_THAT(append([](IcebergDataFile& f) { f.upper_bounds[6] = std::monostate{}; }), kInvalid);
   EXPECT_THAT(append([](IcebergDataFile& f) { f.value_counts[77] = 1; }), kInvalid);
+  EXPECT_THAT(append([](IcebergDataFile& f) { f.lower_bounds[4] = int64_t{1000}; }), kInvalid);  // above upper
+  EXPECT_THAT(append([](IcebergDataFile& f) { f.lower_bounds[5] = std::nan(""); }), kInvalid);
+  EXPECT_THAT(append([](IcebergDataFile& f) { f.key = kPrefix + "/metadata/x.parquet"; }), kInvalid);
   EXPECT_THAT(append([](IcebergDataFile& f) { f.null_value_counts[4] = -1; }), kInvalid);
   EXPECT_THAT(t.Append({}), kInvalid);
   EXPECT_THAT(t.Append({MakeFile("a", "T", 1, 1), MakeFile("a", "T", 1, 1)}), kInvalid);
   EXPECT_THAT(t.Append({MakeFile("a", "T", 1, 1)}, {{"operation", "x"}}), kInvalid);
+  EXPECT_THAT(t.Append({MakeFile("a", "T", 1, 1)}, {{"", "x"}}), kInvalid);
   EXPECT_THAT(t.Rewrite({}, {}), kInvalid);
   EXPECT_THAT(t.Rewrite({"a//b"}, {}), kInvalid);
   EXPECT_THAT(t.Rewrite({"k", "k"}, {}), kInvalid);
