@@ -159,6 +159,20 @@ void SetTyped(avro_value_t* v, std::string_view type, const IcebergValue& value)
   else SetBytes(v, std::get<std::string>(value));
 }
 
+// Sets the optional map<int, V> field `name` of `rec` (Iceberg's array of key/value records).
+template <typename V, typename SetValue>
+void PutIntMap(avro_value_t* rec, const char* name, const std::map<int, V>& m, const SetValue& set_value) {
+  avro_value_t f = Child(rec, name);
+  avro_value_t arr = SetPresent(&f);
+  for (const auto& [id, v] : m) {
+    avro_value_t kv;
+    avro_value_append(&arr, &kv, nullptr);
+    SetInt(&kv, "key", id);
+    avro_value_t val = Child(&kv, "value");
+    set_value(&val, id, v);
+  }
+}
+
 std::string EncodeLong(int64_t v) {
   auto a = AvroValue::Make("\"long\"");
   std::string out;
@@ -404,31 +418,14 @@ Result<std::string> EncodeManifest(const std::vector<Entry>& entries, const Iceb
     }
     SetLong(&df, "record_count", e.file.record_count);
     SetLong(&df, "file_size_in_bytes", e.file.file_size_bytes);
-    auto put_counts = [&](const char* name, const std::map<int, int64_t>& m) {
-      avro_value_t f = Child(&df, name);
-      avro_value_t arr = SetPresent(&f);
-      for (const auto& [id, n] : m) {
-        avro_value_t kv;
-        avro_value_append(&arr, &kv, nullptr);
-        SetInt(&kv, "key", id);
-        SetLong(&kv, "value", n);
-      }
+    PutIntMap(&df, "value_counts", e.file.value_counts, [](avro_value_t* v, int, int64_t n) { avro_value_set_long(v, n); });
+    PutIntMap(&df, "null_value_counts", e.file.null_value_counts,
+              [](avro_value_t* v, int, int64_t n) { avro_value_set_long(v, n); });
+    auto bound = [&](avro_value_t* v, int id, const IcebergValue& b) {
+      SetBytes(v, EncodeSingleValue(FindField(t.schema(), id)->type, b));
     };
-    put_counts("value_counts", e.file.value_counts);
-    put_counts("null_value_counts", e.file.null_value_counts);
-    auto put_bounds = [&](const char* name, const std::map<int, IcebergValue>& m) {
-      avro_value_t f = Child(&df, name);
-      avro_value_t arr = SetPresent(&f);
-      for (const auto& [id, v] : m) {
-        avro_value_t kv;
-        avro_value_append(&arr, &kv, nullptr);
-        SetInt(&kv, "key", id);
-        avro_value_t val = Child(&kv, "value");
-        SetBytes(&val, EncodeSingleValue(FindField(t.schema(), id)->type, v));
-      }
-    };
-    put_bounds("lower_bounds", e.file.lower_bounds);
-    put_bounds("upper_bounds", e.file.upper_bounds);
+    PutIntMap(&df, "lower_bounds", e.file.lower_bounds, bound);
+    PutIntMap(&df, "upper_bounds", e.file.upper_bounds, bound);
     avro_value_t so = Child(&df, "sort_order_id");
     avro_value_t so_b = SetPresent(&so);
     avro_value_set_int(&so_b, 0);
