@@ -163,6 +163,24 @@ TEST_F(IcebergTest, UnpartitionedTableRoundTrips) {
   EXPECT_EQ(FilesOf(*loaded), std::vector<IcebergDataFile>{f});
 }
 
+TEST_F(IcebergTest, DamagedMetadataIsDataLoss) {
+  IcebergTable t = CreateTable();
+  auto s = t.Append({MakeFile("a", "T", 1, 1), MakeFile("b", "T", 1, 2)});
+  ASSERT_THAT(s, IsOk());
+  auto list = store_->Get(s->manifest_list);
+  ASSERT_THAT(list, IsOk());
+  for (size_t cut : {size_t{0}, size_t{3}, list->size() / 2, list->size() - 20}) {
+    ASSERT_THAT(store_->Put(s->manifest_list, list->substr(0, cut)), IsOk());
+    EXPECT_THAT(t.Files(), StatusIs(StatusCode::kDataLoss)) << cut;
+  }
+  ASSERT_THAT(store_->Put(s->manifest_list, *list), IsOk());
+  EXPECT_EQ(FilesOf(t).size(), 2u);
+  ASSERT_THAT(store_->Put(kPrefix + "/metadata/v3.metadata.json", "{\"format-version\": 2}"), IsOk());
+  EXPECT_THAT(IcebergTable::Load(*store_, kPrefix), StatusIs(StatusCode::kDataLoss));
+  ASSERT_THAT(store_->Put(kPrefix + "/metadata/v4.metadata.json", "{\"format-version\": 1}"), IsOk());
+  EXPECT_THAT(IcebergTable::Load(*store_, kPrefix), StatusIs(StatusCode::kFailedPrecondition));
+}
+
 TEST_F(IcebergTest, RewriteReplacesDeletesAndChecksKeys) {
   IcebergTable t = CreateTable();
   ASSERT_THAT(t.Append({MakeFile("a", "T", 1, 10), MakeFile("b", "T", 1, 20)}), IsOk());
