@@ -207,15 +207,54 @@ Result<std::string> ContainerFile(const std::string& schema, std::map<std::strin
   return out;
 }
 
+// Checks the container framing (magic, metadata map, sync marker, blocks each followed by the
+// marker) with libavro's binary decoder. libavro's file reader leaks its state when it fails to open
+// a damaged file, so damaged files are turned away here first. Positions advance by the encoded size
+// of each decoded value (writers encode maps in one block and varints canonically).
+Status CheckFraming(std::string_view bytes) {
+  auto bad = [](const char* what) { return DataLossError(std::string("avro: damaged container file (") + what + ")"); };
+  if (bytes.size() < 4 || bytes.substr(0, 4) != std::string_view("Obj\x01", 4)) return bad("magic");
+  DOTDO_ASSIGN_OR_RETURN(auto map, AvroValue::Make(R"({"type":"map","values":"bytes"})"));
+  DOTDO_ASSIGN_OR_RETURN(auto number, AvroValue::Make("\"long\""));
+  size_t at = 4;
+  // Decodes the value at `at` into v and moves past it.
+  auto decode = [&](AvroValue* v) {
+    avro_reader_t r = avro_reader_memory(bytes.data() + at, static_cast<int64_t>(bytes.size() - at));
+    int rc = avro_value_read(r, v->get());
+    avro_reader_free(r);
+    size_t size = 0;
+    if (rc != 0 || avro_value_sizeof(v->get(), &size) != 0 || size > bytes.size() - at) return false;
+    at += size;
+    return true;
+  };
+  auto read_long = [&](int64_t* out) {
+    return decode(number.get()) && avro_value_get_long(number->get(), out) == 0 && *out >= 0;
+  };
+  if (!decode(map.get())) return bad("metadata");
+  if (bytes.size() - at < 16) return bad("sync marker");
+  const std::string_view sync = bytes.substr(at, 16);
+  at += 16;
+  while (at < bytes.size()) {
+    int64_t count = 0, size = 0;
+    if (!read_long(&count) || !read_long(&size) || static_cast<uint64_t>(size) > bytes.size() - at) return bad("block");
+    at += static_cast<size_t>(size);
+    if (bytes.size() - at < 16 || bytes.substr(at, 16) != sync) return bad("block marker");
+    at += 16;
+  }
+  return OkStatus();
+}
+
 // Calls fn on every record of an object container file, read with libavro's file reader.
 Status ForEachRecord(std::string_view bytes, const std::function<Status(avro_value_t*)>& fn) {
+  DOTDO_RETURN_IF_ERROR(CheckFraming(bytes));
   std::string copy(bytes);
   FILE* fp = fmemopen(copy.data(), copy.size(), "rb");
   if (!fp) return InternalError("fmemopen failed");
   avro_file_reader_t reader;
   if (avro_file_reader_fp(fp, "manifest", 1, &reader) != 0) return DataLossError(std::string("avro: ") + avro_strerror());
-  avro_schema_t schema = avro_file_reader_get_writer_schema(reader);
+  avro_schema_t schema = avro_file_reader_get_writer_schema(reader);  // a new reference
   avro_value_iface_t* iface = avro_generic_class_from_schema(schema);
+  avro_schema_decref(schema);
   avro_value_t value;
   avro_generic_value_new(iface, &value);
   Status st;
