@@ -289,6 +289,7 @@ Status IcebergTable::Refresh() { return LoadLatest(version_); }
 
 Status IcebergTable::Commit(const ChangeFn& change) {
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    const auto started = std::chrono::steady_clock::now();
     IcebergTable next = *this;
     DOTDO_ASSIGN_OR_RETURN(bool changed, change(next));
     if (!changed) return OkStatus();
@@ -307,8 +308,13 @@ Status IcebergTable::Commit(const ChangeFn& change) {
       return OkStatus();
     }
     if (!IsPreconditionFailure(put.status())) return put.status();
-    // Lost the race for v<N+1>: redo the change on top of the new head, after a short random pause.
-    std::this_thread::sleep_for(std::chrono::microseconds(RandomId() % (500 * (attempt + 1))));
+    // Lost the race for v<N+1>: redo the change on top of the new head after a random pause of up
+    // to 2^attempt times this attempt's duration (capped at 1 s), so that writers whose attempts
+    // are slow are not starved by faster ones.
+    const int64_t took_us = std::max<int64_t>(
+        1000, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    const int64_t cap_us = std::min<int64_t>(1'000'000, took_us << std::min(attempt, 10));
+    std::this_thread::sleep_for(std::chrono::microseconds(RandomId() % cap_us));
     DOTDO_RETURN_IF_ERROR(Refresh());
   }
   return AbortedError("commit lost the race " + std::to_string(kMaxCommitAttempts) + " times; try again");
