@@ -8,8 +8,9 @@
 //
 // Data files (Parquet) are written by the caller into the same ObjectStore under any key; the table
 // records them as file_path = location root + key, where the location root is `location` without
-// its trailing `prefix` (so "file:///abs/objects/" + key is the file for a LocalObjectStore rooted
-// at /abs/objects). Independent Iceberg readers open every path in the metadata directly.
+// its trailing `prefix` (for a LocalObjectStore rooted at /abs/objects, whose bytes are
+// /abs/objects/data/<key>, the location is "file:///abs/objects/data/" + prefix). Independent Iceberg
+// readers open every path in the metadata directly.
 //
 // A commit writes new manifests and a manifest list, then Puts v<N+1>.metadata.json with
 // if_none_match; losing that race (412) reloads the head and redoes the operation on top of it, up to
@@ -21,7 +22,8 @@
 // Partition values: identity → the source column's type; day → int64_t days since 1970-01-01.
 //
 // Thread-safety: one IcebergTable is not safe for concurrent use; several handles (in one process or
-// many) on the same table are, through the commit protocol.
+// many) on the same table are, through the commit protocol. The ObjectStore is not owned and must
+// outlive every handle (handles are values: copies share the store).
 #pragma once
 
 #include <cstdint>
@@ -130,8 +132,8 @@ class IcebergTable {
 
   // Adds files (at least one) in a snapshot with operation "append". A key already live in the
   // table is kAlreadyExists (so a retried append after an ambiguous failure is recognisable);
-  // invalid files (see docs; also keys under <prefix>/metadata/) are kInvalidArgument. The summary's keys are
-  // added to the snapshot summary ("operation" is reserved).
+  // invalid files (see docs; also keys under <prefix>/metadata/) are kInvalidArgument. The
+  // summary's keys are added to the snapshot summary ("operation" is reserved).
   Result<IcebergSnapshot> Append(const std::vector<IcebergDataFile>& files,
                                  std::map<std::string, std::string> summary = {});
   // Removes the live files remove_keys and adds `add` in one snapshot: "delete" when add is empty,
