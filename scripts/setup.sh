@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libssl-dev libxxhash-dev libzstd-dev liblz4-dev libboost-graph-dev
   redis-server libhiredis-dev
   libhnswlib-dev libfaiss-dev libcpp-httplib-dev libcurl4-openssl-dev wrk
-  libre2-dev
+  libre2-dev libavro-dev
 )
 
 missing=()
@@ -85,4 +85,16 @@ if ! verify_duckdb; then
     rm -rf "$DUCKDB_DIR"
     exit 1
   fi
+fi
+
+# The independent Avro reader of the Iceberg table tests (npm avsc, pinned by the committed lock
+# file) in third_party/npm-iceberg. Skipped when the installed lock file matches the committed one.
+NPM_ICEBERG_SRC=scripts/npm/iceberg
+NPM_ICEBERG_DIR=third_party/npm-iceberg
+if ! cmp -s "$NPM_ICEBERG_SRC/package-lock.json" "$NPM_ICEBERG_DIR/package-lock.json" \
+   || [ ! -f "$NPM_ICEBERG_DIR/node_modules/avsc/package.json" ]; then
+  echo "setup: installing the Iceberg test readers from npm ($NPM_ICEBERG_SRC)"
+  mkdir -p "$NPM_ICEBERG_DIR"
+  cp "$NPM_ICEBERG_SRC/package.json" "$NPM_ICEBERG_SRC/package-lock.json" "$NPM_ICEBERG_DIR/"
+  (cd "$NPM_ICEBERG_DIR" && npm ci --silent --ignore-scripts --no-audit --no-fund)
 fi
