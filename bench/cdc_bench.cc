@@ -100,6 +100,17 @@ void EmitN(Database& db, int64_t n) {
   for (int64_t i = 0; i < n; i += 100) Check(emitter.EmitBatch(batch).status(), "emit");
 }
 
+// Every committed event, in lsn order (ChangeFeed::Read pages at most 10000).
+std::vector<UnifiedEvent> ReadAll(Database& db) {
+  std::vector<UnifiedEvent> out;
+  for (;;) {
+    auto page = ChangeFeed(db).Read(out.empty() ? 0 : *out.back().lsn, 10000);
+    Check(page.status(), "read");
+    if (page->empty()) return out;
+    out.insert(out.end(), page->begin(), page->end());
+  }
+}
+
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -113,10 +124,9 @@ int RunJsonl(const Options& options, int64_t n, int64_t batch) {
   auto db = Database::Open(dir, "bench");
   Check(db.status(), "open");
   EmitN(**db, n);
-  auto events = ChangeFeed(**db).Read(0, n);
-  Check(events.status(), "read");
+  const std::vector<UnifiedEvent> events = ReadAll(**db);
   std::vector<std::string> lines;
-  for (const auto& e : *events) lines.push_back(EventToJson(ToGlobalEvent(e)).dump() + "\n");
+  for (const auto& e : events) lines.push_back(EventToJson(ToGlobalEvent(e)).dump() + "\n");
   double ours = 1e100, base = 1e100;
   for (int round = 0; round < 3; ++round) {
     const fs::path ours_path = dir / ("ours" + std::to_string(round) + ".jsonl");
@@ -218,10 +228,9 @@ int RunJetStream(const Options& options, int64_t n, int64_t batch, double load_s
   auto db = Database::Open(dir, "bench");
   Check(db.status(), "open");
   EmitN(**db, n);
-  auto events = ChangeFeed(**db).Read(0, n);
-  Check(events.status(), "read");
+  const std::vector<UnifiedEvent> events = ReadAll(**db);
   std::vector<std::pair<std::string, std::string>> msgs;
-  for (const auto& e : *events) {
+  for (const auto& e : events) {
     const UnifiedEvent g = ToGlobalEvent(e);
     msgs.emplace_back(JetStreamSubject(g), EventToJson(g).dump());
   }
