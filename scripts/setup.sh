@@ -13,6 +13,7 @@ APT_PACKAGES=(
   redis-server libhiredis-dev
   libhnswlib-dev libfaiss-dev libcpp-httplib-dev libcurl4-openssl-dev wrk
   libre2-dev libavro-dev
+  libnats-dev nats-server libexpat1-dev
 )
 
 missing=()
@@ -97,4 +98,15 @@ if ! cmp -s "$NPM_ICEBERG_SRC/package-lock.json" "$NPM_ICEBERG_DIR/package-lock.
   mkdir -p "$NPM_ICEBERG_DIR"
   cp "$NPM_ICEBERG_SRC/package.json" "$NPM_ICEBERG_SRC/package-lock.json" "$NPM_ICEBERG_DIR/"
   (cd "$NPM_ICEBERG_DIR" && npm ci --silent --ignore-scripts --no-audit --no-fund)
+fi
+
+# s3rver (an S3-compatible server in Node.js) for the S3ObjectStore integration tests, from the
+# committed lockfile in scripts/npm/s3 (pinned versions with integrity hashes), into
+# third_party/npm-s3. Skipped when the installed tree matches the lockfile.
+S3_DIR=third_party/npm-s3
+if ! cmp -s scripts/npm/s3/package-lock.json "$S3_DIR/package-lock.json" || [ ! -x "$S3_DIR/node_modules/.bin/s3rver" ]; then
+  echo "setup: installing s3rver from scripts/npm/s3/package-lock.json"
+  mkdir -p "$S3_DIR"
+  cp scripts/npm/s3/package.json scripts/npm/s3/package-lock.json "$S3_DIR/"
+  npm ci --prefix "$S3_DIR" --ignore-scripts --no-audit --no-fund --silent
 fi

@@ -1,6 +1,7 @@
 // Change data capture: the UnifiedEvent every write produces, the read/subscribe API over the
 // namespace's transactional outbox, CdcEmitter for domain events ("Customer.created"), and delivery:
-// CdcPipeline moves events through the local -> global transform into a CdcSink (JsonlFileSink)
+// CdcPipeline moves events through the local -> global transform into a CdcSink (JsonlFileSink,
+// JetStreamSink)
 // with a durable checkpoint per sink, and CdcCheckpoints applies outbox retention.
 //
 // Guarantees (see src/cdc/outbox.h for the invariants):
@@ -199,6 +200,73 @@ class DOTDO_EXPORT JsonlFileSink final : public CdcSink {
   std::string name_;
   std::string owner_;
 };
+
+struct JetStreamSinkOptions {
+  // Server URL(s), comma-separated ("nats://127.0.0.1:4222"). Required.
+  std::string url;
+  // A NATS credentials file (JWT + NKey seed); empty: none.
+  std::string credentials_file;
+  // The stream events go to. Required: [A-Za-z0-9_-]{1,64}.
+  std::string stream;
+  // Create the stream when it does not exist (subjects "dotdo.>", file storage, the duplicate
+  // window below). Default true; false: a missing stream is kNotFound.
+  bool create_stream = true;
+  // JetStream's deduplication window for a created stream (Nats-Msg-Id). Default 2 minutes.
+  int64_t duplicate_window_ms = 120000;
+  // Asynchronous publishes awaiting their ack at once (1..65536). Default 1024.
+  int max_in_flight = 1024;
+  // How long a batch waits for its acks, and connect / request timeouts. Default 10 s.
+  int64_t ack_timeout_ms = 10000;
+  // Attempts per batch (1..100) with exponential backoff (initial_backoff_ms doubling, at most
+  // max_backoff_ms). Defaults 5 / 50 / 2000.
+  int max_attempts = 5;
+  int64_t initial_backoff_ms = 50;
+  int64_t max_backoff_ms = 2000;
+  // Checkpoint name. Default "jetstream:<stream>".
+  std::string name;
+};
+
+// Publishes each event (EventToJson, compact) to a JetStream stream on subject
+// "dotdo.<ns>.<store>.<table>" (tokens escaped by JetStreamSubjectToken; "-" for an event without a
+// store or table), with headers Nats-Msg-Id = event id and Dotdo-Lsn = lsn. Write returns after
+// JetStream acknowledged every event of the batch (the ack is the durability point).
+//
+// Exactly once: the connection never reconnects behind the sink's back (a lost connection fails the
+// batch), so what the stream holds from one connection is a prefix of what was sent on it in lsn
+// order. After a failure the sink reads the namespace's last message in the stream (its Dotdo-Lsn)
+// and continues after it; Recover() reports it the same way. Events published on a dropped connection
+// that the server stores only after that read are dropped by JetStream's deduplication (same
+// Nats-Msg-Id) as long as they arrive inside the duplicate window; see docs/architecture.md for the
+// window vs outage bound.
+//
+// Thread-safety: not thread-safe; owned by one pipeline.
+class DOTDO_EXPORT JetStreamSink final : public CdcSink {
+ public:
+  // Validates the options and connects (kUnavailable when the server cannot be reached: Open can
+  // be retried), ensuring the stream exists.
+  static Result<std::unique_ptr<JetStreamSink>> Open(JetStreamSinkOptions options);
+  ~JetStreamSink() override;
+
+  std::string Name() const override;
+  // The lsn of the last event of the claimed namespace in the stream; nullopt when the stream holds
+  // none (then the checkpoint decides).
+  Result<std::optional<int64_t>> Recover() override;
+  Status Write(const std::vector<UnifiedEvent>& events) override;
+  // Binds the sink to `ns` (its subjects); another namespace afterwards is kFailedPrecondition.
+  Status Claim(std::string_view ns) override;
+
+  class Impl;
+
+ private:
+  explicit JetStreamSink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A NATS subject token for a namespace / store / table: [A-Za-z0-9_-] kept, every other byte
+// (including '.', '*', '>', whitespace and '%') as %XX; the empty string as "-".
+DOTDO_EXPORT std::string JetStreamSubjectToken(std::string_view s);
+// "dotdo.<ns>.<store or ->.<table or ->" for an event.
+DOTDO_EXPORT std::string JetStreamSubject(const UnifiedEvent& event);
 
 struct CdcPipelineOptions {
   // Events read from the outbox and written to the sink per batch (1..10000). Default 500.

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@
 
 namespace dotdo {
 
+struct NamespaceLayout;
+
 struct NamespaceHostOptions {
   // The data directory. Required; created when missing unless read_only.
   std::filesystem::path data_dir;
@@ -56,6 +59,9 @@ struct NamespaceHostOptions {
   bool create_signing_keys = true;
   // BlobInfo::url prefix; "{ns}" is replaced by the namespace name. Default empty (bare paths).
   std::string blob_url_base;
+  // Opens a namespace's object store (e.g. OpenS3ObjectStore with a per-namespace bucket), called
+  // once per open namespace on first use. Default empty: a LocalObjectStore at layout.object_root.
+  std::function<Result<std::unique_ptr<ObjectStore>>(const NamespaceLayout& layout)> object_store_factory;
 };
 
 // Where one namespace keeps its files (see the layout above).

@@ -1,7 +1,7 @@
 // ObjectStore: the S3-shaped object storage interface that blobs, Parquet files (warm tier) and
 // Iceberg metadata (cold tier) are written through, and LocalObjectStore, the embedded default that
-// keeps objects in a directory. An S3-compatible implementation (R2, MinIO, AWS) plugs in behind the
-// same interface later.
+// keeps objects in a directory, and the S3-compatible S3ObjectStore (AWS S3, R2, MinIO, ...) behind
+// the same interface.
 //
 // Semantics every implementation follows:
 //   1. A Put (bytes, reader or multipart completion) is atomic: readers see the old object or the
@@ -229,5 +229,65 @@ class DOTDO_EXPORT LocalObjectStore final : public ObjectStore {
   explicit LocalObjectStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// How S3ObjectStore evaluates preconditions (if_match / if_none_match) on writes.
+enum class S3ConditionalWrites {
+  // Send them to the service (If-None-Match: * on PutObject / CompleteMultipartUpload, If-Match with
+  // the service's ETag): atomic on the service, across every client. AWS S3, R2 and MinIO support it.
+  kNative,
+  // Check with a HEAD first, serialized by a lock in this store object: atomic only among the
+  // conditional writes of this one S3ObjectStore, NOT against other clients. For services that
+  // ignore conditional headers on writes (e.g. s3rver, older MinIO).
+  kEmulated,
+};
+
+struct S3ObjectStoreOptions {
+  // "http(s)://host[:port]". Default: $AWS_ENDPOINT_URL, else "https://s3.<region>.amazonaws.com".
+  std::string endpoint;
+  // Default: $AWS_REGION, else $AWS_DEFAULT_REGION, else "us-east-1". Part of every signature.
+  std::string region;
+  // Required: 3..63 characters of [a-z0-9.-], starting and ending with a letter or digit.
+  std::string bucket;
+  // true: <endpoint>/<bucket>/<key> (MinIO, s3rver, R2); false: virtual-host style
+  // <scheme>://<bucket>.<host>/<key> (AWS). Default true.
+  bool path_style = true;
+  // Default: $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY / $AWS_SESSION_TOKEN (the token may be empty).
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  S3ConditionalWrites conditional_writes = S3ConditionalWrites::kNative;
+  // Attempts per request (1..20) on transport errors, 5xx, 429 and SlowDown, with exponential
+  // backoff from initial_backoff_ms doubling up to max_backoff_ms, with jitter. Defaults 5 / 50 / 2000.
+  int max_attempts = 5;
+  int64_t initial_backoff_ms = 50;
+  int64_t max_backoff_ms = 2000;
+  // Connection setup and whole-request limits. Defaults 5 s and 300 s. A timeout is kDeadlineExceeded.
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 300000;
+};
+
+// Opens an ObjectStore over an S3-compatible bucket (the bucket must exist: kNotFound otherwise;
+// kPermissionDenied for 403; kInvalidArgument for bad options or missing credentials). Requests are
+// signed by libcurl's AWS SigV4. How it keeps the contract above (docs/formats/object_store.md):
+//   - ETag: the hex SHA-256 is computed on upload and stored as user metadata "x-amz-meta-dotdo-sha256";
+//     Head/Get report it (S3's own MD5 ETag is used only inside conditional requests). An object
+//     without it (written by another client) has its SHA-256 computed by Head by reading it once.
+//     The name "dotdo-sha256" is reserved: user metadata with it is kInvalidArgument.
+//   - List reports key, size, last-modified time and storage class; etag, content type and user
+//     metadata of listed objects are empty / default (S3's listing does not carry them): use Head.
+//   - User metadata names come back lowercased (S3 folds header names); values are stored
+//     percent-encoded so any UTF-8 survives.
+//   - PutStream spools the stream to an unlinked temporary file (bounded memory) and sends one
+//     PutObject (S3's 5 GiB single-put limit applies). Multipart uploads are tracked by the store
+//     object that created them (an upload id from another process is kNotFound); the completed
+//     object gets its metadata by an atomic copy onto itself (5 GiB CopyObject limit), so for a
+//     moment after completion it is visible without its content type, metadata and SHA-256. On S3
+//     every part but the last must hold at least 5 MiB. Abort on a service without it (HTTP 405 /
+//     501, e.g. s3rver) forgets the upload and leaves its parts to the service's own cleanup.
+//   - Copy and Delete with preconditions check with a HEAD first; only the service's If-Match
+//     (native mode) makes them atomic against other clients. Copy's if_none_match is always a HEAD
+//     check (not atomic across clients).
+//   - "a" and "a/b" may both exist (S3 has no directories), unlike LocalObjectStore.
+DOTDO_EXPORT Result<std::unique_ptr<ObjectStore>> OpenS3ObjectStore(S3ObjectStoreOptions options);
 
 }  // namespace dotdo

@@ -32,7 +32,7 @@ class Namespace::Impl {
   std::unique_ptr<Database> db_;
   const NamespaceHostOptions& host_;
   std::mutex mu_;  // guards the lazily opened stores below
-  std::unique_ptr<LocalObjectStore> objects_;
+  std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Tiering> tiering_;  // declared after objects_: destroyed before it
   int64_t last_used_ms_ = 0;  // GUARDED_BY(the host's mutex)
@@ -43,7 +43,10 @@ class Namespace::Impl {
   }
 
   Result<ObjectStore*> ObjectsLocked() {
-    if (!objects_) {
+    if (!objects_ && host_.object_store_factory) {
+      DOTDO_ASSIGN_OR_RETURN(objects_, host_.object_store_factory(layout_));
+      if (!objects_) return InternalError("the object store factory returned no store");
+    } else if (!objects_) {
       // Blob metadata lives in SQLite, so object sidecars only need to heal, not to be synced.
       DOTDO_ASSIGN_OR_RETURN(objects_, LocalObjectStore::Open(layout_.object_root, {.sync = true, .sync_sidecar = false}));
     }

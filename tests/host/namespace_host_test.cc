@@ -44,6 +44,28 @@ TEST_F(NamespaceHostTest, OpensNamespacesOnDemandWithTheDocumentedLayout) {
   EXPECT_THAT(names, ElementsAre("acme"));
 }
 
+TEST_F(NamespaceHostTest, ObjectStoreComesFromTheConfiguredFactory) {
+  NamespaceHostOptions o;
+  std::vector<std::string> asked;
+  const auto elsewhere = dir_.path() / "remote";
+  o.object_store_factory = [&](const NamespaceLayout& layout) -> Result<std::unique_ptr<ObjectStore>> {
+    asked.push_back(layout.ns);
+    if (layout.ns == "broken") return UnavailableError("object service down");
+    DOTDO_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(elsewhere / layout.ns));
+    return std::unique_ptr<ObjectStore>(std::move(store));
+  };
+  auto host = MakeHost(std::move(o));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto acme, host->Get("acme"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(ObjectStore * objects, acme->Objects());
+  DOTDO_ASSERT_OK(objects->Put("k", "v"));
+  EXPECT_TRUE(std::filesystem::exists(elsewhere / "acme" / "data" / "k"));
+  EXPECT_FALSE(std::filesystem::exists(acme->layout().object_root / "data" / "k"));
+  DOTDO_ASSERT_OK(acme->Objects().status());  // opened once per namespace
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto broken, host->Get("broken"));
+  EXPECT_THAT(broken->Objects(), StatusIs(StatusCode::kUnavailable, "object service down"));
+  EXPECT_THAT(asked, ElementsAre("acme", "broken"));
+}
+
 TEST_F(NamespaceHostTest, RefusesBadNamesMissingNamespacesAndBadOptions) {
   auto host = MakeHost();
   EXPECT_THAT(host->Get("../etc"), StatusIs(StatusCode::kInvalidArgument));

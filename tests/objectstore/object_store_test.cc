@@ -1,6 +1,10 @@
-// LocalObjectStore: put/get/head/list/delete/copy/multipart, preconditions (412), key validation
-// (no escape from the root), ordered paginated listing, stale-sidecar recovery, concurrent writers,
-// and a randomized comparison against an in-memory model.
+// The ObjectStore contract, one suite run against both stores: LocalObjectStore (a directory) and
+// S3ObjectStore against a local s3rver (an S3-compatible server from npm, fetched by
+// scripts/setup.sh; started on a free loopback port by the fixture, with preconditions emulated since
+// s3rver ignores conditional headers on writes). Put/get/head/list/delete/copy/multipart,
+// preconditions (412), key validation, ordered paginated listing, concurrent writers and a
+// randomized comparison against an in-memory model; then LocalObjectStore's own layout
+// (stale-sidecar recovery, key/prefix clashes, orphaned temp files).
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 #include <thread>
 
 #include "dotdo/object_store.h"
+#include "testing/child_process.h"
 #include "testing/test_util.h"
 #include "core/sha256.h"
 
@@ -43,9 +48,116 @@ std::vector<std::string> Keys(const ObjectListResult& r) {
   return out;
 }
 
-TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
+// One s3rver per test process, started on first use and stopped at exit, with a fresh bucket per
+// test. A missing s3rver fails the test: scripts/setup.sh installs it.
+class S3Server {
+ public:
+  static S3Server& Get() {
+    static S3Server server;
+    return server;
+  }
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+  int port() const { return port_; }
+  std::string NextBucket() {
+    char name[16];
+    std::snprintf(name, sizeof(name), "b%02d", next_++ % kBuckets);
+    return name;
+  }
+
+ private:
+  static constexpr int kBuckets = 40;
+  S3Server() {
+    const char* env = std::getenv("DOTDO_S3RVER");
+    const std::string program =
+        ::dotdo::testing::FindProgram("s3rver", {env == nullptr ? "" : env,
+                                                 DOTDO_SOURCE_DIR "/third_party/npm-s3/node_modules/.bin/s3rver",
+                                                 DOTDO_THIRD_PARTY_DIR "/npm-s3/node_modules/.bin/s3rver"});
+    if (program.empty()) {
+      error_ = "s3rver not found: run scripts/setup.sh (or set DOTDO_S3RVER)";
+      return;
+    }
+    port_ = ::dotdo::testing::FreeLoopbackPort();
+    std::vector<std::string> args = {"-d", dir_.path().string(), "-a", "127.0.0.1", "-p", std::to_string(port_), "-s"};
+    for (int i = 0; i < kBuckets; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof(name), "b%02d", i);
+      args.insert(args.end(), {"--configure-bucket", name});
+    }
+    // s3rver's list continuation tokens use DES, which Node's OpenSSL 3 only has in the legacy provider.
+    ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
+    ok_ = process_.Start(program, args, dir_.path().parent_path() / (dir_.path().filename().string() + ".log")) &&
+          ::dotdo::testing::WaitForPort(port_, std::chrono::seconds(20));
+    if (!ok_) error_ = "s3rver did not start on port " + std::to_string(port_);
+  }
+  ScratchDir dir_;
+  ::dotdo::testing::ChildProcess process_;
+  bool ok_ = false;
+  std::string error_;
+  int port_ = 0;
+  int next_ = 0;
+};
+
+enum class Backend { kLocal, kS3 };
+
+class ObjectStoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kS3) {
+      S3Server& server = S3Server::Get();
+      ASSERT_TRUE(server.ok()) << server.error();
+      bucket_ = server.NextBucket();
+    }
+    Reopen();
+    if (GetParam() == Backend::kLocal) return;
+    // Buckets are reused across the tests of one process run: start empty.
+    ObjectListOptions all;
+    do {
+      auto page = store->List(all);
+      ASSERT_THAT(page, IsOk());
+      for (const ObjectInfo& obj : page->objects) ASSERT_THAT(store->Delete(obj.key), IsOk());
+      all.continuation = page->next_continuation;
+    } while (!all.continuation.empty());
+  }
+  // A new store object over the same objects (local: with fsync on or off).
+  void Reopen(bool sync = true) {
+    store.reset();
+    if (GetParam() == Backend::kLocal) {
+      store = OpenStore(dir.path(), sync);
+      return;
+    }
+    S3ObjectStoreOptions o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(S3Server::Get().port());
+    o.bucket = bucket_;
+    o.access_key_id = "S3RVER";  // s3rver's built-in credentials
+    o.secret_access_key = "S3RVER";
+    o.conditional_writes = S3ConditionalWrites::kEmulated;
+    auto opened = OpenS3ObjectStore(o);
+    ASSERT_THAT(opened, IsOk());
+    store = std::move(opened).value();
+  }
+  LocalObjectStore* local() { return dynamic_cast<LocalObjectStore*>(store.get()); }
+  size_t TempFiles() { return local() ? CountFiles(dir.path() / "tmp") : 0; }
+  // The store passes the service's listing order through. S3 lists in byte order; s3rver lists in
+  // its directory-walk order ("a/a/x" before "a-c"), so against it only the set of keys is compared.
+  std::vector<std::string> Ordered(std::vector<std::string> keys) {
+    if (!local()) std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+
   ScratchDir dir;
-  auto store = OpenStore(dir.path());
+  std::unique_ptr<ObjectStore> store;
+
+ private:
+  std::string bucket_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, ObjectStoreConformance, ::testing::Values(Backend::kLocal, Backend::kS3),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kLocal ? "Local" : "S3";
+                         });
+
+TEST_P(ObjectStoreConformance, PutThenGetAndHeadReturnBytesAndMetadata) {
   ObjectPutOptions o;
   o.content_type = "text/plain";
   o.metadata = {{"owner", "ada"}};
@@ -60,11 +172,11 @@ TEST(LocalObjectStoreTest, PutThenGetAndHeadReturnBytesAndMetadata) {
   EXPECT_EQ(head.storage_class, "STANDARD");
   EXPECT_EQ(head.metadata.at("owner"), "ada");
   EXPECT_GT(head.last_modified_ms, 0);
+  EXPECT_EQ(TempFiles(), 0u);
+  if (!local()) return;
   // The bytes sit in place, readable by other engines.
-  std::ifstream in(store->DataPath("docs/hello.txt"));
+  std::ifstream in(local()->DataPath("docs/hello.txt"));
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello");
-  // Nothing is left in tmp/.
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
 }
 
 TEST(LocalObjectStoreTest, UnsyncedSidecarsStillDescribeTheirObjects) {
@@ -78,9 +190,7 @@ TEST(LocalObjectStoreTest, UnsyncedSidecarsStillDescribeTheirObjects) {
   EXPECT_EQ(head.content_type, "text/plain");
 }
 
-TEST(LocalObjectStoreTest, LargePutHashesOnASecondThreadWithTheSameEtag) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, LargePutHashesOnASecondThreadWithTheSameEtag) {
   std::string big(3 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("big", big));
@@ -88,13 +198,9 @@ TEST(LocalObjectStoreTest, LargePutHashesOnASecondThreadWithTheSameEtag) {
   EXPECT_EQ(store->Head("big")->etag, info.etag);
 }
 
-TEST(LocalObjectStoreTest, DefaultsAndReopenKeepObjects) {
-  ScratchDir dir;
-  {
-    auto store = OpenStore(dir.path());
-    DOTDO_ASSERT_OK(store->Put("k", "v"));
-  }
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, DefaultsAndReopenKeepObjects) {
+  DOTDO_ASSERT_OK(store->Put("k", "v"));
+  Reopen();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto head, store->Head("k"));
   EXPECT_EQ(head.content_type, "application/octet-stream");
   EXPECT_TRUE(head.metadata.empty());
@@ -102,9 +208,7 @@ TEST(LocalObjectStoreTest, DefaultsAndReopenKeepObjects) {
   EXPECT_THAT(store->Head("missing"), StatusIs(StatusCode::kNotFound));
 }
 
-TEST(LocalObjectStoreTest, RejectsKeysThatCouldEscapeTheRoot) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path() / "root");
+TEST_P(ObjectStoreConformance, RejectsKeysThatCouldEscapeTheRoot) {
   const std::vector<std::string> bad = {"",         "/etc/passwd", "../x",        "a/../../b",   "a/./b", "a//b",
                                         "a/",       ".",           "..",          "a\\..\\b",    std::string("a\0b", 3),
                                         "a\nb",     "a\x7f",       std::string(1025, 'a'), std::string(256, 's')};
@@ -117,8 +221,9 @@ TEST(LocalObjectStoreTest, RejectsKeysThatCouldEscapeTheRoot) {
     EXPECT_THAT(store->CreateMultipartUpload(key), StatusIs(StatusCode::kInvalidArgument)) << key;
   }
   EXPECT_THAT(store->List({.prefix = "../"}), StatusIs(StatusCode::kInvalidArgument));
-  // Nothing was written anywhere: the only files are under root/, and none of them are objects.
-  EXPECT_EQ(CountFiles(dir.path()), 0u);
+  // Nothing was written anywhere.
+  EXPECT_TRUE(store->List()->objects.empty());
+  if (local()) EXPECT_EQ(CountFiles(dir.path()), 0u);
   std::string long_ok = std::string(255, 'a') + "/" + std::string(255, 'b') + "/" + std::string(255, 'c') + "/" +
                         std::string(254, 'd') + "/" + std::string(1, 'e');
   ASSERT_EQ(long_ok.size(), 1024u);
@@ -126,9 +231,7 @@ TEST(LocalObjectStoreTest, RejectsKeysThatCouldEscapeTheRoot) {
     EXPECT_THAT(store->Put(key, "ok"), IsOk()) << key;
 }
 
-TEST(LocalObjectStoreTest, ValidatesOptions) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, ValidatesOptions) {
   ObjectPutOptions o;
   o.storage_class = "GLACIER_DEEP";
   EXPECT_THAT(store->Put("k", "v", o), StatusIs(StatusCode::kInvalidArgument, "unknown storage class"));
@@ -152,9 +255,7 @@ TEST(LocalObjectStoreTest, ValidatesOptions) {
   EXPECT_EQ(store->Head("k")->storage_class, "INFREQUENT_ACCESS");
 }
 
-TEST(LocalObjectStoreTest, ConditionalPutFailsLikeS3Precondition) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, ConditionalPutFailsLikeS3Precondition) {
   ObjectPutOptions create_only;
   create_only.if_none_match = true;
   DOTDO_ASSERT_OK_AND_ASSIGN(auto v1, store->Put("k", "one", create_only));
@@ -172,9 +273,7 @@ TEST(LocalObjectStoreTest, ConditionalPutFailsLikeS3Precondition) {
   EXPECT_EQ(*store->Get("k", {.if_match = store->Head("k")->etag}), "two");
 }
 
-TEST(LocalObjectStoreTest, DeleteIsIdempotentAndConditional) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, DeleteIsIdempotentAndConditional) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("a/b/c", "x"));
   EXPECT_THAT(store->Delete("a/b/c", {.if_match = kHelloSha}), StatusIs(StatusCode::kFailedPrecondition, "412"));
   DOTDO_EXPECT_OK(store->Head("a/b/c"));
@@ -183,7 +282,7 @@ TEST(LocalObjectStoreTest, DeleteIsIdempotentAndConditional) {
   DOTDO_EXPECT_OK(store->Delete("a/b/c"));  // missing: fine, as in S3
   EXPECT_THAT(store->Delete("a/b/c", {.if_match = info.etag}), StatusIs(StatusCode::kNotFound));
   // Empty directories are pruned, so the key space is free again.
-  EXPECT_FALSE(fs::exists(dir.path() / "data" / "a"));
+  if (local()) EXPECT_FALSE(fs::exists(dir.path() / "data" / "a"));
   DOTDO_EXPECT_OK(store->Put("a", "now an object"));
 }
 
@@ -200,9 +299,7 @@ TEST(LocalObjectStoreTest, KeyCannotBeBothObjectAndPrefix) {
   EXPECT_EQ(*store->Get("a/b"), "2");
 }
 
-TEST(LocalObjectStoreTest, RangeGetsClipAndRejectStartPastEnd) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, RangeGetsClipAndRejectStartPastEnd) {
   DOTDO_ASSERT_OK(store->Put("r", "0123456789"));
   EXPECT_EQ(*store->Get("r", {.offset = 3, .length = 4}), "3456");
   EXPECT_EQ(*store->Get("r", {.offset = 7}), "789");
@@ -214,9 +311,7 @@ TEST(LocalObjectStoreTest, RangeGetsClipAndRejectStartPastEnd) {
   EXPECT_EQ(store->Head("empty")->etag, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-TEST(LocalObjectStoreTest, StreamsInAndOutInChunks) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, StreamsInAndOutInChunks) {
   const size_t total = 3 * (1 << 20) + 123;
   size_t produced = 0;
   auto reader = [&](char* buf, size_t cap) -> Result<size_t> {
@@ -247,9 +342,7 @@ TEST(LocalObjectStoreTest, StreamsInAndOutInChunks) {
               StatusIs(StatusCode::kAborted, "client went away"));
 }
 
-TEST(LocalObjectStoreTest, FailedStreamLeavesPreviousObjectAndNoTempFiles) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, FailedStreamLeavesPreviousObjectAndNoTempFiles) {
   DOTDO_ASSERT_OK(store->Put("k", "old"));
   int calls = 0;
   auto failing = [&](char* buf, size_t cap) -> Result<size_t> {
@@ -259,20 +352,24 @@ TEST(LocalObjectStoreTest, FailedStreamLeavesPreviousObjectAndNoTempFiles) {
   };
   EXPECT_THAT(store->PutStream("k", failing), StatusIs(StatusCode::kUnavailable, "network dropped"));
   EXPECT_EQ(*store->Get("k"), "old");
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  EXPECT_EQ(TempFiles(), 0u);
   auto throwing = [](char*, size_t) -> Result<size_t> { throw std::runtime_error("boom"); };
   EXPECT_THAT(store->PutStream("k", throwing), StatusIs(StatusCode::kInternal, "boom"));
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  EXPECT_EQ(TempFiles(), 0u);
 }
 
-TEST(LocalObjectStoreTest, ListIsByteOrderedAndPaginates) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, ListIsByteOrderedAndPaginates) {
   // '-' (0x2d) sorts before '/' (0x2f): a directory walk would get this wrong.
   for (const std::string k : {"a/b", "a-c", "a/a/x", "b", "a0", "c/d/e"}) DOTDO_ASSERT_OK(store->Put(k, k));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto all, store->List());
-  EXPECT_EQ(Keys(all), (std::vector<std::string>{"a-c", "a/a/x", "a/b", "a0", "b", "c/d/e"}));
+  EXPECT_EQ(Ordered(Keys(all)), (std::vector<std::string>{"a-c", "a/a/x", "a/b", "a0", "b", "c/d/e"}));
   EXPECT_TRUE(all.next_continuation.empty());
+  if (!local()) {
+    // s3rver pages in its directory-walk order, so its continuation skips keys when that order is not
+    // byte order ("a-c" vs "a/..."); S3 pages in byte order. Page over keys where both agree.
+    DOTDO_ASSERT_OK(store->Delete("a-c"));
+    DOTDO_ASSERT_OK_AND_ASSIGN(all, store->List());
+  }
 
   std::vector<std::string> paged;
   ObjectListOptions o;
@@ -285,20 +382,18 @@ TEST(LocalObjectStoreTest, ListIsByteOrderedAndPaginates) {
     o.continuation = page.next_continuation;
     ++pages;
   } while (!o.continuation.empty());
-  EXPECT_EQ(paged, Keys(all));
+  EXPECT_EQ(Ordered(paged), Ordered(Keys(all)));
   EXPECT_EQ(pages, 3);
 
   DOTDO_ASSERT_OK_AND_ASSIGN(auto under_a, store->List({.prefix = "a/"}));
   EXPECT_EQ(Keys(under_a), (std::vector<std::string>{"a/a/x", "a/b"}));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto partial, store->List({.prefix = "a"}));
-  EXPECT_EQ(partial.objects.size(), 4u);
+  EXPECT_EQ(partial.objects.size(), local() ? 4u : 3u);
   EXPECT_THAT(store->List({.limit = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(store->List({.continuation = "garbage"}), StatusIs(StatusCode::kInvalidArgument));
 }
 
-TEST(LocalObjectStoreTest, DelimiterRollsUpCommonPrefixesAcrossPages) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, DelimiterRollsUpCommonPrefixesAcrossPages) {
   for (const std::string k : {"logs/2024/a", "logs/2024/b", "logs/2025/a", "logs/top", "logs/zz/q"})
     DOTDO_ASSERT_OK(store->Put(k, "x"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto r, store->List({.prefix = "logs/", .delimiter = "/"}));
@@ -313,12 +408,10 @@ TEST(LocalObjectStoreTest, DelimiterRollsUpCommonPrefixesAcrossPages) {
     for (auto& k : Keys(page)) seen.push_back(k);
     o.continuation = page.next_continuation;
   } while (!o.continuation.empty());
-  EXPECT_EQ(seen, (std::vector<std::string>{"logs/2024/", "logs/2025/", "logs/top", "logs/zz/"}));
+  EXPECT_EQ(Ordered(seen), (std::vector<std::string>{"logs/2024/", "logs/2025/", "logs/top", "logs/zz/"}));
 }
 
-TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, CopyKeepsOrReplacesMetadata) {
   ObjectPutOptions o;
   o.content_type = "image/png";
   o.metadata = {{"w", "10"}};
@@ -347,16 +440,14 @@ TEST(LocalObjectStoreTest, CopyKeepsOrReplacesMetadata) {
   EXPECT_THAT(store->Copy("src", "x", {.if_source_match = src.etag}), StatusIs(StatusCode::kFailedPrecondition));
   c.storage_class = "NEARLINE";
   EXPECT_THAT(store->Copy("src", "y", c), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  EXPECT_EQ(TempFiles(), 0u);
 }
 
-TEST(LocalObjectStoreTest, MultipartAssemblesPartsWithS3StyleEtag) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, MultipartAssemblesPartsWithS3StyleEtag) {
   ObjectPutOptions o;
   o.content_type = "application/x-parquet";
   DOTDO_ASSERT_OK_AND_ASSIGN(auto id, store->CreateMultipartUpload("tables/t/part.parquet", o));
-  EXPECT_EQ(id.size(), 32u);
+  if (local()) EXPECT_EQ(id.size(), 32u);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto e2, store->UploadPart("tables/t/part.parquet", id, 2, "world"));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto e1, store->UploadPart("tables/t/part.parquet", id, 1, "hello "));
   EXPECT_EQ(e1, internal::Sha256::Hex("hello "));
@@ -374,12 +465,10 @@ TEST(LocalObjectStoreTest, MultipartAssemblesPartsWithS3StyleEtag) {
   EXPECT_EQ(store->Head("tables/t/part.parquet")->content_type, "application/x-parquet");
   // The upload is gone once completed.
   EXPECT_THAT(store->UploadPart("tables/t/part.parquet", id, 3, "x"), StatusIs(StatusCode::kNotFound));
-  EXPECT_EQ(CountFiles(dir.path() / "uploads"), 0u);
+  if (local()) EXPECT_EQ(CountFiles(dir.path() / "uploads"), 0u);
 }
 
-TEST(LocalObjectStoreTest, MultipartAbortAndBadIds) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, MultipartAbortAndBadIds) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto id, store->CreateMultipartUpload("k"));
   DOTDO_ASSERT_OK(store->UploadPart("k", id, 1, "abc"));
   EXPECT_THAT(store->UploadPart("k", id, 0, "x"), StatusIs(StatusCode::kInvalidArgument));
@@ -424,10 +513,10 @@ TEST(LocalObjectStoreTest, StaleSidecarAfterCrashBetweenRenamesIsRebuilt) {
   EXPECT_EQ(*store->Get("k", {.if_match = kHelloSha}), "hello");
 }
 
-TEST(LocalObjectStoreTest, ConcurrentWritersNeverExposePartialObjects) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path(), /*sync=*/false);
-  constexpr int kThreads = 4, kRounds = 40;
+TEST_P(ObjectStoreConformance, ConcurrentWritersNeverExposePartialObjects) {
+  Reopen(/*sync=*/false);
+  constexpr int kThreads = 4;
+  const int kRounds = local() ? 40 : 12;
   std::atomic<int> create_wins{0};
   std::atomic<bool> torn{false};
   std::vector<std::thread> threads;
@@ -453,17 +542,20 @@ TEST(LocalObjectStoreTest, ConcurrentWritersNeverExposePartialObjects) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(create_wins.load(), kRounds);  // exactly one winner per key
-  EXPECT_FALSE(torn.load());
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
+  // s3rver rewrites an object's file in place, so a concurrent read can see a torn object there;
+  // S3 itself replaces objects atomically. Against s3rver only the create-only race is checked.
+  if (local()) EXPECT_FALSE(torn.load());
+  EXPECT_EQ(TempFiles(), 0u);
 }
 
-TEST(LocalObjectStoreTest, RandomOperationsMatchInMemoryModel) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path(), /*sync=*/false);
+TEST_P(ObjectStoreConformance, RandomOperationsMatchInMemoryModel) {
+  Reopen(/*sync=*/false);
   std::map<std::string, std::string> model;
   std::mt19937 rng(7);
-  const std::vector<std::string> keys = {"a", "b/1", "b/2", "b/3/x", "c-d", "c/e", "z"};
-  for (int step = 0; step < 400; ++step) {
+  // s3rver pages in its directory-walk order, which breaks its continuation across "c-d" / "c/e".
+  const std::vector<std::string> keys = {"a", "b/1", "b/2", "b/3/x", local() ? "c-d" : "cd", "c/e", "z"};
+  const int steps = local() ? 400 : 100;  // every step lists and reads the whole store
+  for (int step = 0; step < steps; ++step) {
     const std::string& key = keys[rng() % keys.size()];
     const std::string value = "v" + std::to_string(rng() % 5);
     switch (rng() % 5) {
@@ -512,15 +604,13 @@ TEST(LocalObjectStoreTest, RandomOperationsMatchInMemoryModel) {
       for (auto& k : Keys(page)) got.push_back(k);
       more.continuation = page.next_continuation;
     }
-    ASSERT_EQ(got, expect) << "step " << step;
+    ASSERT_EQ(Ordered(got), expect) << "step " << step;
     for (auto& [k, v] : model) ASSERT_EQ(*store->Get(k), v) << k;
   }
 }
 
 
-TEST(LocalObjectStoreTest, RangedStreamsHonourIfMatch) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, RangedStreamsHonourIfMatch) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto info, store->Put("r", "0123456789"));
   std::string got;
   auto collect = [&](std::string_view c) {
@@ -576,9 +666,7 @@ TEST(LocalObjectStoreTest, OpenRemovesTempFilesOfWritersThatDied) {
   EXPECT_TRUE(store->List()->objects.empty());  // temp files are never objects
 }
 
-TEST(LocalObjectStoreTest, PutAddressedStoresUnderTheKeyOfTheContentHash) {
-  ScratchDir dir;
-  auto store = OpenStore(dir.path());
+TEST_P(ObjectStoreConformance, PutAddressedStoresUnderTheKeyOfTheContentHash) {
   auto addressed = [](std::string_view hex) { return "cas/" + std::string(hex.substr(0, 2)) + "/" + std::string(hex); };
   const std::string big((1 << 20) + 3, 'b');  // hashed on the second thread
   for (const std::string& data : {std::string("hello"), big}) {
@@ -595,8 +683,8 @@ TEST(LocalObjectStoreTest, PutAddressedStoresUnderTheKeyOfTheContentHash) {
   EXPECT_THAT(store->PutAddressed([](std::string_view) { return std::string("../escape"); }, "x"),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(store->PutAddressed(nullptr, "x"), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_EQ(CountFiles(dir.path() / "tmp"), 0u);
-  EXPECT_EQ(CountFiles(dir.path() / "data"), 2u);
+  EXPECT_EQ(TempFiles(), 0u);
+  if (local()) EXPECT_EQ(CountFiles(dir.path() / "data"), 2u);
 }
 
 }  // namespace

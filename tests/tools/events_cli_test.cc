@@ -155,8 +155,10 @@ TEST_F(EventsCliTest, ExportDeliversEachEventOnceAcrossRunsAndPruneFollowsTheChe
   ASSERT_EQ(sinks.size(), 1u);
   EXPECT_EQ(sinks[0]["sink"], sink_name);
   EXPECT_EQ(sinks[0]["checkpoint"], 6);
+  EXPECT_EQ(sinks[0]["lag"], 0);
 
   Emit(1, 6);
+  EXPECT_EQ(Json::parse(Run({"events", "sinks"}).out)[0]["lag"], 1);
   CliRun prune = Run({"events", "prune"});
   ASSERT_EQ(prune.exit_code, 0) << prune.err;
   EXPECT_EQ(Json::parse(prune.out)["deleted"], 6);

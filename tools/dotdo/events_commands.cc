@@ -5,13 +5,14 @@
 //           keeps polling for new events until SIGINT/SIGTERM, then exits 0;
 //   export  runs the CDC pipeline once into a JSONL file (durable checkpoint per file) and prints
 //           {"exported": n, "checkpoint": lsn, "sink": name, "file": path};
-//   sinks   the registered sinks and their checkpoints;
+//   sinks   the registered sinks, their checkpoints and lag (events not yet acknowledged);
 //   unregister  forgets a sink (--sink FILE or --name NAME): retention stops waiting for it, and the
 //           next export to it starts from the oldest retained event;
 //   prune   outbox retention: deletes what every registered sink has checkpointed.
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <limits>
@@ -110,9 +111,12 @@ Result<Json> RunExport(Context& ctx, const EventsArgs& a) {
 Result<Json> RunSinks(Context& ctx) {
   DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(/*create=*/false));
   DOTDO_ASSIGN_OR_RETURN(auto sinks, CdcCheckpoints(*db).List());
+  DOTDO_ASSIGN_OR_RETURN(int64_t last, ChangeFeed(*db).LastLsn());
   Json out = Json::array();
+  // lag: committed events the sink has not acknowledged yet.
   for (const auto& s : sinks)
-    out.push_back({{"sink", s.sink}, {"checkpoint", s.lsn}, {"updatedAt", FormatIso8601(s.updated_at)}});
+    out.push_back({{"sink", s.sink}, {"checkpoint", s.lsn}, {"lag", std::max<int64_t>(0, last - s.lsn)},
+                   {"updatedAt", FormatIso8601(s.updated_at)}});
   return out;
 }
 
