@@ -95,8 +95,14 @@ Database& Namespace::db() { return *impl_->db_; }
 Result<DocumentStore> Namespace::Documents(DocumentStoreOptions options) {
   DOTDO_ASSIGN_OR_RETURN(DocumentStore store, DocumentStore::Open(*impl_->db_, std::move(options)));
   // Rows moved by any process are read through the namespace's tier.
-  DOTDO_ASSIGN_OR_RETURN(int64_t tiering, internal::DatabaseInternals::SchemaVersion(*impl_->db_, "tiering"));
-  if (tiering > 0) DOTDO_RETURN_IF_ERROR(Tiers().status());
+  // (A schema lookup, not a query: no rows are read, or billed, on namespaces that never tiered.)
+  internal::Connection& conn = internal::DatabaseInternals::Conn(*impl_->db_);
+  bool tiered = false;
+  {
+    auto lock = conn.Lock();
+    tiered = conn.TableExists("tier_files");
+  }
+  if (tiered) DOTDO_RETURN_IF_ERROR(Tiers().status());
   return store;
 }
 
