@@ -106,12 +106,16 @@ Result<Json> InsertNew(Database& db, Connection& conn, internal::Outbox* outbox,
   internal::SetSystemFields(doc, id, type, 1, now, now);
   DOTDO_ASSIGN_OR_RETURN(std::string text, DumpDoc(doc));
   DOTDO_RETURN_IF_ERROR(CheckSize(text, max_bytes, id));
-  DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
-                                       "INSERT INTO doc_documents(seq, id, type, version, created_at, updated_at, deleted, data) "
-                                       "VALUES (CASE WHEN ?5 > coalesce((SELECT max(seq) FROM doc_documents), 0) THEN ?5 + 1 END, "
-                                       "?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
   // seq: SQLite's next rowid, unless moved rows hold larger ones (their seqs are never reused).
-  ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text).Bind(5, seq_floor);
+  DOTDO_ASSIGN_OR_RETURN(auto ins, conn.Prepare(
+                                       seq_floor == 0
+                                           ? "INSERT INTO doc_documents(id, type, version, created_at, updated_at, deleted, data) "
+                                             "VALUES (?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"
+                                           : "INSERT INTO doc_documents(seq, id, type, version, created_at, updated_at, deleted, data) "
+                                             "VALUES (max(?5, coalesce((SELECT max(seq) FROM doc_documents), 0)) + 1, "
+                                             "?1, ?2, 1, ?3, ?3, 0, jsonb(?4)) ON CONFLICT(id) DO NOTHING"));
+  ins.Bind(1, id).Bind(2, type).Bind(3, now).Bind(4, text);
+  if (seq_floor != 0) ins.Bind(5, seq_floor);
   DOTDO_RETURN_IF_ERROR(ins.Run());
   if (conn.Changes() == 0) {
     // The id is taken: by a live document (conflict) or a tombstone (the id lives again).
