@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "dotdo/blob.h"
+#include "dotdo/cdc.h"
 #include "dotdo/database.h"
 #include "dotdo/document.h"
 #include "dotdo/export.h"
@@ -39,6 +40,13 @@
 namespace dotdo {
 
 struct NamespaceLayout;
+
+// A CDC sink every namespace of the host delivers to: one JetStreamSink per namespace (its subjects
+// carry the namespace), checkpointed in that namespace's outbox under the sink's name.
+struct HostSinkOptions {
+  JetStreamSinkOptions jetstream;
+  CdcPipelineOptions pipeline;
+};
 
 struct NamespaceHostOptions {
   // The data directory. Required; created when missing unless read_only.
@@ -62,6 +70,34 @@ struct NamespaceHostOptions {
   // Opens a namespace's object store (e.g. OpenS3ObjectStore with a per-namespace bucket), called
   // once per open namespace on first use. Default empty: a LocalObjectStore at layout.object_root.
   std::function<Result<std::unique_ptr<ObjectStore>>(const NamespaceLayout& layout)> object_store_factory;
+  // CDC sinks of every namespace (see HostSinkOptions). Namespace::Deliver() runs them; with
+  // deliver_in_background the host also delivers from every open namespace on its own thread: on
+  // each commit, and every delivery_poll_ms for writes made by other processes. A sink that cannot
+  // be opened (server down) is retried with backoff (1 s doubling to 60 s). Default: none, off, 1000.
+  std::vector<HostSinkOptions> sinks;
+  bool deliver_in_background = false;
+  int64_t delivery_poll_ms = 1000;
+};
+
+// The host's configuration file (docs/formats/config.md): where the namespaces' objects live (the
+// local directory, or an S3-compatible bucket with a per-namespace key prefix) and the CDC sinks
+// they deliver to. ParseHostConfig fills `options` from the JSON (data_dir and anything the file
+// does not name are kept); every field is checked and an unknown one is kInvalidArgument.
+// LoadHostConfig reads the file: kNotFound when missing; kFailedPrecondition when it holds a secret
+// (secretAccessKey, sessionToken) and is readable by group or others.
+DOTDO_EXPORT Status ParseHostConfig(const Json& config, NamespaceHostOptions& options);
+DOTDO_EXPORT Status LoadHostConfig(const std::filesystem::path& file, NamespaceHostOptions& options);
+// The configuration as JSON with secrets replaced by "***" (what `dotdo config show` prints).
+DOTDO_EXPORT Result<Json> DescribeHostConfig(const std::filesystem::path& file);
+
+// One configured sink of one namespace: how far it is, and its last delivery error.
+struct SinkDelivery {
+  std::string sink;           // checkpoint name
+  int64_t delivered = 0;      // events delivered by this call (Deliver) or since open (Deliveries)
+  int64_t checkpoint = 0;     // highest lsn the sink acknowledged
+  int64_t lag = 0;            // committed events after the checkpoint
+  bool connected = false;     // the sink is open
+  std::string last_error;     // empty when the last attempt succeeded
 };
 
 // Where one namespace keeps its files (see the layout above).
@@ -95,6 +131,11 @@ class DOTDO_EXPORT Namespace {
   // calls return the same one). Documents() attaches it by itself once anything was moved, so
   // reads always fall through to the warm tier.
   Result<Tiering*> Tiers(TieringOptions options = {});
+  // Runs every configured sink once: delivers what is committed (opening the sinks when needed).
+  // The first error is returned after every sink was tried; per-sink results otherwise.
+  Result<std::vector<SinkDelivery>> Deliver();
+  // The configured sinks' state (connected, checkpoint, lag, last error) without delivering.
+  Result<std::vector<SinkDelivery>> Deliveries();
   // The namespace's object store (a LocalObjectStore under layout().object_root), opened on first use.
   Result<ObjectStore*> Objects();
   // The BlobStore with the host's options (signing secret, URL base), opened on first use.

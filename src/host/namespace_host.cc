@@ -10,11 +10,15 @@
 #include "dotdo/host.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
+#include <set>
+#include <thread>
 #include <system_error>
 #include <utility>
 
 #include "core/database_internals.h"
+#include "host/delivery.h"
 #include "host/signing_key.h"
 
 namespace dotdo {
@@ -25,8 +29,11 @@ namespace dotdo {
 
 class Namespace::Impl {
  public:
-  Impl(NamespaceLayout layout, std::unique_ptr<Database> db, const NamespaceHostOptions& host)
-      : layout_(std::move(layout)), db_(std::move(db)), host_(host) {}
+  Impl(NamespaceLayout layout, std::unique_ptr<Database> db, const NamespaceHostOptions& host, std::function<void()> wake)
+      : layout_(std::move(layout)), db_(std::move(db)), host_(host) {
+    if (!host_.sinks.empty() && !host_.database.read_only)
+      delivery_ = std::make_unique<internal::NamespaceDelivery>(*db_, host_.sinks, std::move(wake));
+  }
 
   NamespaceLayout layout_;
   std::unique_ptr<Database> db_;
@@ -35,6 +42,7 @@ class Namespace::Impl {
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Tiering> tiering_;  // declared after objects_: destroyed before it
+  std::unique_ptr<internal::NamespaceDelivery> delivery_;  // null without configured sinks
   int64_t last_used_ms_ = 0;  // GUARDED_BY(the host's mutex)
 
   Result<ObjectStore*> Objects() {
@@ -83,7 +91,8 @@ class Namespace::Impl {
 
 Namespace::Namespace(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Namespace::~Namespace() {
-  // Stores before the object store, everything before the Database.
+  // Delivery and stores before the object store, everything before the Database.
+  impl_->delivery_.reset();
   impl_->blobs_.reset();
   impl_->objects_.reset();
 }
@@ -125,6 +134,17 @@ Result<StreamStore> Namespace::Stream() { return StreamStore::Open(*impl_->db_);
 
 Result<ObjectStore*> Namespace::Objects() { return impl_->Objects(); }
 
+Result<std::vector<SinkDelivery>> Namespace::Deliver() {
+  if (impl_->host_.database.read_only) return FailedPreconditionError("a read-only host does not deliver events");
+  if (!impl_->delivery_) return std::vector<SinkDelivery>{};
+  return impl_->delivery_->Deliver(/*background=*/false, impl_->db_->NowMillis());
+}
+
+Result<std::vector<SinkDelivery>> Namespace::Deliveries() {
+  if (!impl_->delivery_) return std::vector<SinkDelivery>{};
+  return impl_->delivery_->State();
+}
+
 Result<BlobStore*> Namespace::Blobs() {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   if (!impl_->blobs_) {
@@ -150,6 +170,12 @@ class NamespaceHost::Impl {
 
   NamespaceHostOptions options_;
   Clock* clock_;
+  // The background delivery thread (deliver_in_background with sinks): woken by commits.
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;  // GUARDED_BY(wake_mu_)
+  bool stop_ = false;  // GUARDED_BY(wake_mu_)
+  std::thread delivery_thread_;
   mutable std::mutex mu_;
   // Most recently used first. GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Namespace>> open_;
@@ -162,6 +188,46 @@ class NamespaceHost::Impl {
     l.object_root = options_.data_dir / "objects" / l.ns;
     l.signing_key_file = options_.data_dir / "keys" / (l.ns + ".blob-signing");
     return l;
+  }
+
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> l(wake_mu_);
+      wake_ = true;
+    }
+    wake_cv_.notify_one();
+  }
+
+  // Every poll interval, or when woken by a commit: one delivery round over the open namespaces.
+  // Each is held (a lease) only for its round, so closing it waits at most one round.
+  void DeliveryLoop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> l(wake_mu_);
+        wake_cv_.wait_for(l, std::chrono::milliseconds(options_.delivery_poll_ms), [&] { return stop_ || wake_; });
+        if (stop_) return;
+        wake_ = false;
+      }
+      std::vector<std::shared_ptr<Namespace>> open;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        open = open_;
+      }
+      for (auto& ns : open) {
+        if (ns->impl_->delivery_) ns->impl_->delivery_->Deliver(/*background=*/true, clock_->NowMillis()).status().IgnoreError();
+        std::lock_guard<std::mutex> l(wake_mu_);
+        if (stop_) return;
+      }
+    }
+  }
+
+  void StopDelivery() {
+    {
+      std::lock_guard<std::mutex> l(wake_mu_);
+      stop_ = true;
+    }
+    wake_cv_.notify_one();
+    if (delivery_thread_.joinable()) delivery_thread_.join();
   }
 
   // Closes unheld namespaces from the least recently used end while `keep_closing` says so.
@@ -181,7 +247,7 @@ class NamespaceHost::Impl {
 };
 
 NamespaceHost::NamespaceHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-NamespaceHost::~NamespaceHost() = default;
+NamespaceHost::~NamespaceHost() { impl_->StopDelivery(); }
 
 Result<std::unique_ptr<NamespaceHost>> NamespaceHost::Open(NamespaceHostOptions options) {
   if (options.data_dir.empty()) return InvalidArgumentError("the namespace host needs a data directory");
@@ -198,7 +264,20 @@ Result<std::unique_ptr<NamespaceHost>> NamespaceHost::Open(NamespaceHostOptions 
     if (ec)
       return PermissionDeniedError("cannot create data directory '" + options.data_dir.string() + "': " + ec.message());
   }
-  return std::unique_ptr<NamespaceHost>(new NamespaceHost(std::make_unique<Impl>(std::move(options))));
+  if (options.delivery_poll_ms < 1 || options.delivery_poll_ms > 3'600'000)
+    return InvalidArgumentError("delivery_poll_ms must be between 1 and 3600000");
+  std::set<std::string> sink_names;
+  for (const HostSinkOptions& s : options.sinks) {
+    const std::string name = s.jetstream.name.empty() ? "jetstream:" + s.jetstream.stream : s.jetstream.name;
+    if (!sink_names.insert(name).second) return InvalidArgumentError("two sinks are named '" + name + "'");
+  }
+  for (HostSinkOptions& s : options.sinks)
+    if (s.jetstream.name.empty()) s.jetstream.name = "jetstream:" + s.jetstream.stream;
+  std::unique_ptr<NamespaceHost> host(new NamespaceHost(std::make_unique<Impl>(std::move(options))));
+  Impl& im = *host->impl_;
+  if (im.options_.deliver_in_background && !im.options_.sinks.empty() && !im.options_.database.read_only)
+    im.delivery_thread_ = std::thread([&im] { im.DeliveryLoop(); });
+  return host;
 }
 
 Result<std::shared_ptr<Namespace>> NamespaceHost::Get(std::string_view ns, bool create) {
@@ -215,7 +294,9 @@ Result<std::shared_ptr<Namespace>> NamespaceHost::Get(std::string_view ns, bool 
   DatabaseOptions db_options = im.options_.database;
   db_options.create_if_missing = create && !db_options.read_only;
   DOTDO_ASSIGN_OR_RETURN(auto db, Database::Open(im.options_.data_dir, ns, db_options));
-  auto impl = std::make_unique<Namespace::Impl>(im.LayoutOf(ns), std::move(db), im.options_);
+  auto impl = std::make_unique<Namespace::Impl>(im.LayoutOf(ns), std::move(db), im.options_,
+                                               im.delivery_thread_.joinable() ? std::function<void()>([&im] { im.Wake(); })
+                                                                              : std::function<void()>());
   impl->last_used_ms_ = now;
   std::shared_ptr<Namespace> opened(new Namespace(std::move(impl)));
   im.open_.insert(im.open_.begin(), opened);

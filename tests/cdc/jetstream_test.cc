@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "dotdo/cdc.h"
+#include "dotdo/host.h"
 #include "testing/child_process.h"
 #include "testing/test_util.h"
 
@@ -286,6 +288,116 @@ TEST(JetStreamSinkTest, ExactlyOnceAcrossPipelineKillsAndServerRestarts) {
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(stored.front().id, first.front().id);
   for (size_t i = 0; i < stored.size(); ++i) ASSERT_EQ(stored[i].lsn, static_cast<int64_t>(i + 1)) << "position " << i;
+}
+
+// Events stored in the stream once it holds at least n (or what it holds after ~30 s).
+std::vector<StoredEvent> WaitForStream(const std::string& url, const std::string& stream, size_t n) {
+  std::vector<StoredEvent> got;
+  for (int i = 0; i < 300; ++i) {
+    got = ReadStream(url, stream);
+    if (got.size() >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return got;
+}
+
+// lsns 1..n exactly once, in order.
+void ExpectExactlyOnce(const std::vector<StoredEvent>& stored, int64_t n, const std::string& subject_prefix) {
+  ASSERT_EQ(stored.size(), static_cast<size_t>(n));
+  std::set<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_EQ(stored[i].lsn, i + 1);
+    EXPECT_EQ(stored[i].subject.rfind(subject_prefix, 0), 0u) << stored[i].subject;
+    EXPECT_TRUE(ids.insert(stored[i].id).second) << "duplicate " << stored[i].id;
+  }
+}
+
+// The host's configured sinks: read from <data>/dotdo.json, delivered in the background while a
+// namespace is open (woken by each commit), through a server outage (retried with backoff), exactly
+// once; then `dotdo events deliver`, `events sinks` and `config show|check` through the binary.
+TEST(JetStreamSinkTest, HostDeliversConfiguredSinksInTheBackgroundAndFromTheCli) {
+  NatsServer server;
+  ASSERT_TRUE(server.Start());
+  ScratchDir dir;
+  const auto data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  const Json config = {{"sinks", Json::array({{{"type", "jetstream"}, {"url", server.url()}, {"stream", "HOSTED"},
+                                               {"ackTimeout", "2s"}, {"maxAttempts", 2}}})},
+                       {"delivery", {{"pollInterval", "100ms"}}}};
+  std::ofstream(data / "dotdo.json") << config.dump();
+  {
+    NamespaceHostOptions o;
+    o.data_dir = data;
+    DOTDO_ASSERT_OK(LoadHostConfig(data / "dotdo.json", o));
+    o.deliver_in_background = true;
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto host, NamespaceHost::Open(o));
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto shop, host->Get("shop"));
+    DOTDO_ASSERT_OK(EmitOrders(shop->db(), 40));
+    ExpectExactlyOnce(WaitForStream(server.url(), "HOSTED", 40), 40, "dotdo.shop.");
+    auto state = [&] {
+      auto d = shop->Deliveries();
+      EXPECT_THAT(d, IsOk());
+      return d.ok() && d->size() == 1 ? (*d)[0] : SinkDelivery{};
+    };
+    for (int i = 0; i < 100 && state().checkpoint < 40; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    SinkDelivery d = state();
+    EXPECT_EQ(d.sink, "jetstream:HOSTED");
+    EXPECT_EQ(d.checkpoint, 40);
+    EXPECT_EQ(d.lag, 0);
+    EXPECT_TRUE(d.connected);
+    EXPECT_EQ(d.last_error, "");
+
+    // Outage: the failure is reported, nothing is lost, and delivery resumes after the restart.
+    server.Stop();
+    DOTDO_ASSERT_OK(EmitOrders(shop->db(), 10));
+    for (int i = 0; i < 200 && state().last_error.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    d = state();
+    EXPECT_NE(d.last_error, "");
+    EXPECT_EQ(d.lag, 10);
+    ASSERT_TRUE(server.Start());
+    ExpectExactlyOnce(WaitForStream(server.url(), "HOSTED", 50), 50, "dotdo.shop.");
+  }
+
+  // Written while nothing delivers; the CLI delivers it (and only it).
+  {
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto db, Database::Open(data, "shop"));
+    DOTDO_ASSERT_OK(EmitOrders(*db, 5));
+  }
+  const std::string cli = DOTDO_CLI_PATH;
+  const std::vector<std::string> global = {"--data", data.string(), "--ns", "shop", "--compact"};
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), global.begin(), global.end());
+    return ::dotdo::testing::RunProgram(cli, args);
+  };
+  auto delivered = run({"events", "deliver"});
+  ASSERT_EQ(delivered.exit_code, 0) << delivered.err;
+  const Json rounds = Json::parse(delivered.out);
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0]["namespace"], "shop");
+  EXPECT_EQ(rounds[0]["delivered"], 5);
+  EXPECT_EQ(rounds[0]["checkpoint"], 55);
+  EXPECT_EQ(rounds[0]["lag"], 0);
+  ExpectExactlyOnce(ReadStream(server.url(), "HOSTED"), 55, "dotdo.shop.");
+  auto sinks = run({"events", "sinks"});
+  ASSERT_EQ(sinks.exit_code, 0) << sinks.err;
+  EXPECT_EQ(Json::parse(sinks.out)[0]["configured"], true);
+  auto shown = run({"config", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(Json::parse(shown.out)["config"]["sinks"][0]["stream"], "HOSTED");
+  auto checked = run({"config", "check"});
+  ASSERT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_EQ(Json::parse(checked.out)["sinks"][0]["ok"], true);
+
+  server.Stop();
+  checked = run({"config", "check"});
+  EXPECT_EQ(checked.exit_code, 1);
+  EXPECT_NE(checked.err.find("error: UNAVAILABLE: cannot reach jetstream:HOSTED"), std::string::npos) << checked.err;
+  delivered = run({"events", "deliver"});
+  EXPECT_EQ(delivered.exit_code, 1);
+  EXPECT_NE(delivered.err.find("UNAVAILABLE"), std::string::npos) << delivered.err;
+  auto missing = run({"--config", (dir.path() / "nope.json").string(), "events", "deliver"});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
 }
 
 }  // namespace

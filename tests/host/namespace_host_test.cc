@@ -212,5 +212,96 @@ TEST_F(NamespaceHostTest, ThreadsGettingTheSameNamespaceShareOneDatabase) {
   EXPECT_EQ(*docs.Count("T"), 8);
 }
 
+// The configuration file: every field checked with a typed error naming it, secrets refused in a
+// file others can read, shown redacted; an s3 object store becomes a per-namespace factory.
+TEST_F(NamespaceHostTest, ConfigurationFileIsValidatedFieldByField) {
+  struct Bad {
+    const char* json;
+    const char* message;
+  };
+  const Bad bad[] = {
+      {R"([])", "must be a JSON object"},
+      {R"({"objectstore": {}})", "unknown field 'config.objectstore'"},
+      {R"({"objectStore": {"type": "ftp"}})", "\"local\" or \"s3\""},
+      {R"({"objectStore": {"type": "local", "bucket": "b"}})", "unknown field 'objectStore.bucket'"},
+      {R"({"objectStore": {"type": "s3"}})", "'objectStore.bucket' is required"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "keyPrefix": "shared/"}})", "must contain {ns}"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "keyPrefix": "{ns}"}})", "must end with '/'"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "keyPrefix": "../{ns}/"}})", "invalid object key"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "pathStyle": "yes"}})", "'objectStore.pathStyle' must be true or false"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "maxAttempts": 0}})", "between 1 and 20"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "requestTimeout": "soon"}})", "'objectStore.requestTimeout'"},
+      {R"({"objectStore": {"type": "s3", "bucket": "b", "conditionalWrites": "maybe"}})", "\"native\" or \"emulated\""},
+      {R"({"sinks": {}})", "'sinks' must be an array"},
+      {R"({"sinks": [{"type": "kafka"}]})", "must be \"jetstream\""},
+      {R"({"sinks": [{"type": "jetstream", "stream": "S"}]})", "'sinks[0].url' is required"},
+      {R"({"sinks": [{"type": "jetstream", "url": "nats://h", "stream": "a.b"}]})", "[A-Za-z0-9_-]{1,64}"},
+      {R"({"sinks": [{"type": "jetstream", "url": "nats://h", "stream": "S", "batchSize": 0}]})", "between 1 and 10000"},
+      {R"({"sinks": [{"type": "jetstream", "url": "nats://h", "stream": "S", "duplicateWindow": "10ms"}]})",
+       "'sinks[0].duplicateWindow' must be between"},
+      {R"({"sinks": [{"type": "jetstream", "url": "nats://h", "stream": "S"},
+                     {"type": "jetstream", "url": "nats://h2", "stream": "S"}]})", "two sinks are named 'jetstream:S'"},
+      {R"({"delivery": {"pollInterval": 5}})", "'delivery.pollInterval' must be a duration"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.json);
+    NamespaceHostOptions o;
+    o.blob_url_base = "kept";
+    EXPECT_THAT(ParseHostConfig(Json::parse(b.json), o), StatusIs(StatusCode::kInvalidArgument, b.message));
+    EXPECT_EQ(o.blob_url_base, "kept");  // a refused file changes nothing
+    EXPECT_TRUE(o.sinks.empty());
+  }
+
+  NamespaceHostOptions o;
+  DOTDO_ASSERT_OK(ParseHostConfig(Json::parse(R"({
+      "objectStore": {"type": "s3", "endpoint": "http://127.0.0.1:1", "bucket": "b", "accessKeyId": "k",
+                      "secretAccessKey": "s", "maxAttempts": 1, "connectTimeout": "200ms"},
+      "sinks": [{"type": "jetstream", "url": "nats://127.0.0.1:1", "stream": "EVENTS", "batchSize": 50,
+                 "ackTimeout": "2s", "duplicateWindow": "5m"}],
+      "delivery": {"pollInterval": "250ms"}})"), o));
+  ASSERT_EQ(o.sinks.size(), 1u);
+  EXPECT_EQ(o.sinks[0].jetstream.name, "jetstream:EVENTS");
+  EXPECT_EQ(o.sinks[0].jetstream.ack_timeout_ms, 2000);
+  EXPECT_EQ(o.sinks[0].jetstream.duplicate_window_ms, 300000);
+  EXPECT_EQ(o.sinks[0].pipeline.batch_size, 50);
+  EXPECT_EQ(o.delivery_poll_ms, 250);
+  ASSERT_TRUE(o.object_store_factory);
+  // Nothing listens there: the namespace's store reports it, typed, when first used.
+  auto host = MakeHost(o);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto acme, host->Get("acme"));
+  auto objects = acme->Objects();
+  EXPECT_FALSE(objects.ok() && (*objects)->List().ok());
+
+  // A file holding a secret must not be readable by others; shown, the secret is hidden.
+  const auto file = dir_.path() / "dotdo.json";
+  std::ofstream(file) << R"({"objectStore": {"type": "s3", "bucket": "b", "secretAccessKey": "hunter2"}})";
+  ::chmod(file.c_str(), 0644);
+  NamespaceHostOptions loaded;
+  EXPECT_THAT(LoadHostConfig(file, loaded), StatusIs(StatusCode::kFailedPrecondition, "chmod 600"));
+  ::chmod(file.c_str(), 0600);
+  DOTDO_ASSERT_OK(LoadHostConfig(file, loaded));
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json shown, DescribeHostConfig(file));
+  EXPECT_EQ(shown["objectStore"]["secretAccessKey"], "***");
+  EXPECT_EQ(shown.dump().find("hunter2"), std::string::npos);
+  EXPECT_THAT(LoadHostConfig(dir_.path() / "missing.json", loaded), StatusIs(StatusCode::kNotFound));
+  std::ofstream(dir_.path() / "broken.json") << "{\"sinks\": [";
+  EXPECT_THAT(LoadHostConfig(dir_.path() / "broken.json", loaded), StatusIs(StatusCode::kInvalidArgument));
+
+  // Host options are checked too: sink names, the poll interval.
+  NamespaceHostOptions twice;
+  twice.data_dir = dir_.path() / "d2";
+  twice.sinks.resize(2);
+  twice.sinks[0].jetstream.stream = twice.sinks[1].jetstream.stream = "S";
+  EXPECT_THAT(NamespaceHost::Open(twice), StatusIs(StatusCode::kInvalidArgument, "two sinks"));
+  twice.sinks.pop_back();
+  twice.delivery_poll_ms = 0;
+  EXPECT_THAT(NamespaceHost::Open(twice), StatusIs(StatusCode::kInvalidArgument, "delivery_poll_ms"));
+  // Without sinks a namespace delivers nothing, and a read-only host refuses to.
+  auto plain_host = MakeHost();
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto plain, plain_host->Get("plain"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto none, plain->Deliver());
+  EXPECT_TRUE(none.empty());
+}
+
 }  // namespace
 }  // namespace dotdo

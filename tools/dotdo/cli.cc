@@ -42,11 +42,24 @@ void InstallAll(CLI::App& app, Context& ctx) {
   std::function<void(CLI::App*)> footer = [&](CLI::App* cmd) {
     for (CLI::App* sub : cmd->get_subcommands({})) {
       sub->footer("Global options (before or after the command): --data DIR (default ./data), --ns NAME (default "
-                  "default), --compact");
+                  "default), --config FILE, --compact");
       footer(sub);
     }
   };
   footer(&app);
+}
+
+Result<NamespaceHostOptions> Context::HostOptions(std::string* config_used) const {
+  NamespaceHostOptions o;
+  o.data_dir = data_dir;
+  if (const char* env = std::getenv("DOTDO_BLOB_SECRET")) o.blob_signing_secret = env;
+  std::filesystem::path file = config_file;
+  std::error_code ec;
+  if (file.empty() && std::filesystem::exists(std::filesystem::path(data_dir) / "dotdo.json", ec))
+    file = std::filesystem::path(data_dir) / "dotdo.json";
+  if (!file.empty()) DOTDO_RETURN_IF_ERROR(LoadHostConfig(file, o));
+  if (config_used != nullptr) *config_used = file.string();
+  return o;
 }
 
 Result<NamespaceHost*> Context::Host(bool create) {
@@ -62,10 +75,8 @@ Result<NamespaceHost*> Context::Host(bool create) {
         return NotFoundError("cannot create data directory '" + data_dir + "': its parent '" + parent.string() +
                              "' does not exist");
     }
-    NamespaceHostOptions o;
-    o.data_dir = data_dir;
+    DOTDO_ASSIGN_OR_RETURN(NamespaceHostOptions o, HostOptions());
     o.max_open_namespaces = 1;  // one command, one namespace
-    if (const char* env = std::getenv("DOTDO_BLOB_SECRET")) o.blob_signing_secret = env;
     DOTDO_ASSIGN_OR_RETURN(host, NamespaceHost::Open(std::move(o)));
   }
   return host.get();

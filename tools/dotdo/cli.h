@@ -24,6 +24,7 @@ namespace dotdo::cli {
 struct Context {
   std::string data_dir = "./data";
   std::string ns = "default";
+  std::string config_file;  // --config; empty: <data>/dotdo.json when it exists
   bool compact = false;  // --compact: one-line JSON
   int exit_code = 0;
   // Every command reaches its namespace through the host, which owns the layout (database file,
@@ -32,6 +33,9 @@ struct Context {
   std::shared_ptr<Namespace> open_ns;
   Database* db = nullptr;  // open_ns->db() once opened
 
+  // The host's options: data_dir, DOTDO_BLOB_SECRET, and the configuration file (--config, else
+  // <data>/dotdo.json when it exists). The path of the file used, if any, goes to *config_used.
+  Result<NamespaceHostOptions> HostOptions(std::string* config_used = nullptr) const;
   // The host over data_dir; kNotFound when the directory does not exist, unless `create` (then the
   // directory itself is created, not missing parents).
   Result<NamespaceHost*> Host(bool create = false);

@@ -8,7 +8,9 @@
 //   sinks   the registered sinks, their checkpoints and lag (events not yet acknowledged);
 //   unregister  forgets a sink (--sink FILE or --name NAME): retention stops waiting for it, and the
 //           next export to it starts from the oldest retained event;
-//   prune   outbox retention: deletes what every registered sink has checkpointed.
+//   prune   outbox retention: deletes what every registered sink has checkpointed;
+//   deliver runs the sinks of the host configuration (e.g. JetStream) once for the namespace, or for
+//           every namespace with --all; --follow keeps delivering until SIGINT/SIGTERM.
 #include <signal.h>
 #include <time.h>
 
@@ -16,6 +18,7 @@
 #include <csignal>
 #include <iostream>
 #include <limits>
+#include <set>
 
 #include "cli.h"
 #include "dotdo/cdc.h"
@@ -37,10 +40,25 @@ struct EventsArgs {
   bool local_ids = false;
   std::string min_age = "0";
   int64_t up_to = kUnset;
+  bool all = false;
 };
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnStopSignal(int) { g_stop = 1; }
+
+void InstallStopSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a signal cuts the sleep short
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void SleepMillis(int64_t ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1'000'000)};
+  nanosleep(&ts, nullptr);
+}
 
 Status ValidateAfter(int64_t after) {
   if (after < 0) return InvalidArgumentError("--after must be an lsn >= 0, got " + std::to_string(after));
@@ -65,14 +83,7 @@ Status RunTail(Context& ctx, const EventsArgs& a) {
     return InvalidArgumentError("--interval-ms must be between 1 and 60000, got " + std::to_string(a.interval_ms));
   DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(/*create=*/false));
   ChangeFeed feed(*db);
-  if (a.follow) {
-    struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: a signal cuts the sleep short
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-  }
+  if (a.follow) InstallStopSignals();
   int64_t after = a.after;
   while (!g_stop) {
     DOTDO_ASSIGN_OR_RETURN(auto events, feed.Read(after, 1000));
@@ -87,8 +98,7 @@ Status RunTail(Context& ctx, const EventsArgs& a) {
       continue;  // drain everything that is there before sleeping
     }
     if (!a.follow) break;
-    timespec ts{static_cast<time_t>(a.interval_ms / 1000), static_cast<long>((a.interval_ms % 1000) * 1'000'000)};
-    nanosleep(&ts, nullptr);
+    SleepMillis(a.interval_ms);
   }
   return OkStatus();
 }
@@ -108,15 +118,72 @@ Result<Json> RunExport(Context& ctx, const EventsArgs& a) {
   return Json{{"exported", exported}, {"checkpoint", checkpoint}, {"sink", sink->Name()}, {"file", sink->path().string()}};
 }
 
+Json DeliveryJson(const std::string& ns, const SinkDelivery& d) {
+  Json j = {{"namespace", ns}, {"sink", d.sink}, {"delivered", d.delivered}, {"checkpoint", d.checkpoint}, {"lag", d.lag}};
+  if (!d.last_error.empty()) j["error"] = d.last_error;
+  return j;
+}
+
+// One round over the namespaces: {"namespace", "sink", "delivered", "checkpoint", "lag"} per sink.
+Result<Json> DeliverRound(Context& ctx, const std::vector<std::string>& namespaces) {
+  DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host(/*create=*/false));
+  Json out = Json::array();
+  for (const std::string& ns : namespaces) {
+    DOTDO_ASSIGN_OR_RETURN(auto opened, host->Get(ns, /*create=*/false));
+    DOTDO_ASSIGN_OR_RETURN(auto deliveries, opened->Deliver());
+    for (const SinkDelivery& d : deliveries) out.push_back(DeliveryJson(ns, d));
+  }
+  return out;
+}
+
+Result<Json> RunDeliver(Context& ctx, const EventsArgs& a) {
+  if (a.interval_ms < 1 || a.interval_ms > 60000)
+    return InvalidArgumentError("--interval-ms must be between 1 and 60000, got " + std::to_string(a.interval_ms));
+  DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host(/*create=*/false));
+  if (host->options().sinks.empty())
+    return FailedPreconditionError("no CDC sinks are configured: add \"sinks\" to the host configuration "
+                                   "(--config FILE or <data>/dotdo.json, see docs/formats/config.md)");
+  std::vector<std::string> namespaces = {ctx.ns};
+  if (a.all) {
+    DOTDO_ASSIGN_OR_RETURN(namespaces, host->List());
+  }
+  if (!a.follow) return DeliverRound(ctx, namespaces);
+  InstallStopSignals();
+  // --follow: one JSON line per round that delivered something; errors are retried each round.
+  while (!g_stop) {
+    Result<Json> round = DeliverRound(ctx, namespaces);
+    if (round.ok()) {
+      int64_t delivered = 0;
+      for (const Json& d : *round) delivered += d["delivered"].get<int64_t>();
+      if (delivered > 0) std::cout << round->dump() << '\n' << std::flush;
+    } else {
+      std::cerr << "error: " << StatusCodeName(round.status().code()) << ": " << round.status().message()
+                << " (retrying)\n";
+    }
+    if (a.all) {
+      auto listed = host->List();
+      if (listed.ok()) namespaces = std::move(listed).value();
+    }
+    SleepMillis(a.interval_ms);
+  }
+  return Json{{"stopped", true}};
+}
+
 Result<Json> RunSinks(Context& ctx) {
   DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(/*create=*/false));
   DOTDO_ASSIGN_OR_RETURN(auto sinks, CdcCheckpoints(*db).List());
   DOTDO_ASSIGN_OR_RETURN(int64_t last, ChangeFeed(*db).LastLsn());
   Json out = Json::array();
   // lag: committed events the sink has not acknowledged yet.
-  for (const auto& s : sinks)
+  // configured: named by the host configuration (delivered by `events deliver` and `serve`).
+  std::set<std::string> configured;
+  for (const HostSinkOptions& c : ctx.host->options().sinks) configured.insert(c.jetstream.name);
+  for (const auto& s : sinks) {
     out.push_back({{"sink", s.sink}, {"checkpoint", s.lsn}, {"lag", std::max<int64_t>(0, last - s.lsn)},
-                   {"updatedAt", FormatIso8601(s.updated_at)}});
+                   {"updatedAt", FormatIso8601(s.updated_at)}, {"configured", configured.erase(s.sink) > 0}});
+  }
+  for (const std::string& name : configured)  // configured, nothing delivered yet
+    out.push_back({{"sink", name}, {"checkpoint", 0}, {"lag", last}, {"updatedAt", nullptr}, {"configured", true}});
   return out;
 }
 
@@ -188,6 +255,13 @@ const CommandGroup kEventsCommands(30, [](CLI::App& app, Context& ctx) {
   prune->add_option("--min-age", a->min_age, "Keep events younger than this, e.g. 7d, 24h, 0 (default 0)");
   prune->add_option("--up-to", a->up_to, "Never delete past this lsn; required to prune without sinks");
   prune->callback([&ctx, a] { ctx.Finish(RunPrune(ctx, *a)); });
+
+  auto* deliver = events->add_subcommand(
+      "deliver", "Deliver new events to the sinks of the host configuration (e.g. NATS JetStream), exactly once");
+  deliver->add_flag("--all", a->all, "Every namespace of the data directory, not only --ns");
+  deliver->add_flag("--follow,-f", a->follow, "Keep delivering until SIGINT/SIGTERM (then exit 0)");
+  deliver->add_option("--interval-ms", a->interval_ms, "Pause between rounds with --follow, 1..60000 (default 500)");
+  deliver->callback([&ctx, a] { ctx.Finish(RunDeliver(ctx, *a)); });
 });
 
 }  // namespace

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
         return "";
       });
   app.add_option("--ns", ctx.ns, "Namespace")->capture_default_str();
+  app.add_option("--config", ctx.config_file,
+                 "Host configuration file: object store (local or S3) and CDC sinks (default: <data>/dotdo.json "
+                 "when it exists; see docs/formats/config.md)");
   app.add_flag("--compact", ctx.compact, "Print JSON on one line");
   app.require_subcommand(1);
   app.fallthrough();  // global options are accepted after the subcommand too (inherited by subcommands)

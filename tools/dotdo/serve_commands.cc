@@ -44,9 +44,8 @@ Result<Json> RunServe(Context& ctx, const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  NamespaceHostOptions ho;
-  ho.data_dir = ctx.data_dir;
-  if (const char* env = std::getenv("DOTDO_BLOB_SECRET")) ho.blob_signing_secret = env;
+  DOTDO_ASSIGN_OR_RETURN(NamespaceHostOptions ho, ctx.HostOptions());
+  ho.deliver_in_background = true;  // configured CDC sinks receive events while the server runs
   DOTDO_ASSIGN_OR_RETURN(auto host, NamespaceHost::Open(std::move(ho)));
   DOTDO_ASSIGN_OR_RETURN(auto tokens, TokenStore::Open(ctx.data_dir));
   ServerOptions so;
