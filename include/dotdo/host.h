@@ -41,11 +41,18 @@ namespace dotdo {
 
 struct NamespaceLayout;
 
-// A CDC sink every namespace of the host delivers to: one JetStreamSink per namespace (its subjects
-// carry the namespace), checkpointed in that namespace's outbox under the sink's name.
+// A CDC sink every namespace of the host delivers to, one per namespace, checkpointed in that
+// namespace's outbox under the sink's name:
+//   kJetStream  a JetStreamSink (subjects carry the namespace) with `jetstream`;
+//   kIceberg    an IcebergEventSink on the namespace's own object store with `iceberg`.
+enum class HostSinkType { kJetStream, kIceberg };
 struct HostSinkOptions {
+  HostSinkType type = HostSinkType::kJetStream;
   JetStreamSinkOptions jetstream;
+  IcebergEventSinkOptions iceberg;
   CdcPipelineOptions pipeline;
+  // The checkpoint name: jetstream.name ("jetstream:<stream>") or iceberg.name ("iceberg:<prefix>").
+  std::string Name() const;
 };
 
 struct NamespaceHostOptions {

@@ -22,10 +22,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dotdo/cdc.h"
 #include "dotdo/database.h"
 #include "dotdo/export.h"
 #include "dotdo/object_store.h"
@@ -45,6 +47,9 @@ struct TieringPolicy {
   int64_t min_age_millis = int64_t{30} * 24 * 3600 * 1000;
   // Hot documents kept per type; -1 = no cap. Default -1.
   int64_t max_hot_documents = -1;
+  // Warm files of the type written at least this long before `now` move to the cold tier (the
+  // store's Iceberg table); -1 = never. Default -1.
+  int64_t cold_after_millis = -1;
 };
 
 struct TieringOptions {
@@ -55,6 +60,11 @@ struct TieringOptions {
   // A partition (type, day) with more warm files than this is compacted by Compact(). 1..1000.
   // Default 8.
   int64_t max_files_per_partition = 8;
+  // The URI the object store's keys are read under by other engines, ending in '/', e.g.
+  // "s3://bucket/namespaces/acme/": the cold tier's Iceberg metadata records data file paths as this
+  // + key. Default: for a LocalObjectStore "file://<root>/data/"; otherwise "dotdo-objects:///"
+  // (readable through dotdo only).
+  std::string cold_location_root;
 };
 
 struct TieringRunStats {
@@ -65,6 +75,8 @@ struct TieringRunStats {
   int64_t files_recovered = 0;  // unregistered files of an interrupted run that were removed
   int64_t files_compacted = 0;  // small files merged away by Compact
   int64_t skipped_changed = 0;  // documents written while their file was prepared (moved next time)
+  int64_t files_to_cold = 0;    // warm files moved into the cold tier's Iceberg table
+  int64_t bytes_to_cold = 0;
 };
 
 struct TierFileInfo {
@@ -72,7 +84,7 @@ struct TierFileInfo {
   std::string store;   // "document"
   std::string table;   // the `$type`
   std::string day;     // YYYY-MM-DD of `$createdAt`
-  std::string tier;    // "warm"
+  std::string tier;    // "warm" or "cold"
   int64_t documents = 0;      // current rows (live and deleted)
   int64_t live = 0;           // current rows not deleted
   int64_t versions = 0;       // superseded versions
@@ -89,6 +101,18 @@ struct TierTableStatus {
   int64_t warm_documents = 0;  // live, unmasked
   int64_t warm_files = 0;
   int64_t warm_bytes = 0;
+  int64_t cold_documents = 0;  // live, unmasked
+  int64_t cold_files = 0;
+  int64_t cold_bytes = 0;
+};
+
+// One snapshot of a store's cold-tier Iceberg table (time travel: Sql with cold_as_of_ms).
+struct ColdSnapshot {
+  int64_t snapshot_id = 0;
+  int64_t timestamp_ms = 0;
+  std::string operation;  // "append", ...
+  int64_t files = 0;      // live data files in the snapshot
+  int64_t records = 0;
 };
 
 // What the calling thread's last tiered read touched (Get/Query/Count/History/GetAsOf of a
@@ -96,6 +120,7 @@ struct TierTableStatus {
 struct TierReadReport {
   bool hot = false;
   bool warm = false;
+  bool cold = false;
   int64_t files_read = 0;     // Parquet files opened
   int64_t files_skipped = 0;  // files the accelerator ruled out (partition, min/max, bloom)
 };
@@ -106,6 +131,11 @@ struct WarmSqlOptions {
   int64_t max_rows = 10000;
   // Interrupt the statement after this long (kDeadlineExceeded). Default 5 s.
   int64_t timeout_ms = 5000;
+  // Tiers the views cover: "warm" and/or "cold". Default warm only.
+  std::vector<std::string> tiers = {"warm"};
+  // Cold tier as of this time (ms): the files of the Iceberg snapshot current then, rows masked
+  // since included (the table as it was committed). Default: the current snapshot, masks applied.
+  std::optional<int64_t> cold_as_of_ms;
 };
 
 class DOTDO_EXPORT Tiering {
@@ -126,6 +156,9 @@ class DOTDO_EXPORT Tiering {
   Result<std::vector<TierTableStatus>> Tables();
   // The registered files, by table then day then key; `table` empty = every table.
   Result<std::vector<TierFileInfo>> Files(std::string_view table = "");
+  // The snapshots of the store's cold-tier Iceberg table, oldest first (none before the first
+  // cold move). store: "document".
+  Result<std::vector<ColdSnapshot>> ColdSnapshots(std::string_view store = "document");
 
   const TieringOptions& options() const;
 
@@ -142,6 +175,44 @@ class DOTDO_EXPORT Tiering {
 
  private:
   explicit Tiering(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct IcebergEventSinkOptions {
+  // The table's key prefix in the object store. Default "cold/events".
+  std::string prefix = "cold/events";
+  // Like TieringOptions::cold_location_root: the URI other engines read the store's keys under.
+  std::string location_root;
+  // Checkpoint name. Default "iceberg:<prefix>".
+  std::string name;
+};
+
+// A CDC sink that archives a namespace's change events into an Apache Iceberg table on its object
+// store (the seed's pipeline to R2), partitioned by event type and UTC day:
+//   <prefix>/data/type=<type>/dt=<YYYY-MM-DD>/part-<ULID>.parquet   (zstd, via DuckDB)
+//   columns lsn, id, type, ts (timestamp), ns, store, table, key, op, event (the whole event as JSON)
+// Each Write is one Iceberg append whose snapshot summary records the namespace and the batch's
+// last lsn, so the table itself says what it durably holds: Recover() reads it back from the current
+// snapshot (exactly once with the pipeline's checkpoint, whichever side a crash interrupted), and
+// removes data files of appends that never committed.
+//
+// Thread-safety: not thread-safe; owned by one pipeline. The ObjectStore must outlive the sink.
+class DOTDO_EXPORT IcebergEventSink final : public CdcSink {
+ public:
+  // Loads the table, creating it when missing. kInvalidArgument for a bad prefix or location.
+  static Result<std::unique_ptr<IcebergEventSink>> Open(ObjectStore& objects, IcebergEventSinkOptions options = {});
+  ~IcebergEventSink() override;
+
+  std::string Name() const override;
+  Result<std::optional<int64_t>> Recover() override;
+  Status Write(const std::vector<UnifiedEvent>& events) override;
+  // kFailedPrecondition when the table holds another namespace's events.
+  Status Claim(std::string_view ns) override;
+
+  class Impl;
+
+ private:
+  explicit IcebergEventSink(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

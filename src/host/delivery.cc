@@ -12,8 +12,9 @@ constexpr int64_t kFirstRetryMs = 1000;
 constexpr int64_t kMaxRetryMs = 60000;
 }  // namespace
 
-NamespaceDelivery::NamespaceDelivery(Database& db, const std::vector<HostSinkOptions>& sinks, std::function<void()> wake)
-    : db_(db) {
+NamespaceDelivery::NamespaceDelivery(Database& db, const std::vector<HostSinkOptions>& sinks, std::function<void()> wake,
+                                     std::function<Result<ObjectStore*>()> objects)
+    : db_(db), objects_(std::move(objects)) {
   for (const HostSinkOptions& s : sinks) slots_.push_back(Slot{.options = &s});
   if (wake) subscription_ = ChangeFeed(db_).Subscribe([wake](const std::vector<UnifiedEvent>&) { wake(); });
 }
@@ -27,10 +28,20 @@ NamespaceDelivery::~NamespaceDelivery() {
   }
 }
 
+Result<std::unique_ptr<CdcSink>> NamespaceDelivery::OpenSink(const HostSinkOptions& options) {
+  if (options.type == HostSinkType::kIceberg) {
+    DOTDO_ASSIGN_OR_RETURN(ObjectStore * objects, objects_());
+    DOTDO_ASSIGN_OR_RETURN(auto sink, IcebergEventSink::Open(*objects, options.iceberg));
+    return std::unique_ptr<CdcSink>(std::move(sink));
+  }
+  DOTDO_ASSIGN_OR_RETURN(auto sink, JetStreamSink::Open(options.jetstream));
+  return std::unique_ptr<CdcSink>(std::move(sink));
+}
+
 Status NamespaceDelivery::RunSlot(Slot& slot, int64_t now_ms, int64_t& delivered) {
   Status st = [&]() -> Status {
     if (!slot.sink) {
-      DOTDO_ASSIGN_OR_RETURN(slot.sink, JetStreamSink::Open(slot.options->jetstream));
+      DOTDO_ASSIGN_OR_RETURN(slot.sink, OpenSink(*slot.options));
       slot.pipeline = std::make_unique<CdcPipeline>(db_, *slot.sink, slot.options->pipeline);
     }
     DOTDO_ASSIGN_OR_RETURN(delivered, slot.pipeline->RunOnce());
@@ -48,7 +59,7 @@ Status NamespaceDelivery::RunSlot(Slot& slot, int64_t now_ms, int64_t& delivered
   slot.last_error = std::string(StatusCodeName(st.code())) + ": " + std::string(st.message());
   slot.backoff_ms = slot.backoff_ms == 0 ? kFirstRetryMs : std::min(kMaxRetryMs, slot.backoff_ms * 2);
   slot.retry_at_ms = now_ms + slot.backoff_ms;
-  return st.WithContext("sink '" + slot.options->jetstream.name + "' of namespace '" + db_.ns() + "'");
+  return st.WithContext("sink '" + slot.options->Name() + "' of namespace '" + db_.ns() + "'");
 }
 
 Result<std::vector<SinkDelivery>> NamespaceDelivery::Deliver(bool background, int64_t now_ms) {
@@ -79,7 +90,7 @@ Result<std::vector<SinkDelivery>> NamespaceDelivery::Describe(const std::vector<
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     SinkDelivery d;
-    d.sink = s.options->jetstream.name;
+    d.sink = s.options->Name();
     d.delivered = delivered[i];
     for (const SinkCheckpoint& c : checkpoints)
       if (c.sink == d.sink) d.checkpoint = c.lsn;

@@ -18,7 +18,9 @@ class NamespaceDelivery {
  public:
   // `wake` is called after each commit of `db` that produced events (with the Database lock held:
   // it must only signal). `sinks` must outlive the object.
-  NamespaceDelivery(Database& db, const std::vector<HostSinkOptions>& sinks, std::function<void()> wake);
+  // `objects` opens the namespace's object store (for sinks that write there).
+  NamespaceDelivery(Database& db, const std::vector<HostSinkOptions>& sinks, std::function<void()> wake,
+                    std::function<Result<ObjectStore*>()> objects);
   ~NamespaceDelivery();
   NamespaceDelivery(const NamespaceDelivery&) = delete;
   NamespaceDelivery& operator=(const NamespaceDelivery&) = delete;
@@ -31,7 +33,7 @@ class NamespaceDelivery {
  private:
   struct Slot {
     const HostSinkOptions* options = nullptr;
-    std::unique_ptr<JetStreamSink> sink;
+    std::unique_ptr<CdcSink> sink;
     std::unique_ptr<CdcPipeline> pipeline;
     int64_t delivered = 0;
     std::string last_error;
@@ -41,7 +43,10 @@ class NamespaceDelivery {
   Status RunSlot(Slot& slot, int64_t now_ms, int64_t& delivered);
   Result<std::vector<SinkDelivery>> Describe(const std::vector<int64_t>& delivered);
 
+  Result<std::unique_ptr<CdcSink>> OpenSink(const HostSinkOptions& options);
+
   Database& db_;
+  std::function<Result<ObjectStore*>()> objects_;
   std::mutex mu_;
   std::vector<Slot> slots_;  // GUARDED_BY(mu_)
   int64_t subscription_ = 0;

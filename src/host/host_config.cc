@@ -140,14 +140,34 @@ bool ValidStreamName(const std::string& s) {
   return true;
 }
 
+// {"type": "iceberg"}: the namespace's change events archived in an Iceberg table on its own
+// object store.
+Status ParseIcebergSink(const Fields& f, HostSinkOptions& out) {
+  DOTDO_RETURN_IF_ERROR(f.Check({"type", "name", "prefix", "locationRoot", "batchSize", "globalIds"}));
+  out.type = HostSinkType::kIceberg;
+  DOTDO_RETURN_IF_ERROR(f.String("name", out.iceberg.name));
+  DOTDO_RETURN_IF_ERROR(f.String("prefix", out.iceberg.prefix));
+  DOTDO_RETURN_IF_ERROR(f.String("locationRoot", out.iceberg.location_root));
+  DOTDO_RETURN_IF_ERROR(f.Integer("batchSize", out.pipeline.batch_size, 1, 10000));
+  DOTDO_RETURN_IF_ERROR(f.Bool("globalIds", out.pipeline.global_ids));
+  if (Status key = ValidateObjectKey(out.iceberg.prefix); !key.ok())
+    return InvalidArgumentError(f.Name("prefix") + ": " + std::string(key.message()));
+  if (!out.iceberg.location_root.empty() &&
+      (out.iceberg.location_root.back() != '/' || out.iceberg.location_root.find("://") == std::string::npos))
+    return InvalidArgumentError(f.Name("locationRoot") + " must be a URI ending in '/'");
+  if (out.iceberg.name.empty()) out.iceberg.name = out.Name();
+  return OkStatus();
+}
+
 Status ParseSink(const Json& j, size_t index, HostSinkOptions& out) {
   Fields f(j, "sinks[" + std::to_string(index) + "]");
   if (!j.is_object()) return InvalidArgumentError("'sinks[" + std::to_string(index) + "]' must be a JSON object");
-  DOTDO_RETURN_IF_ERROR(f.Check({"type", "name", "url", "credentialsFile", "stream", "createStream", "duplicateWindow",
-                                 "maxInFlight", "ackTimeout", "maxAttempts", "batchSize", "globalIds"}));
   std::string type;
   DOTDO_RETURN_IF_ERROR(f.String("type", type));
-  if (type != "jetstream") return InvalidArgumentError(f.Name("type") + " must be \"jetstream\"");
+  if (type == "iceberg") return ParseIcebergSink(f, out);
+  if (type != "jetstream") return InvalidArgumentError(f.Name("type") + " must be \"jetstream\" or \"iceberg\"");
+  DOTDO_RETURN_IF_ERROR(f.Check({"type", "name", "url", "credentialsFile", "stream", "createStream", "duplicateWindow",
+                                 "maxInFlight", "ackTimeout", "maxAttempts", "batchSize", "globalIds"}));
   JetStreamSinkOptions& js = out.jetstream;
   DOTDO_RETURN_IF_ERROR(f.String("name", js.name));
   DOTDO_RETURN_IF_ERROR(f.String("url", js.url));
@@ -206,8 +226,8 @@ Status ParseHostConfig(const Json& config, NamespaceHostOptions& options) {
     for (size_t i = 0; i < config["sinks"].size(); ++i) {
       HostSinkOptions sink;
       DOTDO_RETURN_IF_ERROR(ParseSink(config["sinks"][i], i, sink));
-      if (!names.insert(sink.jetstream.name).second)
-        return InvalidArgumentError("two sinks are named '" + sink.jetstream.name + "': give each a distinct name");
+      if (!names.insert(sink.Name()).second)
+        return InvalidArgumentError("two sinks are named '" + sink.Name() + "': give each a distinct name");
       parsed.sinks.push_back(std::move(sink));
     }
   }

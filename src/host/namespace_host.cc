@@ -23,6 +23,11 @@
 
 namespace dotdo {
 
+std::string HostSinkOptions::Name() const {
+  if (type == HostSinkType::kIceberg) return iceberg.name.empty() ? "iceberg:" + iceberg.prefix : iceberg.name;
+  return jetstream.name.empty() ? "jetstream:" + jetstream.stream : jetstream.name;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Namespace
 // ---------------------------------------------------------------------------------------------
@@ -32,7 +37,8 @@ class Namespace::Impl {
   Impl(NamespaceLayout layout, std::unique_ptr<Database> db, const NamespaceHostOptions& host, std::function<void()> wake)
       : layout_(std::move(layout)), db_(std::move(db)), host_(host) {
     if (!host_.sinks.empty() && !host_.database.read_only)
-      delivery_ = std::make_unique<internal::NamespaceDelivery>(*db_, host_.sinks, std::move(wake));
+      delivery_ = std::make_unique<internal::NamespaceDelivery>(*db_, host_.sinks, std::move(wake),
+                                                                [this] { return Objects(); });
   }
 
   NamespaceLayout layout_;
@@ -267,12 +273,8 @@ Result<std::unique_ptr<NamespaceHost>> NamespaceHost::Open(NamespaceHostOptions 
   if (options.delivery_poll_ms < 1 || options.delivery_poll_ms > 3'600'000)
     return InvalidArgumentError("delivery_poll_ms must be between 1 and 3600000");
   std::set<std::string> sink_names;
-  for (const HostSinkOptions& s : options.sinks) {
-    const std::string name = s.jetstream.name.empty() ? "jetstream:" + s.jetstream.stream : s.jetstream.name;
-    if (!sink_names.insert(name).second) return InvalidArgumentError("two sinks are named '" + name + "'");
-  }
-  for (HostSinkOptions& s : options.sinks)
-    if (s.jetstream.name.empty()) s.jetstream.name = "jetstream:" + s.jetstream.stream;
+  for (const HostSinkOptions& s : options.sinks)
+    if (!sink_names.insert(s.Name()).second) return InvalidArgumentError("two sinks are named '" + s.Name() + "'");
   std::unique_ptr<NamespaceHost> host(new NamespaceHost(std::make_unique<Impl>(std::move(options))));
   Impl& im = *host->impl_;
   if (im.options_.deliver_in_background && !im.options_.sinks.empty() && !im.options_.database.read_only)

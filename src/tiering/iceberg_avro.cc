@@ -30,6 +30,7 @@ json Optional(json type) { return json::array({"null", std::move(type)}); }
 
 json AvroType(std::string_view type) {
   if (type == "timestamptz") return {{"type", "long"}, {"logicalType", "timestamp-micros"}, {"adjust-to-utc", true}};
+  if (type == "timestamp") return {{"type", "long"}, {"logicalType", "timestamp-micros"}, {"adjust-to-utc", false}};
   if (type == "date") return {{"type", "int"}, {"logicalType", "date"}};
   if (type == "binary") return "bytes";
   return std::string(type);  // long, int, double, boolean, string
@@ -152,7 +153,7 @@ void SetBytes(avro_value_t* v, const std::string& bytes) {
 // Sets a (non-union) Avro value of Iceberg type `type`.
 void SetTyped(avro_value_t* v, std::string_view type, const IcebergValue& value) {
   if (type == "int" || type == "date") avro_value_set_int(v, static_cast<int32_t>(std::get<int64_t>(value)));
-  else if (type == "long" || type == "timestamptz") avro_value_set_long(v, std::get<int64_t>(value));
+  else if (type == "long" || type == "timestamptz" || type == "timestamp") avro_value_set_long(v, std::get<int64_t>(value));
   else if (type == "double") avro_value_set_double(v, std::get<double>(value));
   else if (type == "boolean") avro_value_set_boolean(v, std::get<bool>(value) ? 1 : 0);
   else if (type == "string") { const auto& s = std::get<std::string>(value); avro_value_set_string_len(v, s.c_str(), s.size() + 1); }

@@ -17,7 +17,7 @@
 // kMaxCommitAttempts times. A failure at any step leaves the table at its previous snapshot; the
 // manifests such a commit wrote are orphans that RemoveOrphanMetadata deletes.
 //
-// Values (IcebergValue) by Iceberg type: long, int, date (days), timestamptz (µs since the epoch)
+// Values (IcebergValue) by Iceberg type: long, int, date (days), timestamptz and timestamp (µs since the epoch)
 // → int64_t; double → double; boolean → bool; string, binary → std::string; null → monostate.
 // Partition values: identity → the source column's type; day → int64_t days since 1970-01-01.
 //
@@ -42,7 +42,7 @@
 namespace dotdo::tiering {
 
 // Iceberg primitive types understood here: "long", "int", "double", "boolean", "string",
-// "timestamptz" (µs), "date", "binary".
+// "timestamptz" (µs, UTC), "timestamp" (µs, without zone), "date", "binary".
 struct IcebergField {
   int id = 0;              // >= 1, unique in the schema
   std::string name;        // [A-Za-z_$][A-Za-z0-9_$]{0,127}, unique
@@ -59,7 +59,7 @@ struct IcebergPartitionField {
   int source_id = 0;       // an IcebergField::id
   int field_id = 0;        // >= 1000, unique in the spec
   std::string name;        // an Avro name: [A-Za-z_][A-Za-z0-9_]{0,127}, unique
-  std::string transform;   // "identity" or "day" (date / timestamptz sources)
+  std::string transform;   // "identity" or "day" (date / timestamp / timestamptz sources)
 };
 
 using IcebergValue = std::variant<std::monostate, int64_t, double, bool, std::string>;

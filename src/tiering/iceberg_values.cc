@@ -14,9 +14,9 @@
 namespace dotdo::tiering::internal {
 namespace {
 
-constexpr const char* kTypes[] = {"long", "int", "double", "boolean", "string", "timestamptz", "date", "binary"};
+constexpr const char* kTypes[] = {"long", "int", "double", "boolean", "string", "timestamptz", "timestamp", "date", "binary"};
 
-bool IsIntegral(std::string_view t) { return t == "long" || t == "int" || t == "date" || t == "timestamptz"; }
+bool IsIntegral(std::string_view t) { return t == "long" || t == "int" || t == "date" || t == "timestamptz" || t == "timestamp"; }
 bool Is32Bit(std::string_view t) { return t == "int" || t == "date"; }
 
 // Column names: [A-Za-z_$][A-Za-z0-9_$]{0,127} (the stores' system columns start with '$').
@@ -167,8 +167,8 @@ Status ValidateSpec(const std::vector<IcebergPartitionField>& spec, const Iceber
     DOTDO_RETURN_IF_ERROR(ValidateAvroName(p.name));
     if (!names.insert(p.name).second) return InvalidArgumentError("duplicate partition field name '" + p.name + "'");
     if (p.transform == "day") {
-      if (source->type != "date" && source->type != "timestamptz")
-        return InvalidArgumentError("partition field '" + p.name + "': day needs a date or timestamptz source");
+      if (source->type != "date" && source->type != "timestamptz" && source->type != "timestamp")
+        return InvalidArgumentError("partition field '" + p.name + "': day needs a date, timestamp or timestamptz source");
     } else if (p.transform != "identity") {
       return InvalidArgumentError("partition field '" + p.name + "': unsupported transform '" + p.transform + "'");
     }

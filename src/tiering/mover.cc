@@ -350,12 +350,17 @@ Result<int64_t> RecoverMoves(TierState& ts) {
   std::vector<std::string> keys;
   {
     auto lock = conn.Lock();
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT m.key, f.file_id IS NOT NULL FROM tier_moves m "
-                                                 "LEFT JOIN tier_files f ON f.key = m.key ORDER BY m.key"));
+    // A cold copy whose warm source is still registered belongs to a cold move in progress: only
+    // RecoverColdMoves can tell (from the Iceberg table) whether it must stay.
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+                                        "SELECT m.key, f.file_id IS NOT NULL, w.file_id IS NOT NULL FROM tier_moves m "
+                                        "LEFT JOIN tier_files f ON f.key = m.key "
+                                        "LEFT JOIN tier_files w ON m.key LIKE 'cold/documents/data/%' "
+                                        "AND w.key = 'documents/' || substr(m.key, 21) ORDER BY m.key"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      if (st.ColumnInt64(1) == 0) keys.push_back(st.ColumnString(0));
+      if (st.ColumnInt64(1) == 0 && st.ColumnInt64(2) == 0) keys.push_back(st.ColumnString(0));
     }
   }
   for (const std::string& key : keys) {
@@ -364,7 +369,14 @@ Result<int64_t> RecoverMoves(TierState& ts) {
   }
   auto lock = conn.Lock();
   DOTDO_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
-    return conn.Exec("DELETE FROM tier_moves WHERE key NOT IN (SELECT key FROM tier_files)");
+    DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM tier_moves WHERE key = ?1"));
+    for (const std::string& key : keys) {
+      del.Reset();
+      del.Bind(1, key);
+      DOTDO_RETURN_IF_ERROR(del.Run());
+    }
+    // Intents of registered keys are finished moves.
+    return conn.Exec("DELETE FROM tier_moves WHERE key IN (SELECT key FROM tier_files)");
   }));
   return static_cast<int64_t>(keys.size());
 }

@@ -259,6 +259,14 @@ Result<std::vector<FileRow>> TierState::ReadRowsById(const FileEntry& f, std::st
   return rows;
 }
 
+void NoteTier(const FileEntry& f) {
+  if (f.info.tier == kTierCold) {
+    ThreadReport().cold = true;
+  } else {
+    ThreadReport().warm = true;
+  }
+}
+
 Result<std::optional<std::pair<const FileEntry*, FileRow>>> TierState::FindWarmCurrent(std::string_view id) {
   using Found = std::optional<std::pair<const FileEntry*, FileRow>>;
   DOTDO_ASSIGN_OR_RETURN(const std::vector<FileEntry>* files, Files());
@@ -270,7 +278,7 @@ Result<std::optional<std::pair<const FileEntry*, FileRow>>> TierState::FindWarmC
     }
     DOTDO_ASSIGN_OR_RETURN(int mask, MaskOf(f.file_id, id));
     if (mask >= 0) continue;
-    ThreadReport().warm = true;
+    NoteTier(f);
     DOTDO_ASSIGN_OR_RETURN(std::vector<FileRow> rows, ReadRowsById(f, id));
     for (FileRow& r : rows)
       if (r.current) return Found(std::make_pair(&f, std::move(r)));
@@ -380,8 +388,8 @@ Result<std::optional<int64_t>> TierState::CountWithoutFiles(std::string_view typ
     if (f.info.store != "document" || f.info.table != type) continue;
     if (f.info.masked > 0) return std::optional<int64_t>();
     n += f.info.live;
+    if (f.info.live > 0) NoteTier(f);
   }
-  ThreadReport().warm = n > 0;
   return std::optional<int64_t>(n);
 }
 
@@ -409,7 +417,8 @@ Result<std::string> TierState::StageQuery(std::string_view type, const std::vect
     want.insert(f.file_id);
   }
   if (want.empty()) return std::string();
-  ThreadReport().warm = true;
+  for (const FileEntry& f : *files)
+    if (want.count(f.file_id) != 0) NoteTier(f);
   DOTDO_RETURN_IF_ERROR(conn.Exec("CREATE TEMP TABLE IF NOT EXISTS doc_warm (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, "
                                   "type TEXT NOT NULL, version INTEGER NOT NULL, created_at INTEGER NOT NULL, "
                                   "updated_at INTEGER NOT NULL, deleted INTEGER NOT NULL, data BLOB NOT NULL, "

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "tiering/cold.h"
 #include "tiering/tiering_internal.h"
 #include "tiering/tiering_mover.h"
 
@@ -30,7 +31,11 @@ Status CheckOptions(const TieringOptions& o) {
     if (!p.type.empty()) DOTDO_RETURN_IF_ERROR(internal::ValidateTypeName(p.type, where + "type"));
     if (p.min_age_millis < -1) return InvalidArgumentError(where + "min_age_millis must be -1 (no age rule) or >= 0");
     if (p.max_hot_documents < -1) return InvalidArgumentError(where + "max_hot_documents must be -1 (no cap) or >= 0");
+    if (p.cold_after_millis < -1) return InvalidArgumentError(where + "cold_after_millis must be -1 (never) or >= 0");
   }
+  if (!o.cold_location_root.empty() &&
+      (o.cold_location_root.back() != '/' || o.cold_location_root.find("://") == std::string::npos))
+    return InvalidArgumentError("cold_location_root must be a URI ending in '/', e.g. \"s3://bucket/prefix/\"");
   return OkStatus();
 }
 
@@ -54,6 +59,7 @@ Result<TieringRunStats> Tiering::Run(int64_t now_millis) {
   TierState& ts = impl_->state;
   Database& db = impl_->db;
   TieringRunStats stats;
+  DOTDO_RETURN_IF_ERROR(tiering::RecoverColdMoves(*impl_));
   DOTDO_ASSIGN_OR_RETURN(stats.files_recovered, tiering::RecoverMoves(ts));
   DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::MoveGroup> groups, tiering::SelectMoves(ts, impl_->options, now_millis));
   for (tiering::MoveGroup& g : groups) {
@@ -78,6 +84,15 @@ Result<TieringRunStats> Tiering::Run(int64_t now_millis) {
     stats.files_written++;
     stats.bytes_written += pf.bytes;
   }
+  // Then warm files that are due go cold; an interrupted cold move is settled by the next Run.
+  Status cold = tiering::MoveToCold(*impl_, now_millis, stats);
+  if (!cold.ok()) {
+    (void)tiering::RecoverColdMoves(*impl_);
+    (void)tiering::RecoverMoves(ts);
+    return cold;
+  }
+  DOTDO_ASSIGN_OR_RETURN(int64_t cleaned, tiering::RecoverMoves(ts));  // the warm copies of cold files
+  (void)cleaned;
   return stats;
 }
 
@@ -85,12 +100,15 @@ Result<TieringRunStats> Tiering::Compact() {
   TierState& ts = impl_->state;
   Database& db = impl_->db;
   TieringRunStats stats;
+  DOTDO_RETURN_IF_ERROR(tiering::RecoverColdMoves(*impl_));
   DOTDO_ASSIGN_OR_RETURN(stats.files_recovered, tiering::RecoverMoves(ts));
   auto lock = internal::DatabaseInternals::Conn(db).Lock();
   DOTDO_ASSIGN_OR_RETURN(int64_t epoch, ts.StateValue("epoch"));
   DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, ts.Files());
   std::map<std::pair<std::string, std::string>, std::vector<const tiering::FileEntry*>> partitions;
-  for (const auto& f : *files) partitions[{f.info.table, f.info.day}].push_back(&f);
+  // Warm partitions only: cold files are Iceberg data files, rewritten only through the table.
+  for (const auto& f : *files)
+    if (f.info.tier == tiering::kTierWarm) partitions[{f.info.table, f.info.day}].push_back(&f);
   std::vector<tiering::PreparedFile> added;
   std::vector<const tiering::FileEntry*> removed;
   for (auto& [part, list] : partitions) {
@@ -164,18 +182,20 @@ Result<std::vector<TierTableStatus>> Tiering::Tables() {
   DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, impl_->state.Files());
   for (const auto& f : *files) {
     TierTableStatus& t = by_table[f.info.table];
-    t.warm_files++;
-    t.warm_bytes += f.info.bytes;
-    t.warm_documents += f.info.live;
+    const bool cold = f.info.tier == tiering::kTierCold;
+    (cold ? t.cold_files : t.warm_files)++;
+    (cold ? t.cold_bytes : t.warm_bytes) += f.info.bytes;
+    (cold ? t.cold_documents : t.warm_documents) += f.info.live;
   }
   // Masked rows are live elsewhere (hot again) or gone: count them out exactly.
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT f.tbl, count(*) FROM tier_masks m JOIN tier_files f USING (file_id) "
-                                                 "GROUP BY f.tbl"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT f.tbl, f.tier, count(*) FROM tier_masks m JOIN tier_files f "
+                                                 "USING (file_id) GROUP BY f.tbl, f.tier"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      by_table[st.ColumnString(0)].warm_documents -= st.ColumnInt64(1);
+      TierTableStatus& t = by_table[st.ColumnString(0)];
+      (st.ColumnString(1) == tiering::kTierCold ? t.cold_documents : t.warm_documents) -= st.ColumnInt64(2);
     }
   }
   std::vector<TierTableStatus> out;
@@ -183,7 +203,27 @@ Result<std::vector<TierTableStatus>> Tiering::Tables() {
     t.store = "document";
     t.table = table;
     t.warm_documents = std::max<int64_t>(0, t.warm_documents);
+    t.cold_documents = std::max<int64_t>(0, t.cold_documents);
     out.push_back(t);
+  }
+  return out;
+}
+
+Result<std::vector<ColdSnapshot>> Tiering::ColdSnapshots(std::string_view store) {
+  if (store != "document") return InvalidArgumentError("store must be \"document\", got \"" + std::string(store) + "\"");
+  Result<tiering::IcebergTable> table = tiering::IcebergTable::Load(impl_->state.objects(), std::string(tiering::kColdDocumentsPrefix));
+  if (!table.ok() && table.status().code() == StatusCode::kNotFound) return std::vector<ColdSnapshot>{};
+  DOTDO_RETURN_IF_ERROR(table.status());
+  std::vector<ColdSnapshot> out;
+  for (const tiering::IcebergSnapshot& s : table->Snapshots()) {
+    ColdSnapshot c;
+    c.snapshot_id = s.snapshot_id;
+    c.timestamp_ms = s.timestamp_ms;
+    c.operation = s.operation;
+    DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::IcebergDataFile> files, table->Files(s.snapshot_id));
+    c.files = static_cast<int64_t>(files.size());
+    for (const auto& f : files) c.records += f.record_count;
+    out.push_back(c);
   }
   return out;
 }

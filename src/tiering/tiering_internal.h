@@ -27,6 +27,7 @@
 #include "dotdo/object_store.h"
 #include "dotdo/tiering.h"
 #include "tiering/duck_session.h"
+#include "tiering/iceberg_table.h"
 
 namespace dotdo::tiering {
 
@@ -66,6 +67,11 @@ struct FileEntry {
   };
   std::map<std::string, PathEntry> paths;  // configured paths of the type when the file was written
 };
+
+inline constexpr std::string_view kTierWarm = "warm";
+inline constexpr std::string_view kTierCold = "cold";
+// Marks the file's tier as touched in the thread's read report.
+void NoteTier(const FileEntry& f);
 
 // The bloom hash of an id and of a path value (same canonical keys as the document stats).
 uint64_t IdHash(std::string_view id);
@@ -138,6 +144,8 @@ class Tiering::Impl {
   Database& db;
   TieringOptions options;
   tiering::TierState state;
+  // The DocumentStore's cold-tier table, loaded (or created) on first use.
+  std::optional<tiering::IcebergTable> cold_documents;
 };
 
 }  // namespace dotdo

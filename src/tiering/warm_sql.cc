@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/names.h"
+#include "tiering/cold.h"
 #include "tiering/tiering_internal.h"
 
 namespace dotdo {
@@ -26,17 +27,66 @@ Json CellJson(const tiering::DuckValue& v) {
   return nullptr;
 }
 
+struct SqlFile {
+  std::string path;
+  int64_t file_id = -1;  // -1: masks do not apply (a cold file as of an older snapshot)
+};
+
+// The files the views cover: warm files and the cold table's files (current: through the
+// accelerator, with masks; as of a time: the Iceberg snapshot's file list, as committed).
+// REQUIRES: the connection lock held.
+Result<std::vector<SqlFile>> FilesFor(Tiering::Impl& impl, bool warm, bool cold, std::optional<int64_t> cold_as_of) {
+  tiering::TierState& ts = impl.state;
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, ts.Files());
+  std::vector<SqlFile> out;
+  std::map<std::string, const tiering::FileEntry*> by_key;
+  for (const auto& f : *files) {
+    if (f.info.store != "document") continue;
+    by_key[f.info.key] = &f;
+    const bool is_cold = f.info.tier == tiering::kTierCold;
+    if ((is_cold && cold && !cold_as_of) || (!is_cold && warm)) {
+      DOTDO_ASSIGN_OR_RETURN(std::string path, ts.LocalFile(f.info));
+      out.push_back({path, f.file_id});
+    }
+  }
+  if (!cold || !cold_as_of) return out;
+  Result<tiering::IcebergTable> table = tiering::IcebergTable::Load(ts.objects(), std::string(tiering::kColdDocumentsPrefix));
+  if (!table.ok() && table.status().code() == StatusCode::kNotFound) return out;
+  DOTDO_RETURN_IF_ERROR(table.status());
+  Result<int64_t> snapshot = table->SnapshotAsOf(*cold_as_of);
+  if (!snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound) return out;  // before the first
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
+  DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::IcebergDataFile> data, table->Files(*snapshot));
+  for (const tiering::IcebergDataFile& d : data) {
+    auto it = by_key.find(d.key);
+    if (it == by_key.end()) return DataLossError("cold file '" + d.key + "' of snapshot " + std::to_string(*snapshot) +
+                                                 " is not in the accelerator");
+    DOTDO_ASSIGN_OR_RETURN(std::string path, ts.LocalFile(it->second->info));
+    out.push_back({path, -1});
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<Json> Tiering::Sql(const std::vector<std::pair<std::string, Tiering*>>& namespaces, std::string_view sql,
                           const WarmSqlOptions& options) {
   if (options.max_rows < 0) return InvalidArgumentError("max_rows must be >= 0");
   if (options.timeout_ms < 1) return InvalidArgumentError("timeout_ms must be >= 1");
+  bool warm = false, cold = false;
+  for (const std::string& t : options.tiers) {
+    bool& flag = t == tiering::kTierWarm ? warm : cold;
+    if (t != tiering::kTierWarm && t != tiering::kTierCold)
+      return InvalidArgumentError("unknown tier '" + t.substr(0, 32) + "': use warm and/or cold");
+    if (flag) return InvalidArgumentError("tier '" + t + "' is named twice");
+    flag = true;
+  }
+  if (!warm && !cold) return InvalidArgumentError("name at least one tier: warm and/or cold");
+  if (options.cold_as_of_ms && !cold) return InvalidArgumentError("cold_as_of_ms needs the cold tier");
   DOTDO_ASSIGN_OR_RETURN(std::unique_ptr<DuckSession> duck, DuckSession::Open());
   std::set<std::string> dirs;
   for (const auto& [ns, tiering] : namespaces) {
     DOTDO_RETURN_IF_ERROR(internal::ValidateNamespaceName(ns));
-    tiering::TierState& ts = tiering->impl_->state;
     const std::string schema = DuckSession::Ident(ns);
     DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE SCHEMA " + schema));
     DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE TABLE " + schema + "._masks (filename VARCHAR, id VARCHAR, all_rows BOOLEAN)"));
@@ -44,14 +94,12 @@ Result<Json> Tiering::Sql(const std::vector<std::pair<std::string, Tiering*>>& n
     {
       internal::Connection& conn = internal::DatabaseInternals::Conn(tiering->impl_->db);
       auto lock = conn.Lock();
-      DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, ts.Files());
+      DOTDO_ASSIGN_OR_RETURN(std::vector<SqlFile> files, FilesFor(*tiering->impl_, warm, cold, options.cold_as_of_ms));
       std::map<int64_t, std::string> paths;
-      for (const auto& f : *files) {
-        if (f.info.store != "document") continue;
-        DOTDO_ASSIGN_OR_RETURN(std::string path, ts.LocalFile(f.info));
-        list += (list.empty() ? "" : ", ") + DuckSession::Literal(path);
-        dirs.insert(std::filesystem::path(path).parent_path().string());
-        paths[f.file_id] = path;
+      for (const SqlFile& f : files) {
+        list += (list.empty() ? "" : ", ") + DuckSession::Literal(f.path);
+        dirs.insert(std::filesystem::path(f.path).parent_path().string());
+        if (f.file_id >= 0) paths[f.file_id] = f.path;
       }
       DOTDO_ASSIGN_OR_RETURN(DuckSession::Appender app, duck->Append("_masks", ns));
       DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT file_id, id, all_rows FROM tier_masks"));

@@ -49,11 +49,21 @@ Result<Json> RunCheck(Context& ctx) {
   }
   out["sinks"] = Json::array();
   for (const HostSinkOptions& sink : options.sinks) {
-    Status st = JetStreamSink::Open(sink.jetstream).status();
+    Status st = OkStatus();
+    if (sink.type == HostSinkType::kIceberg) {
+      // The table on the namespace's object store (created when missing).
+      st = [&]() -> Status {
+        DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(/*create=*/false));
+        DOTDO_ASSIGN_OR_RETURN(ObjectStore * objects, n->Objects());
+        return IcebergEventSink::Open(*objects, sink.iceberg).status();
+      }();
+    } else {
+      st = JetStreamSink::Open(sink.jetstream).status();
+    }
     Json j = Outcome(st);
-    j["sink"] = sink.jetstream.name;
+    j["sink"] = sink.Name();
     out["sinks"].push_back(j);
-    if (!st.ok()) failed.push_back(sink.jetstream.name);
+    if (!st.ok()) failed.push_back(sink.Name());
   }
   if (!failed.empty()) {
     std::string names;

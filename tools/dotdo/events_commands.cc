@@ -9,6 +9,8 @@
 //   unregister  forgets a sink (--sink FILE or --name NAME): retention stops waiting for it, and the
 //           next export to it starts from the oldest retained event;
 //   prune   outbox retention: deletes what every registered sink has checkpointed;
+//   archive runs the pipeline once into the namespace's Iceberg event table on its object store
+//           (cold/events: type/dt partitions, exactly once) and prints what it archived;
 //   deliver runs the sinks of the host configuration (e.g. JetStream) once for the namespace, or for
 //           every namespace with --all; --follow keeps delivering until SIGINT/SIGTERM.
 #include <signal.h>
@@ -169,6 +171,20 @@ Result<Json> RunDeliver(Context& ctx, const EventsArgs& a) {
   return Json{{"stopped", true}};
 }
 
+Result<Json> RunArchive(Context& ctx, const EventsArgs& a) {
+  if (a.batch_size < 1 || a.batch_size > 10000)
+    return InvalidArgumentError("--batch-size must be between 1 and 10000, got " + std::to_string(a.batch_size));
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(/*create=*/false));
+  DOTDO_ASSIGN_OR_RETURN(ObjectStore * objects, n->Objects());
+  IcebergEventSinkOptions options;
+  if (!a.sink.empty()) options.prefix = a.sink;
+  DOTDO_ASSIGN_OR_RETURN(auto sink, IcebergEventSink::Open(*objects, options));
+  CdcPipeline pipeline(n->db(), *sink, {.batch_size = a.batch_size, .global_ids = !a.local_ids});
+  DOTDO_ASSIGN_OR_RETURN(int64_t archived, pipeline.RunOnce());
+  DOTDO_ASSIGN_OR_RETURN(int64_t checkpoint, pipeline.Checkpoint());
+  return Json{{"archived", archived}, {"checkpoint", checkpoint}, {"sink", sink->Name()}, {"table", options.prefix}};
+}
+
 Result<Json> RunSinks(Context& ctx) {
   DOTDO_ASSIGN_OR_RETURN(Database * db, ctx.OpenDb(/*create=*/false));
   DOTDO_ASSIGN_OR_RETURN(auto sinks, CdcCheckpoints(*db).List());
@@ -177,7 +193,7 @@ Result<Json> RunSinks(Context& ctx) {
   // lag: committed events the sink has not acknowledged yet.
   // configured: named by the host configuration (delivered by `events deliver` and `serve`).
   std::set<std::string> configured;
-  for (const HostSinkOptions& c : ctx.host->options().sinks) configured.insert(c.jetstream.name);
+  for (const HostSinkOptions& c : ctx.host->options().sinks) configured.insert(c.Name());
   for (const auto& s : sinks) {
     out.push_back({{"sink", s.sink}, {"checkpoint", s.lsn}, {"lag", std::max<int64_t>(0, last - s.lsn)},
                    {"updatedAt", FormatIso8601(s.updated_at)}, {"configured", configured.erase(s.sink) > 0}});
@@ -255,6 +271,13 @@ const CommandGroup kEventsCommands(30, [](CLI::App& app, Context& ctx) {
   prune->add_option("--min-age", a->min_age, "Keep events younger than this, e.g. 7d, 24h, 0 (default 0)");
   prune->add_option("--up-to", a->up_to, "Never delete past this lsn; required to prune without sinks");
   prune->callback([&ctx, a] { ctx.Finish(RunPrune(ctx, *a)); });
+
+  auto* archive = events->add_subcommand(
+      "archive", "Archive new events into the namespace's Iceberg table (type/dt partitions), exactly once");
+  archive->add_option("--table", a->sink, "The table's key prefix in the object store (default cold/events)");
+  archive->add_option("--batch-size", a->batch_size, "Events per Iceberg commit, 1..10000 (default 500)");
+  archive->add_flag("--local-ids", a->local_ids, "Keep local ids instead of global <ns>/<Type>/<id> URLs");
+  archive->callback([&ctx, a] { ctx.Finish(RunArchive(ctx, *a)); });
 
   auto* deliver = events->add_subcommand(
       "deliver", "Deliver new events to the sinks of the host configuration (e.g. NATS JetStream), exactly once");

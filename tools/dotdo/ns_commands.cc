@@ -1,5 +1,6 @@
 // `dotdo ns list`, `dotdo info` and `dotdo sql`: namespace-level commands. `dotdo sql` runs on the
-// namespace's SQLite file, or with --tiers warm through DuckDB over every namespace's warm files.
+// namespace's SQLite file, or with --tiers warm,cold through DuckDB over every namespace's warm
+// files and cold Iceberg tables (--as-of: the cold tables' snapshots current at that time).
 #include "cli.h"
 #include "core/database_internals.h"
 
@@ -23,9 +24,19 @@ Result<Json> NamespaceInfo(Context& ctx) {
   return out;
 }
 
-Result<Json> RunWarmSql(Context& ctx, const std::string& tiers, const std::string& query, const ReadOnlyQueryOptions& limits) {
-  if (tiers != "warm")
-    return InvalidArgumentError("--tiers must be \"warm\" (the cold tier is not readable by SQL yet), got \"" + tiers + "\"");
+Result<Json> RunWarmSql(Context& ctx, const std::string& tiers, const std::string& as_of, const std::string& query,
+                        const ReadOnlyQueryOptions& limits) {
+  WarmSqlOptions options{.max_rows = limits.max_rows, .timeout_ms = limits.timeout_ms, .tiers = {}};
+  for (size_t start = 0; start <= tiers.size();) {
+    size_t end = tiers.find(',', start);
+    if (end == std::string::npos) end = tiers.size();
+    options.tiers.push_back(tiers.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!as_of.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(int64_t at, ParseTimestamp(as_of));
+    options.cold_as_of_ms = at;
+  }
   DOTDO_ASSIGN_OR_RETURN(NamespaceHost * host, ctx.Host());
   DOTDO_ASSIGN_OR_RETURN(std::vector<std::string> names, host->List());
   std::vector<std::shared_ptr<Namespace>> leases;
@@ -39,7 +50,7 @@ Result<Json> RunWarmSql(Context& ctx, const std::string& tiers, const std::strin
     namespaces.emplace_back(name, tiering);
     leases.push_back(std::move(ns));
   }
-  return Tiering::Sql(namespaces, query, {.max_rows = limits.max_rows, .timeout_ms = limits.timeout_ms});
+  return Tiering::Sql(namespaces, query, options);
 }
 
 const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
@@ -63,10 +74,14 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
   sql->add_option("--timeout-ms", limits.timeout_ms, "End the statement after this long")->capture_default_str()
       ->check(CLI::PositiveNumber);
   static std::string tiers;
-  sql->add_option("--tiers", tiers, "warm: run the statement through DuckDB over the warm files of every namespace "
-                                    "(views \"<ns>\".documents and \"<ns>\".document_versions)");
+  static std::string as_of;
+  sql->add_option("--tiers", tiers, "warm, cold or warm,cold: run the statement through DuckDB over the warm files "
+                                    "and cold Iceberg tables of every namespace (views \"<ns>\".documents and "
+                                    "\"<ns>\".document_versions)");
+  sql->add_option("--as-of", as_of, "With the cold tier: its Iceberg snapshots current at this time (ms or ISO 8601)");
   sql->callback([&ctx] {
-    if (!tiers.empty()) return ctx.Finish(RunWarmSql(ctx, tiers, query, limits));
+    if (!as_of.empty() && tiers.empty()) return ctx.Fail(InvalidArgumentError("--as-of needs --tiers cold"));
+    if (!tiers.empty()) return ctx.Finish(RunWarmSql(ctx, tiers, as_of, query, limits));
     auto db = ctx.OpenDb(/*create=*/false);
     if (!db.ok()) return ctx.Fail(db.status());
     ctx.Finish((*db)->QueryReadOnly(query, {}, limits));

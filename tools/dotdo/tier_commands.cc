@@ -1,6 +1,8 @@
-// `dotdo tier ...`: the namespace's tiers from the shell — status (hot and warm documents, files and
-// bytes per type), run (move what a policy selects now: age of the last write and/or a cap of hot
-// documents per type) and files (the registered warm files). Policies are validated by Tiering.
+// `dotdo tier ...`: the namespace's tiers from the shell — status (hot, warm and cold documents,
+// files and bytes per type), run (move what a policy selects now: age of the last write and/or a cap
+// of hot documents per type to warm; warm files older than --cold-after to the cold Iceberg table),
+// files (the registered warm and cold files) and snapshots (the cold table's, for --as-of reads).
+// Policies are validated by Tiering.
 #include <memory>
 
 #include "cli.h"
@@ -15,6 +17,7 @@ struct TierArgs {
   int64_t max_hot = -1;
   int64_t per_file = 100000;
   std::string now;
+  std::string cold_after = "never";
 };
 
 Json FileJson(const TierFileInfo& f) {
@@ -33,6 +36,9 @@ Result<Json> RunMove(Context& ctx, const TierArgs& a) {
   } else {
     DOTDO_ASSIGN_OR_RETURN(policy.min_age_millis, ParseDurationMillis(a.older_than));
   }
+  if (a.cold_after != "never") {
+    DOTDO_ASSIGN_OR_RETURN(policy.cold_after_millis, ParseDurationMillis(a.cold_after));
+  }
   options.policies = {policy};
   options.max_documents_per_file = a.per_file;
   DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
@@ -44,17 +50,18 @@ Result<Json> RunMove(Context& ctx, const TierArgs& a) {
   DOTDO_ASSIGN_OR_RETURN(TieringRunStats s, tiering->Run(now));
   return Json{{"documentsMoved", s.documents_moved}, {"versionsMoved", s.versions_moved},
               {"filesWritten", s.files_written},     {"bytesWritten", s.bytes_written},
-              {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed}};
+              {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed},
+              {"filesToCold", s.files_to_cold},      {"bytesToCold", s.bytes_to_cold}};
 }
 
 }  // namespace
 
 const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
-  auto* tier = app.add_subcommand("tier", "Hot -> warm tiering of documents: status, run, files");
+  auto* tier = app.add_subcommand("tier", "Hot -> warm -> cold tiering of documents: status, run, files, snapshots");
   tier->require_subcommand(1);
   auto a = std::make_shared<TierArgs>();
 
-  auto* status = tier->add_subcommand("status", "Per type: hot and warm documents, warm files and bytes");
+  auto* status = tier->add_subcommand("status", "Per type: hot, warm and cold documents, files and bytes");
   status->callback([&ctx] {
     ctx.Finish([&]() -> Result<Json> {
       DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
@@ -63,7 +70,8 @@ const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
       Json out = Json::array();
       for (const auto& t : tables)
         out.push_back({{"store", t.store}, {"table", t.table}, {"hot", t.hot_documents}, {"warm", t.warm_documents},
-                       {"warmFiles", t.warm_files}, {"warmBytes", t.warm_bytes}});
+                       {"warmFiles", t.warm_files}, {"warmBytes", t.warm_bytes}, {"cold", t.cold_documents},
+                       {"coldFiles", t.cold_files}, {"coldBytes", t.cold_bytes}});
       return Json{{"tables", std::move(out)}};
     }());
   });
@@ -75,9 +83,24 @@ const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
   run->add_option("--max-hot", a->max_hot, "Keep at most this many hot documents per type (default no cap)");
   run->add_option("--per-file", a->per_file, "Documents per warm file (default 100000)");
   run->add_option("--now", a->now, "The time the policy is evaluated at (ms or ISO 8601; default now)");
+  run->add_option("--cold-after", a->cold_after, "Also move warm files written this long ago into the cold "
+                                                 "Iceberg table (e.g. 90d; default never)");
   run->callback([&ctx, a] { ctx.Finish(RunMove(ctx, *a)); });
 
-  auto* files = tier->add_subcommand("files", "The registered warm files");
+  tier->add_subcommand("snapshots", "The snapshots of the cold tier's Iceberg table (for sql --as-of)")->callback([&ctx] {
+    ctx.Finish([&]() -> Result<Json> {
+      DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+      DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers());
+      DOTDO_ASSIGN_OR_RETURN(auto snapshots, tiering->ColdSnapshots());
+      Json out = Json::array();
+      for (const ColdSnapshot& s : snapshots)
+        out.push_back({{"snapshotId", s.snapshot_id}, {"timestamp", FormatIso8601(s.timestamp_ms)},
+                       {"operation", s.operation}, {"files", s.files}, {"records", s.records}});
+      return Json{{"snapshots", std::move(out)}};
+    }());
+  });
+
+  auto* files = tier->add_subcommand("files", "The registered warm and cold files");
   files->add_option("--type", a->type, "Only files of this $type");
   files->callback([&ctx, a] {
     ctx.Finish([&]() -> Result<Json> {

@@ -2,12 +2,13 @@
 // list, manifests, then the Parquet rows through hyparquet) and prints a summary of the rows as JSON.
 // icebird fetches every file by URL and node's fetch has no file: scheme, so file:// URLs are served
 // from the local disk here (with Range support); icebird itself is used unchanged.
-// Usage: node icebird_read.mjs <node_modules dir> <table URL>
+// Usage: node icebird_read.mjs <node_modules dir> <table URL> [id column (default id)] [group column (default kind)]
+// Prints {rows, id_sum (numeric ids), distinct_ids, kinds: rows per group value, snapshots}.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const [modules, tableUrl] = process.argv.slice(2);
+const [modules, tableUrl, idColumn = 'id', groupColumn = 'kind'] = process.argv.slice(2);
 const { icebergMetadata, icebergRead } = await import(pathToFileURL(path.join(modules, 'icebird/src/index.js')).href);
 
 const networkFetch = globalThis.fetch;
@@ -33,12 +34,15 @@ try {
   const metadata = await icebergMetadata({ tableUrl });
   const rows = await icebergRead({ tableUrl, metadata });
   let idSum = 0n;
+  const ids = new Set();
   const kinds = {};
   for (const r of rows) {
-    idSum += BigInt(r.id);
-    kinds[r.kind] = (kinds[r.kind] || 0) + 1;
+    const id = r[idColumn];
+    if (typeof id === 'bigint' || typeof id === 'number') idSum += BigInt(id);
+    ids.add(String(id));
+    kinds[r[groupColumn]] = (kinds[r[groupColumn]] || 0) + 1;
   }
-  process.stdout.write(JSON.stringify({ rows: rows.length, id_sum: idSum.toString(), kinds,
+  process.stdout.write(JSON.stringify({ rows: rows.length, id_sum: idSum.toString(), distinct_ids: ids.size, kinds,
                                         snapshots: metadata.snapshots.length }) + '\n');
 } catch (e) {
   process.stderr.write(String(e.stack || e) + '\n');

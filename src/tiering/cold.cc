@@ -1,0 +1,217 @@
+// The cold tier's mover and table (see cold.h). The Iceberg table is the interoperable record of
+// the cold files (any Iceberg reader sees them); the accelerator rows in tier_files stay the index
+// dotdo reads through, so reads fall through hot → warm → cold by the same code.
+#include "tiering/cold.h"
+
+#include <set>
+
+namespace dotdo::tiering {
+
+using internal::Connection;
+using internal::DatabaseInternals;
+
+namespace {
+
+constexpr std::string_view kWarmPrefix = "documents/";
+constexpr std::string_view kColdDataPrefix = "cold/documents/data/";
+
+// The cold table's schema: the document file's system columns, by name (DuckDB writes no field
+// ids; readers map by name). Typed hot-path columns vary per file and stay out of the schema.
+IcebergSchema DocumentSchema() {
+  return IcebergSchema{0,
+                       {{1, "_seq", "long", true},
+                        {2, "$id", "string", true},
+                        {3, "$type", "string", true},
+                        {4, "$version", "long", true},
+                        {5, "$createdAt", "timestamp", true},
+                        {6, "$updatedAt", "timestamp", true},
+                        {7, "_deleted", "boolean", true},
+                        {8, "_current", "boolean", true},
+                        {9, "_valid_from", "long", true},
+                        {10, "_valid_to", "long", false},
+                        {11, "doc", "string", true}}};
+}
+
+// The spec's name mapping for data files without field ids (DuckDB writes none): each field id
+// maps to its column name, so readers that resolve columns by id find them.
+std::string NameMapping(const IcebergSchema& schema) {
+  Json mapping = Json::array();
+  for (const auto& f : schema.fields) mapping.push_back({{"field-id", f.id}, {"names", {f.name}}});
+  return mapping.dump();
+}
+
+// Days since 1970-01-01 of "YYYY-MM-DD".
+Result<int64_t> DaysOf(std::string_view day) {
+  DOTDO_ASSIGN_OR_RETURN(int64_t ms, ParseIso8601(std::string(day) + "T00:00:00Z"));
+  return ms / 86'400'000;
+}
+
+std::string LocationRoot(Tiering::Impl& impl) {
+  if (!impl.options.cold_location_root.empty()) return impl.options.cold_location_root;
+  if (auto* local = dynamic_cast<LocalObjectStore*>(&impl.state.objects()))
+    return "file://" + local->DataPath("x").parent_path().string() + "/";
+  return "dotdo-objects:///";
+}
+
+Status AddIntent(TierState& ts, const std::string& key) {
+  auto lock = DatabaseInternals::Conn(ts.db()).Lock();
+  return ts.db().Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(auto st, DatabaseInternals::Conn(ts.db()).Prepare(
+                                        "INSERT OR REPLACE INTO tier_moves(key, started_at) VALUES (?1, ?2)"));
+    st.Bind(1, key).Bind(2, ts.db().NowMillis());
+    return st.Run();
+  });
+}
+
+// The warm file becomes the cold file: same accelerator entry, new key and tier; the warm object is
+// left as garbage for RecoverMoves.
+Status RegisterCold(TierState& ts, int64_t file_id, const std::string& warm_key, const std::string& cold_key) {
+  Database& db = ts.db();
+  Connection& conn = DatabaseInternals::Conn(db);
+  auto lock = conn.Lock();
+  return db.Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(auto upd, conn.Prepare("UPDATE tier_files SET key = ?2, tier = 'cold' WHERE file_id = ?1 AND key = ?3"));
+    upd.Bind(1, file_id).Bind(2, cold_key).Bind(3, warm_key);
+    DOTDO_RETURN_IF_ERROR(upd.Run());
+    DOTDO_ASSIGN_OR_RETURN(auto gone, conn.Prepare("INSERT OR REPLACE INTO tier_moves(key, started_at) VALUES (?1, ?2)"));
+    gone.Bind(1, warm_key).Bind(2, db.NowMillis());
+    DOTDO_RETURN_IF_ERROR(gone.Run());
+    DOTDO_ASSIGN_OR_RETURN(auto done, conn.Prepare("DELETE FROM tier_moves WHERE key = ?1"));
+    done.Bind(1, cold_key);
+    DOTDO_RETURN_IF_ERROR(done.Run());
+    return ts.BumpEpoch();
+  });
+}
+
+IcebergDataFile DataFileOf(const FileEntry& f, const std::string& cold_key, int64_t days) {
+  IcebergDataFile d;
+  d.key = cold_key;
+  d.file_size_bytes = f.info.bytes;
+  d.record_count = f.info.documents + f.info.versions;
+  d.partition = {f.info.table, days};
+  d.lower_bounds[3] = f.info.table;
+  d.upper_bounds[3] = f.info.table;
+  d.value_counts[2] = d.record_count;
+  d.null_value_counts[2] = 0;
+  return d;
+}
+
+// Whether `key` is a live file of the table's current snapshot.
+Result<bool> IsLive(IcebergTable& table, const std::string& key) {
+  DOTDO_RETURN_IF_ERROR(table.Refresh());
+  IcebergPruner only;
+  only.keep_file = [&](const IcebergDataFile& f) { return f.key == key; };
+  DOTDO_ASSIGN_OR_RETURN(std::vector<IcebergDataFile> files, table.Files({}, &only));
+  return !files.empty();
+}
+
+}  // namespace
+
+std::string ColdKeyOf(std::string_view warm_key) {
+  return std::string(kColdDataPrefix) + std::string(warm_key.substr(kWarmPrefix.size()));
+}
+
+std::optional<std::string> WarmKeyOf(std::string_view cold_key) {
+  if (!cold_key.starts_with(kColdDataPrefix)) return std::nullopt;
+  return std::string(kWarmPrefix) + std::string(cold_key.substr(kColdDataPrefix.size()));
+}
+
+Result<IcebergTable*> ColdDocumentTable(Tiering::Impl& impl) {
+  if (impl.cold_documents) return &*impl.cold_documents;
+  ObjectStore& store = impl.state.objects();
+  Result<IcebergTable> loaded = IcebergTable::Load(store, std::string(kColdDocumentsPrefix));
+  if (!loaded.ok() && loaded.status().code() == StatusCode::kNotFound) {
+    std::string root = LocationRoot(impl);
+    if (root.back() != '/') root += '/';
+    loaded = IcebergTable::Create(store, std::string(kColdDocumentsPrefix), root + std::string(kColdDocumentsPrefix),
+                                  DocumentSchema(), {{3, 1000, "type", "identity"}, {5, 1001, "dt", "day"}},
+                                  {{"dotdo.store", "document"}, {"schema.name-mapping.default", NameMapping(DocumentSchema())}});
+    // Another process created it first: use theirs.
+    if (!loaded.ok() && loaded.status().code() == StatusCode::kAlreadyExists)
+      loaded = IcebergTable::Load(store, std::string(kColdDocumentsPrefix));
+  }
+  DOTDO_RETURN_IF_ERROR(loaded.status());
+  impl.cold_documents = std::move(loaded).value();
+  impl.cold_documents->SetClock(&impl.db.clock());
+  return &*impl.cold_documents;
+}
+
+Status MoveToCold(Tiering::Impl& impl, int64_t now, TieringRunStats& stats) {
+  TierState& ts = impl.state;
+  // Which warm files are due: the first policy naming the type (or every type) decides.
+  std::vector<FileEntry> due;
+  {
+    auto lock = DatabaseInternals::Conn(ts.db()).Lock();
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<FileEntry>* files, ts.Files());
+    for (const FileEntry& f : *files) {
+      if (f.info.store != "document" || f.info.tier != kTierWarm) continue;
+      for (const TieringPolicy& p : impl.options.policies) {
+        if (p.store != "document" || (!p.type.empty() && p.type != f.info.table)) continue;
+        if (p.cold_after_millis >= 0 && f.info.created_at <= now - p.cold_after_millis) due.push_back(f);
+        break;
+      }
+    }
+  }
+  if (due.empty()) return OkStatus();
+  DOTDO_ASSIGN_OR_RETURN(IcebergTable * table, ColdDocumentTable(impl));
+  DOTDO_RETURN_IF_ERROR(table->Refresh());
+  for (const FileEntry& f : due) {
+    const std::string cold_key = ColdKeyOf(f.info.key);
+    DOTDO_ASSIGN_OR_RETURN(int64_t days, DaysOf(f.info.day));
+    DOTDO_RETURN_IF_ERROR(AddIntent(ts, cold_key));
+    ObjectCopyOptions copy;
+    copy.storage_class = std::string(kStorageClassInfrequentAccess);
+    copy.if_source_match = f.info.sha256;
+    DOTDO_ASSIGN_OR_RETURN(ObjectInfo copied, ts.objects().Copy(f.info.key, cold_key, copy));
+    if (copied.etag != f.info.sha256 || static_cast<int64_t>(copied.size) != f.info.bytes)
+      return DataLossError("the cold copy '" + cold_key + "' does not match warm file '" + f.info.key + "'");
+    Result<IcebergSnapshot> appended = table->Append({DataFileOf(f, cold_key, days)}, {{"dotdo.tier-file", cold_key}});
+    // kAlreadyExists: an earlier, ambiguous attempt landed.
+    if (!appended.ok() && appended.status().code() != StatusCode::kAlreadyExists) return appended.status();
+    DOTDO_RETURN_IF_ERROR(RegisterCold(ts, f.file_id, f.info.key, cold_key));
+    stats.files_to_cold++;
+    stats.bytes_to_cold += f.info.bytes;
+  }
+  return OkStatus();
+}
+
+Status RecoverColdMoves(Tiering::Impl& impl) {
+  TierState& ts = impl.state;
+  Connection& conn = DatabaseInternals::Conn(ts.db());
+  struct Pending {
+    std::string cold_key, warm_key;
+    int64_t file_id = 0;
+  };
+  std::vector<Pending> pending;
+  {
+    auto lock = conn.Lock();
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT m.key, w.key, w.file_id FROM tier_moves m JOIN tier_files w "
+                                                 "ON m.key LIKE 'cold/documents/data/%' AND w.key = 'documents/' || substr(m.key, 21)"));
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      pending.push_back({st.ColumnString(0), st.ColumnString(1), st.ColumnInt64(2)});
+    }
+  }
+  if (pending.empty()) return OkStatus();
+  DOTDO_ASSIGN_OR_RETURN(IcebergTable * table, ColdDocumentTable(impl));
+  for (const Pending& p : pending) {
+    DOTDO_ASSIGN_OR_RETURN(bool live, IsLive(*table, p.cold_key));
+    if (live) {
+      DOTDO_RETURN_IF_ERROR(RegisterCold(ts, p.file_id, p.warm_key, p.cold_key));
+      continue;
+    }
+    // Not appended: the copy (if any) goes, the file stays warm.
+    Status del = ts.objects().Delete(p.cold_key);
+    if (!del.ok() && del.code() != StatusCode::kNotFound) return del;
+    auto lock = conn.Lock();
+    DOTDO_RETURN_IF_ERROR(ts.db().Transaction([&]() -> Status {
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("DELETE FROM tier_moves WHERE key = ?1"));
+      st.Bind(1, p.cold_key);
+      return st.Run();
+    }));
+  }
+  return OkStatus();
+}
+
+}  // namespace dotdo::tiering
