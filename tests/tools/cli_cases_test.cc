@@ -20,7 +20,8 @@
 //                    that line; an error is exactly one line on stderr and nothing on stdout. Without
 //                    "error" an exit-0 case must print nothing on stderr;
 //   "stderr_has"     a substring, or an array of substrings, of stderr;
-//   "expect_files"   {path: {"content": exact text, "has": substring, "lines": line count}} after the run;
+//   "expect_files"   {path: {"content": exact text, "has": substring, "lines": line count,
+//                    "json_lines": as above}} after the run;
 //   "absent_paths" / "present_paths"  [path] that must not / must exist after the run.
 // {data}, {scratch} and saved {names} are substituted in argv, stdin, file paths and contents, and in
 // every expected string. What a case file cannot say (crashes, signals, concurrency, timing, terminal
@@ -185,6 +186,9 @@ TEST_P(CliCaseFileTest, EveryCaseExitsAndPrintsAsExpected) {
       }
       if (want.contains("lines")) {
         EXPECT_EQ(Lines(text), want["lines"].get<size_t>()) << path << ": " << text;
+      }
+      if (want.contains("json_lines")) {
+        EXPECT_EQ(Mismatch(want["json_lines"], JsonLines(text)), "") << path << ": " << text;
       }
     }
     for (const Json& p : c.value("absent_paths", Json::array()))
