@@ -203,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(Files, CliCaseFileTest, ::testing::ValuesIn(CliCaseFile
 
 TEST(CliCaseFilesTest, TheCommandFamiliesHaveTheirFiles) {
   const auto names = CliCaseFiles();
-  for (const char* family : {"doc", "graph", "global", "blob", "events", "tier", "stream", "ts", "transfer", "vec", "col"})
+  for (const char* family : {"doc", "graph", "global", "blob", "events", "tier", "stream", "ts", "transfer", "vec", "col", "ns"})
     EXPECT_NE(std::find(names.begin(), names.end(), family), names.end()) << family;
 }
 
