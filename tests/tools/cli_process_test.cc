@@ -39,7 +39,7 @@ std::string Slurp(const std::filesystem::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-class EventsProcessTest : public ::testing::Test {
+class EventsCliProcessTest : public ::testing::Test {
  protected:
   CliRun Run(std::vector<std::string> args) {
     std::vector<std::string> full = {"--data", dir_.path().string(), "--ns", "acme"};
@@ -63,7 +63,7 @@ class EventsProcessTest : public ::testing::Test {
   ScratchDir dir_;
 };
 
-TEST_F(EventsProcessTest, ReadAndTailShowDomainEventsAcrossInternalPages) {
+TEST_F(EventsCliProcessTest, ReadAndTailShowDomainEventsAcrossInternalPages) {
   Emit(1205);  // more than one internal page
   CliRun page = Run({"events", "read", "--after", "1", "--limit", "3"});
   ASSERT_EQ(page.exit_code, 0) << page.err;
@@ -80,7 +80,7 @@ TEST_F(EventsProcessTest, ReadAndTailShowDomainEventsAcrossInternalPages) {
   for (size_t i = 0; i < lines.size(); ++i) ASSERT_EQ(lines[i]["lsn"], static_cast<int64_t>(i + 4));
 }
 
-TEST_F(EventsProcessTest, ExportRefusesTheDatabaseFileAndLeavesItIntact) {
+TEST_F(EventsCliProcessTest, ExportRefusesTheDatabaseFileAndLeavesItIntact) {
   Emit(3);
   const auto db_file = dir_.path() / "acme.sqlite";
   const std::string before = Slurp(db_file);
@@ -94,7 +94,7 @@ TEST_F(EventsProcessTest, ExportRefusesTheDatabaseFileAndLeavesItIntact) {
   EXPECT_EQ((*check)[0]["integrity_check"], "ok");
 }
 
-TEST_F(EventsProcessTest, TailFollowPrintsNewEventsUntilSigint) {
+TEST_F(EventsCliProcessTest, TailFollowPrintsNewEventsUntilSigint) {
   Emit(2);
   int out_pipe[2];
   ASSERT_EQ(::pipe(out_pipe), 0);
@@ -139,7 +139,7 @@ TEST_F(EventsProcessTest, TailFollowPrintsNewEventsUntilSigint) {
   for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["lsn"], static_cast<int64_t>(i + 1));
 }
 
-TEST(TransferProcessTest, EdgesRoundTripPastOneExportPage) {
+TEST(TransferCliProcessTest, EdgesRoundTripPastOneExportPage) {
   ScratchDir dir;
   testing::CliNamespace a{DOTDO_CLI_PATH, dir.path(), "a"}, b{DOTDO_CLI_PATH, dir.path(), "b"};
   std::string input;
@@ -155,13 +155,13 @@ TEST(TransferProcessTest, EdgesRoundTripPastOneExportPage) {
   EXPECT_EQ(b.Run({"graph", "export"}).out, exported.out);
 }
 
-class BlobProcessTest : public ::testing::Test {
+class BlobCliProcessTest : public ::testing::Test {
  protected:
   ScratchDir dir_;
   testing::CliNamespace cli_{DOTDO_CLI_PATH, dir_.path() / "data", "acme"};
 };
 
-TEST_F(BlobProcessTest, BytesThatAreNotUtf8RoundTripExactly) {
+TEST_F(BlobCliProcessTest, BytesThatAreNotUtf8RoundTripExactly) {
   const std::string bytes("binary\0data\xff\xfe", 13);
   const auto in = dir_.path() / "in.bin";
   std::ofstream(in, std::ios::binary) << bytes;
@@ -171,7 +171,7 @@ TEST_F(BlobProcessTest, BytesThatAreNotUtf8RoundTripExactly) {
   EXPECT_EQ(get.out, bytes);
 }
 
-TEST_F(BlobProcessTest, SignWithoutASecretMakesAnOwnerOnlyKeyFile) {
+TEST_F(BlobCliProcessTest, SignWithoutASecretMakesAnOwnerOnlyKeyFile) {
   auto run = cli_.Run({"blob", "sign", "k"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   const auto key_file = dir_.path() / "data" / "keys" / "acme.blob-signing";
@@ -180,7 +180,7 @@ TEST_F(BlobProcessTest, SignWithoutASecretMakesAnOwnerOnlyKeyFile) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
-TEST_F(BlobProcessTest, GetToAFileNeverFollowsAPlantedTempSymlinkNorReplacesSpecialFiles) {
+TEST_F(BlobCliProcessTest, GetToAFileNeverFollowsAPlantedTempSymlinkNorReplacesSpecialFiles) {
   ASSERT_EQ(cli_.Run({"blob", "put", "k", "-"}, "new bytes").exit_code, 0);
   // A symlink planted at the old fixed temp name must not have its target overwritten.
   const auto victim = dir_.path() / "victim.txt";
