@@ -24,11 +24,13 @@
 //                    "json_lines": as above}} after the run;
 //   "absent_paths" / "present_paths"  [path] that must not / must exist after the run.
 // {data}, {scratch} and saved {names} are substituted in argv, stdin, file paths and contents, and in
-// every expected string. What a case file cannot say (crashes, signals, concurrency, timing, terminal
-// output, large generated inputs, file modes) stays in the family's C++ tests.
+// every expected string. A key not listed here fails the case (a misspelt check would check
+// nothing). What a case file cannot say (signals, concurrency, timing, terminal output, large
+// generated inputs, bytes that are not UTF-8, file modes) stays in C++: cli_process_test.cc.
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "testing/test_util.h"
 
@@ -124,6 +126,11 @@ TEST_P(CliCaseFileTest, EveryCaseExitsAndPrintsAsExpected) {
   for (const Json& c : file["cases"]) {
     ASSERT_TRUE(c.contains("name") && c["argv"].is_array() && c.contains("exit")) << c.dump();
     SCOPED_TRACE(GetParam() + ".json: " + c["name"].get<std::string>());
+    static const std::set<std::string> kKeys = {
+        "name", "argv", "exit", "raw", "ns", "stdin", "stdin_file", "files", "remove", "json", "json_lines", "save",
+        "stdout", "stdout_has", "stdout_lacks", "stdout_lines", "stdout_same_as", "stdout_to", "error", "message",
+        "stderr_has", "expect_files", "absent_paths", "present_paths"};
+    for (const auto& [key, value] : c.items()) EXPECT_TRUE(kKeys.count(key)) << "unknown case key \"" << key << "\"";
     // (a temporary's items() would outlive the temporary: bind the object first)
     const Json files = c.value("files", Json::object()), save = c.value("save", Json::object()),
                expect_files = c.value("expect_files", Json::object());
