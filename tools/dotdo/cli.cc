@@ -111,7 +111,16 @@ void Context::Print(const Json& value) const {
 }
 
 void Context::Fail(const Status& status) {
-  std::cerr << "error: " << status.ToString() << "\n";
+  // An error is one line, whatever the message carries (e.g. DuckDB's multi-line errors): its
+  // lines are joined with "; ".
+  std::string line;
+  std::istringstream lines(status.ToString());
+  for (std::string part; std::getline(lines, part);) {
+    const size_t begin = part.find_first_not_of(" \t\r"), end = part.find_last_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    line += (line.empty() ? "" : "; ") + part.substr(begin, end - begin + 1);
+  }
+  std::cerr << "error: " << line << "\n";
   exit_code = ExitCodeFor(status.code());
 }
 

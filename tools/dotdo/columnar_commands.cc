@@ -42,7 +42,9 @@ Result<ColumnarRecord> RecordFromJson(const Json& j, const std::string& where) {
     } else if (k == "$createdAt") {
       if (v.is_number_integer()) r.created_at = v.get<int64_t>();
       else if (v.is_string()) {
-        DOTDO_ASSIGN_OR_RETURN(r.created_at, ParseIso8601(v.get<std::string>()));
+        auto at = ParseIso8601(v.get<std::string>());
+        if (!at.ok()) return at.status().WithContext(where);
+        r.created_at = *at;
       } else return InvalidArgumentError(where + ": \"$createdAt\" must be ms since the epoch or an ISO 8601 string");
     } else if (k == "data") {
       r.data = v;

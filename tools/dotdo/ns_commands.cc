@@ -5,6 +5,7 @@
 #include "core/database_internals.h"
 
 #include <filesystem>
+#include <string>
 
 namespace dotdo::cli {
 namespace {
@@ -53,6 +54,21 @@ Result<Json> RunWarmSql(Context& ctx, const std::string& tiers, const std::strin
   return Tiering::Sql(namespaces, query, options);
 }
 
+// An integer flag's lower bound with a readable message (CLI11's number checks print the whole
+// double range: "Value 0 not in range 0.000000 to 1797693...").
+CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          if (std::stoll(v, &used) >= min && used == v.size()) return "";
+        } catch (...) {
+        }
+        return "must be an integer >= " + std::to_string(min) + ", got '" + v + "'";
+      },
+      "");
+}
+
 const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
   auto* info = app.add_subcommand("info", "Show the data directory and its namespaces");
   info->callback([&ctx] { ctx.Finish(NamespaceInfo(ctx)); });
@@ -70,9 +86,9 @@ const CommandGroup kNamespaceCommands(0, [](CLI::App& app, Context& ctx) {
   static ReadOnlyQueryOptions limits;
   sql->add_option("query", query, "SQL text")->required();
   sql->add_option("--max-rows", limits.max_rows, "Refuse results of more rows")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   sql->add_option("--timeout-ms", limits.timeout_ms, "End the statement after this long")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   static std::string tiers;
   static std::string as_of;
   sql->add_option("--tiers", tiers, "warm, cold or warm,cold: run the statement through DuckDB over the warm files "

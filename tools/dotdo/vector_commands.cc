@@ -40,7 +40,12 @@ Result<std::vector<float>> EmbeddingArg(const std::string& arg) {
 Result<VectorStore> Open(Context& ctx, const VecArgs& a, bool create) {
   DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(create));
   DOTDO_ASSIGN_OR_RETURN(VectorMetric metric, ParseVectorMetric(a.metric));
-  return n->Vectors({.dimension = a.dimension, .metric = metric});
+  auto vs = n->Vectors({.dimension = a.dimension, .metric = metric});
+  // A read (no --dimension) of a namespace that never stored a vector finds nothing; the store's
+  // "give the dimension" applies to the first write only.
+  if (!create && !vs.ok() && vs.status().code() == StatusCode::kFailedPrecondition && a.dimension == 0)
+    return NotFoundError("namespace '" + ctx.ns + "' has no vectors yet");
+  return vs;
 }
 
 // Rows of a float32 matrix file (.f32 with `dimension` columns, or .npy).
