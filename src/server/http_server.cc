@@ -109,8 +109,8 @@ class Server::Impl : public internal::ServerCore {
   void Install();
   void Serve(const Route& route, const httplib::Request& req, httplib::Response& res,
              const httplib::ContentReader* reader);
-  // 401/403 or OK; fills t_log.token.
-  Status Authorize(const Route& route, const httplib::Request& req, const std::string& ns, int* http_status);
+  // 401/403 or OK; fills api.token and t_log.token.
+  Status Authorize(const Route& route, const httplib::Request& req, ApiRequest& api, int* http_status);
   Status ReadBody(const Route& route, const httplib::Request& req, const httplib::ContentReader* reader,
                   ApiRequest& api, int* http_status);
   void Log(const httplib::Request& req, const httplib::Response& res);
@@ -156,8 +156,9 @@ class Server::Impl : public internal::ServerCore {
   friend class Server;
 };
 
-Status Server::Impl::Authorize(const Route& route, const httplib::Request& req, const std::string& ns,
+Status Server::Impl::Authorize(const Route& route, const httplib::Request& req, ApiRequest& api,
                                int* http_status) {
+  const std::string& ns = api.ns_name;
   if (route.public_route) return OkStatus();
   std::string token;
   const std::string header = req.get_header_value("Authorization");
@@ -196,6 +197,7 @@ Status Server::Impl::Authorize(const Route& route, const httplib::Request& req, 
     return PermissionDeniedError("token " + info->id + " has role " + std::string(TokenRoleName(info->role)) +
                                  "; this route needs " + std::string(TokenRoleName(route.role)));
   }
+  api.token = std::move(*info);
   return OkStatus();
 }
 
@@ -260,7 +262,7 @@ void Server::Impl::Serve(const Route& route, const httplib::Request& req, httpli
   if (route.namespaced) api.ns_name = req.matches[1].str();
   t_log.ns = api.ns_name;
   int http_status = 0;
-  Status st = Authorize(route, req, api.ns_name, &http_status);
+  Status st = Authorize(route, req, api, &http_status);
   if (!st.ok()) {
     if (http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
     if (http_status != 0) return SendError(res, http_status, http_status == 401 ? "UNAUTHENTICATED" : "PERMISSION_DENIED", st.message());

@@ -40,6 +40,7 @@ struct ApiRequest {
   uint64_t upload_size = 0;
   bool responded = false;         // the handler wrote res itself (downloads, SSE)
   Json context;                   // what a precheck hands to the handler
+  std::optional<TokenInfo> token; // the bearer's token; absent when none was needed and none sent
 
   // Query parameter helpers: absent -> fallback; malformed -> kInvalidArgument naming the parameter.
   std::string Param(const std::string& name, const std::string& fallback = "") const;
