@@ -121,5 +121,8 @@ Result<int64_t> ParseTimeParam(const std::string& text, std::string_view what);
 int HttpStatusFor(StatusCode code);
 // {"error": {"code": "NOT_FOUND", "message": "..."}}
 std::string ErrorBody(std::string_view code, std::string_view message);
+// Appends `s` as a JSON string, the bytes DumpJson(Json(s)) gives, without building a Json value
+// (for responses and log lines written straight to text).
+void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace dotdo::internal

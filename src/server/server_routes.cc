@@ -42,6 +42,37 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   return DumpJson(Json{{"error", {{"code", code}, {"message", message}}}});
 }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) {  // non-ASCII: DumpJson's UTF-8 handling
+      out += DumpJson(Json(std::string(s)));
+      return;
+    }
+  }
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 Result<Json> ParseRequestJson(const ServerOptions& options, std::string_view text, std::string_view what) {
   JsonParseOptions o;
   o.max_depth = options.max_json_depth;

@@ -108,6 +108,14 @@ TEST_F(ServerTest, GraphRoutes) {
   EXPECT_EQ(batch["edges"]["User/a"].size(), 2u);
   EXPECT_EQ(batch["edges"]["User/q"].size(), 0u);
   EXPECT_EQ(Must(200, "POST", "/v1/ns/g/graph/batch", R"({"ids":["User/a"],"direction":"in"})")["edges"]["User/a"].size(), 1u);
+  // The batch answer (written as text) holds the same edges as the single-edge route (a Json tree),
+  // also for data that needs escaping and non-ASCII text.
+  Must(201, "POST", "/v1/ns/g/graph/edges", R"({"from":"User/q","to":"User/a","type":"says","data":{"t":"caf\u00e9 \"x\"\n\u0001\\"}})");
+  Json single = Must(200, "GET", "/v1/ns/g/graph/edges?from=User/q&to=User/a&type=says");
+  Json batched = Must(200, "POST", "/v1/ns/g/graph/batch", R"({"ids":["User/q"]})");
+  ASSERT_EQ(batched["edges"]["User/q"].size(), 1u);
+  EXPECT_EQ(batched["edges"]["User/q"][0], single);
+  EXPECT_EQ(single["data"]["t"], "caf\xc3\xa9 \"x\"\n\x01\\");
   EXPECT_EQ(Must(200, "DELETE", "/v1/ns/g/graph/edges?from=User/a&to=User/b&type=follows")["removed"], true);
   EXPECT_EQ(Must(200, "DELETE", "/v1/ns/g/graph/nodes?node=User/c")["removed"], 3);
   EXPECT_EQ(Call("GET", "/v1/ns/g/graph/out?node=nobody").ErrorCode(), "INVALID_ARGUMENT");
