@@ -43,14 +43,24 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
 }
 
 void AppendJsonString(std::string& out, std::string_view s) {
-  for (const char c : s) {
+  const auto plain = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  };
+  const size_t start = out.size();
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && plain(s[j])) ++j;  // runs of plain ASCII are copied at once
+    out.append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    const char c = s[j];
     if (static_cast<unsigned char>(c) >= 0x80) {  // non-ASCII: DumpJson's UTF-8 handling
+      out.resize(start);
       out += DumpJson(Json(std::string(s)));
       return;
     }
-  }
-  out += '"';
-  for (const char c : s) {
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -59,16 +69,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
+      }
     }
+    i = j + 1;
   }
   out += '"';
 }

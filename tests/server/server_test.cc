@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "server/server_internal.h"
 #include "server/server_test_util.h"
 #include "sqlite/fault_vfs.h"
 
@@ -427,6 +428,15 @@ TEST(ServerAuthTest, NonLoopbackNeedsTokensAndBadOptionsAreRefused) {
   EXPECT_THAT(Server::Create(*host, *tokens, {.threads = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(Server::Create(*host, *tokens, {.max_json_depth = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(Server::Create(*host, *tokens, {.web_root = dir.path() / "missing"}), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(ServerInternalsTest, AppendJsonStringWritesWhatDumpJsonWrites) {
+  for (const std::string& s : std::vector<std::string>{"", "plain ASCII", "q\"uote b\\ack", std::string("\x01\x1f\n\t\r\b\f\x00z", 9), "\x7f",
+                              "caf\xc3\xa9 \"", "bad \xff UTF-8"}) {
+    std::string out = "prefix";
+    internal::AppendJsonString(out, s);
+    EXPECT_EQ(out, "prefix" + internal::DumpJson(Json(s))) << s;
+  }
 }
 
 TEST(ServerConsoleTest, ServesTheWebConsoleAtRoot) {
