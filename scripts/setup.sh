@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libhnswlib-dev libfaiss-dev libcpp-httplib-dev libcurl4-openssl-dev wrk
   libre2-dev libavro-dev
   libnats-dev nats-server libexpat1-dev
+  chromium
 )
 
 missing=()
@@ -109,4 +110,16 @@ if ! cmp -s scripts/npm/s3/package-lock.json "$S3_DIR/package-lock.json" || [ ! 
   mkdir -p "$S3_DIR"
   cp scripts/npm/s3/package.json scripts/npm/s3/package-lock.json "$S3_DIR/"
   npm ci --prefix "$S3_DIR" --ignore-scripts --no-audit --no-fund --silent
+fi
+
+# puppeteer-core (which downloads no browser; the test drives Debian's /usr/bin/chromium headless)
+# for the web console's browser test, from the committed lockfile in scripts/npm/web, into
+# third_party/npm-web. Skipped when the installed tree matches the lockfile.
+WEB_DIR=third_party/npm-web
+if ! cmp -s scripts/npm/web/package-lock.json "$WEB_DIR/package-lock.json" \
+   || [ ! -f "$WEB_DIR/node_modules/puppeteer-core/package.json" ]; then
+  echo "setup: installing puppeteer-core from scripts/npm/web/package-lock.json"
+  mkdir -p "$WEB_DIR"
+  cp scripts/npm/web/package.json scripts/npm/web/package-lock.json "$WEB_DIR/"
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$WEB_DIR" --ignore-scripts --no-audit --no-fund --silent
 fi

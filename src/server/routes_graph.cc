@@ -2,6 +2,8 @@
 // degrees, traversals, paths, cycles, and the batch adjacency read (one request for up to
 // kMaxBatchIds nodes instead of one per node). Node ids ("User/alice") go in query parameters or
 // bodies, never in the path. Results are the CLI's `dotdo graph` JSON.
+#include "core/json.h"
+#include "dotdo/clock.h"
 #include "dotdo/graph.h"
 #include "server/server_internal.h"
 
@@ -153,6 +155,38 @@ Result<Json> Cycle(ApiRequest& r) {
   return Json{{"start", node}, {"cycle", found ? Json(*found) : Json(nullptr)}};
 }
 
+// EdgeToJson(e) as text, keys in nlohmann's (sorted) order. Edges written in one call mostly share
+// their timestamps, so the last formatted time is kept.
+class EdgeTextWriter {
+ public:
+  void Append(std::string& out, const Edge& e) {
+    out += "{\"createdAt\":";
+    AppendJsonString(out, Time(e.created_at));
+    out += ",\"data\":";
+    if (e.data.is_object() && e.data.empty()) out += "{}";
+    else out += DumpJson(e.data);
+    for (auto [key, value] : {std::pair{",\"from\":", &e.from}, {",\"id\":", &e.id}, {",\"to\":", &e.to},
+                              {",\"type\":", &e.type}}) {
+      out += key;
+      AppendJsonString(out, *value);
+    }
+    out += ",\"updatedAt\":";
+    AppendJsonString(out, Time(e.updated_at));
+    out += '}';
+  }
+
+ private:
+  const std::string& Time(int64_t millis) {
+    if (millis != time_ms_ || time_text_.empty()) {
+      time_ms_ = millis;
+      time_text_ = FormatIso8601(millis);
+    }
+    return time_text_;
+  }
+  int64_t time_ms_ = 0;
+  std::string time_text_;
+};
+
 // {"ids": [...], "direction": "out"|"in", "types": [...], "limit": n} -> {"edges": {id: [edge...]}}.
 Result<Json> Batch(ApiRequest& r) {
   DOTDO_ASSIGN_OR_RETURN(Json b, r.BodyObject());
@@ -171,13 +205,30 @@ Result<Json> Batch(ApiRequest& r) {
   if (direction != "out" && direction != "in") return InvalidArgumentError("batch direction must be out or in");
   DOTDO_ASSIGN_OR_RETURN(GraphStore g, Graph(r));
   DOTDO_ASSIGN_OR_RETURN(auto edges, direction == "out" ? g.OutgoingBatch(ids, q) : g.IncomingBatch(ids, q));
-  Json out = Json::object();
+  // Written straight to text: a JSON tree of thousands of edges, its copies and its dump were most
+  // of the request's time (a 1000-id batch of 3000 edges: ~60 % in EdgeToJson, tree copies and
+  // DumpJson). The bytes are DumpJson's of {"direction", "edges": {id: [EdgeToJson...]}}.
+  std::string text = "{\"direction\":";
+  AppendJsonString(text, direction);
+  text += ",\"edges\":{";
+  EdgeTextWriter writer;
+  bool first_id = true;
   for (const auto& [id, list] : edges) {
-    Json items = Json::array();
-    for (const auto& e : list) items.push_back(EdgeToJson(e));
-    out[id] = std::move(items);
+    if (!first_id) text += ',';
+    first_id = false;
+    AppendJsonString(text, id);
+    text += ":[";
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i > 0) text += ',';
+      writer.Append(text, list[i]);
+    }
+    text += ']';
   }
-  return Json{{"direction", direction}, {"edges", std::move(out)}};
+  text += "}}";
+  r.res.status = 200;
+  r.res.set_content(std::move(text), "application/json");
+  r.responded = true;
+  return Json();
 }
 
 Result<Json> UnrelateAll(ApiRequest& r) {

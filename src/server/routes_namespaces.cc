@@ -8,9 +8,18 @@
 namespace dotdo::internal {
 namespace {
 
+// A token scoped to one namespace sees that namespace only (and not the host's counters, which
+// describe the others too); a "*" token, or an open loopback server, sees every one.
 Result<Json> ListNamespaces(ApiRequest& r) {
   NamespaceHost& host = r.server.host();
   DOTDO_ASSIGN_OR_RETURN(auto names, host.List());
+  if (r.token && r.token->ns != "*") {
+    const auto only = [&](std::vector<std::string> list) {
+      std::erase_if(list, [&](const std::string& n) { return n != r.token->ns; });
+      return list;
+    };
+    return Json{{"namespaces", only(std::move(names))}, {"open", only(host.OpenNamespaces())}};
+  }
   const auto stats = host.stats();
   return Json{{"namespaces", names}, {"open", host.OpenNamespaces()},
               {"host", {{"open", stats.open}, {"opened", stats.opened}, {"closed", stats.closed}}}};

@@ -40,6 +40,7 @@ struct ApiRequest {
   uint64_t upload_size = 0;
   bool responded = false;         // the handler wrote res itself (downloads, SSE)
   Json context;                   // what a precheck hands to the handler
+  std::optional<TokenInfo> token; // the bearer's token; absent when none was needed and none sent
 
   // Query parameter helpers: absent -> fallback; malformed -> kInvalidArgument naming the parameter.
   std::string Param(const std::string& name, const std::string& fallback = "") const;
@@ -120,5 +121,8 @@ Result<int64_t> ParseTimeParam(const std::string& text, std::string_view what);
 int HttpStatusFor(StatusCode code);
 // {"error": {"code": "NOT_FOUND", "message": "..."}}
 std::string ErrorBody(std::string_view code, std::string_view message);
+// Appends `s` as a JSON string, the bytes DumpJson(Json(s)) gives, without building a Json value
+// (for responses and log lines written straight to text).
+void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace dotdo::internal

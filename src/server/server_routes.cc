@@ -42,6 +42,45 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   return DumpJson(Json{{"error", {{"code", code}, {"message", message}}}});
 }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  const auto plain = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  };
+  const size_t start = out.size();
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && plain(s[j])) ++j;  // runs of plain ASCII are copied at once
+    out.append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    const char c = s[j];
+    if (static_cast<unsigned char>(c) >= 0x80) {  // non-ASCII: DumpJson's UTF-8 handling
+      out.resize(start);
+      out += DumpJson(Json(std::string(s)));
+      return;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
+      }
+    }
+    i = j + 1;
+  }
+  out += '"';
+}
+
 Result<Json> ParseRequestJson(const ServerOptions& options, std::string_view text, std::string_view what) {
   JsonParseOptions o;
   o.max_depth = options.max_json_depth;

@@ -6,7 +6,9 @@
 
 #include <fstream>
 
+#include "server/server_internal.h"
 #include "server/server_test_util.h"
+#include "sqlite/fault_vfs.h"
 
 namespace dotdo::testing {
 namespace {
@@ -107,6 +109,14 @@ TEST_F(ServerTest, GraphRoutes) {
   EXPECT_EQ(batch["edges"]["User/a"].size(), 2u);
   EXPECT_EQ(batch["edges"]["User/q"].size(), 0u);
   EXPECT_EQ(Must(200, "POST", "/v1/ns/g/graph/batch", R"({"ids":["User/a"],"direction":"in"})")["edges"]["User/a"].size(), 1u);
+  // The batch answer (written as text) holds the same edges as the single-edge route (a Json tree),
+  // also for data that needs escaping and non-ASCII text.
+  Must(201, "POST", "/v1/ns/g/graph/edges", R"({"from":"User/q","to":"User/a","type":"says","data":{"t":"caf\u00e9 \"x\"\n\u0001\\"}})");
+  Json single = Must(200, "GET", "/v1/ns/g/graph/edges?from=User/q&to=User/a&type=says");
+  Json batched = Must(200, "POST", "/v1/ns/g/graph/batch", R"({"ids":["User/q"]})");
+  ASSERT_EQ(batched["edges"]["User/q"].size(), 1u);
+  EXPECT_EQ(batched["edges"]["User/q"][0], single);
+  EXPECT_EQ(single["data"]["t"], "caf\xc3\xa9 \"x\"\n\x01\\");
   EXPECT_EQ(Must(200, "DELETE", "/v1/ns/g/graph/edges?from=User/a&to=User/b&type=follows")["removed"], true);
   EXPECT_EQ(Must(200, "DELETE", "/v1/ns/g/graph/nodes?node=User/c")["removed"], 3);
   EXPECT_EQ(Call("GET", "/v1/ns/g/graph/out?node=nobody").ErrorCode(), "INVALID_ARGUMENT");
@@ -259,6 +269,52 @@ TEST(ServerErrorsTest, EveryErrorStatusHasAJsonBody) {
     EXPECT_TRUE(line.contains(field)) << field << " in " << log.front();
 }
 
+// Failures inside the engine: an I/O error on a commit is 503 UNAVAILABLE (transient: the write is
+// rolled back and the next one succeeds); a namespace whose file is corrupt is 500 DATA_LOSS, every
+// time it is asked for. Both with the one JSON error body, and the server keeps serving.
+TEST(ServerErrorsTest, EngineFailuresAnswer503Or500AndTheServerStaysUp) {
+  auto& vfs = internal::FaultInjectionVfs::Instance();
+  vfs.Reset();
+  TestServer s({}, {}, DatabaseOptions{.vfs = internal::FaultInjectionVfs::kName});
+  DOTDO_ASSERT_OK(s.Start());
+  const auto expect_error = [](const HttpReply& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.ErrorCode(), code) << r.body;
+    EXPECT_FALSE(r.json["error"].value("message", "").empty()) << r.body;
+    EXPECT_EQ(r.json.size(), 1u) << r.body;  // nothing but "error"
+    EXPECT_THAT(r.Header("Content-Type"), HasSubstr("application/json"));
+  };
+  ASSERT_EQ(s.Call("POST", "/v1/ns/io/docs", R"({"$type":"T","$id":"before"})").status, 201);
+  vfs.Arm({.op = internal::FaultOp::kWrite, .error = internal::FaultError::kIoError});
+  expect_error(s.Call("POST", "/v1/ns/io/docs", R"({"$type":"T","$id":"lost"})"), 503, "UNAVAILABLE");
+  EXPECT_EQ(vfs.injected(), 1);
+  vfs.Disarm();
+  EXPECT_EQ(s.Call("POST", "/v1/ns/io/docs", R"({"$type":"T","$id":"after"})").status, 201);
+  EXPECT_EQ(s.Call("GET", "/v1/ns/io/docs/lost").status, 404);
+  EXPECT_EQ(s.Call("GET", "/v1/ns/io/docs/after").status, 200);
+  EXPECT_EQ(s.Call("GET", "/v1/ns/io/events?after=0").json["last_lsn"], 2);  // no event for the failed write
+
+  // Corrupt every page of a closed namespace's file (its 100-byte header stays valid).
+  ASSERT_EQ(s.Call("POST", "/v1/ns/broken/docs", R"({"$type":"T","$id":"x"})").status, 201);
+  ASSERT_TRUE(s.host().Close("broken"));
+  const auto file = s.host().Layout("broken").value().database_file;
+  const auto size = std::filesystem::file_size(file);
+  ASSERT_GT(size, 100u);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    const std::string garbage(size - 100, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    expect_error(s.Call("GET", "/v1/ns/broken/docs/x"), 500, "DATA_LOSS");
+    EXPECT_EQ(s.Call("GET", "/v1/health").status, 200);
+    EXPECT_EQ(s.Call("GET", "/v1/ns/io/docs/before").status, 200);
+  }
+  vfs.Reset();
+}
+
 TEST(ServerAuthTest, TokenMatrixNamespaceTimesRole) {
   TestServer s;
   DOTDO_ASSERT_OK(s.Start());
@@ -295,7 +351,9 @@ TEST(ServerAuthTest, TokenMatrixNamespaceTimesRole) {
     for (int role = 0; role < 3; ++role) {
       const std::string t = tok[token_ns + ":" + std::string(TokenRoleName(static_cast<TokenRole>(role)))];
       for (const std::string ns : {"a", "b"}) {
-        if (ns == "b" && i++ == 0) ASSERT_EQ(s.Call("POST", "/v1/ns/b/docs", R"({"$type":"T","$id":"seed"})", Bearer(tok["*:write"])).status, 201);
+        if (ns == "b" && i++ == 0) {
+          ASSERT_EQ(s.Call("POST", "/v1/ns/b/docs", R"({"$type":"T","$id":"seed"})", Bearer(tok["*:write"])).status, 201);
+        }
         for (const auto& rc : routes) {
           std::string path = rc.path;
           path.replace(path.find("{ns}"), 4, ns);
@@ -307,6 +365,17 @@ TEST(ServerAuthTest, TokenMatrixNamespaceTimesRole) {
       }
     }
   }
+  // The namespace list: a token scoped to one namespace sees that one only; a "*" token every one.
+  for (const std::string token_ns : {"a", "*"}) {
+    for (TokenRole role : {TokenRole::kRead, TokenRole::kWrite, TokenRole::kAdmin}) {
+      HttpReply r = s.Call("GET", "/v1/namespaces", "", Bearer(tok[token_ns + ":" + std::string(TokenRoleName(role))]));
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.json["namespaces"], token_ns == "*" ? Json::array({"a", "b"}) : Json::array({"a"})) << token_ns;
+      for (const auto& open : r.json["open"]) EXPECT_TRUE(token_ns == "*" || open == "a") << r.body;
+      EXPECT_EQ(r.json.contains("host"), token_ns == "*") << r.body;
+    }
+  }
+  EXPECT_EQ(s.Call("GET", "/v1/namespaces").status, 401);
   // Revoked: refused at once.
   DOTDO_ASSERT_OK_AND_ASSIGN(auto list, s.tokens().List());
   ASSERT_EQ(list.size(), 6u);
@@ -359,6 +428,15 @@ TEST(ServerAuthTest, NonLoopbackNeedsTokensAndBadOptionsAreRefused) {
   EXPECT_THAT(Server::Create(*host, *tokens, {.threads = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(Server::Create(*host, *tokens, {.max_json_depth = 0}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(Server::Create(*host, *tokens, {.web_root = dir.path() / "missing"}), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(ServerInternalsTest, AppendJsonStringWritesWhatDumpJsonWrites) {
+  for (const std::string& s : std::vector<std::string>{"", "plain ASCII", "q\"uote b\\ack", std::string("\x01\x1f\n\t\r\b\f\x00z", 9), "\x7f",
+                              "caf\xc3\xa9 \"", "bad \xff UTF-8"}) {
+    std::string out = "prefix";
+    internal::AppendJsonString(out, s);
+    EXPECT_EQ(out, "prefix" + internal::DumpJson(Json(s))) << s;
+  }
 }
 
 TEST(ServerConsoleTest, ServesTheWebConsoleAtRoot) {

@@ -32,10 +32,12 @@ inline std::string Enc(std::string_view s) { return internal::PercentEncode(s, f
 
 class TestServer {
  public:
-  explicit TestServer(ServerOptions options = {}, std::filesystem::path data = {}) {
+  // database: every namespace's Database options (e.g. the fault VFS).
+  explicit TestServer(ServerOptions options = {}, std::filesystem::path data = {}, DatabaseOptions database = {}) {
     data_ = data.empty() ? scratch_.path() : data;
     NamespaceHostOptions ho;
     ho.data_dir = data_;
+    ho.database = std::move(database);
     ho.blob_signing_secret = std::string(64, 'k');
     host_ = NamespaceHost::Open(std::move(ho)).value();
     tokens_ = TokenStore::Open(data_).value();

@@ -78,8 +78,8 @@ bool ChildProcess::Start(const std::string& program, const std::vector<std::stri
   return true;
 }
 
-void ChildProcess::Stop(std::chrono::milliseconds grace) {
-  if (pid_ <= 0) return;
+int ChildProcess::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
   ::kill(-pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   int status = 0;
@@ -87,11 +87,12 @@ void ChildProcess::Stop(std::chrono::milliseconds grace) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       ::kill(-pid_, SIGKILL);  // anything it spawned
       pid_ = -1;
-      return;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Kill();
+  return -1;
 }
 
 void ChildProcess::Kill() {

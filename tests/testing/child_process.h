@@ -26,8 +26,9 @@ class ChildProcess {
   // Starts `program args...` (execvp: a bare name is looked up on PATH) with stdout and stderr sent
   // to `log` (appended; empty: /dev/null). False when it could not be started.
   bool Start(const std::string& program, const std::vector<std::string>& args, const std::filesystem::path& log = {});
-  // SIGTERM, then SIGKILL after `grace`; reaps the child. Harmless when not running.
-  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+  // SIGTERM, then SIGKILL after `grace`; reaps the child. Harmless when not running. Returns the
+  // exit code when the child exited by itself within `grace`, else -1.
+  int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
   // SIGKILL and reap.
   void Kill();
   bool running() const { return pid_ > 0; }

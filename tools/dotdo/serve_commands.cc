@@ -35,6 +35,13 @@ struct ServeArgs {
   std::string id;
 };
 
+// The data directory's token store. As for every command, only one that writes (token create)
+// creates the data directory; the others find a missing one kNotFound instead of leaving it behind.
+Result<std::unique_ptr<TokenStore>> OpenTokens(Context& ctx, bool create) {
+  DOTDO_RETURN_IF_ERROR(ctx.Host(create).status());
+  return TokenStore::Open(ctx.data_dir);
+}
+
 Result<Json> RunServe(Context& ctx, const ServeArgs& a) {
   // Signals are taken by one thread (sigwait), so they never interrupt a worker mid-request.
   sigset_t set;
@@ -111,7 +118,7 @@ const CommandGroup kServeCommands(90, [](CLI::App& app, Context& ctx) {
   create->callback([&ctx, a] {
     ctx.Finish([&]() -> Result<Json> {
       DOTDO_ASSIGN_OR_RETURN(TokenRole role, ParseTokenRole(a->role));
-      DOTDO_ASSIGN_OR_RETURN(auto store, TokenStore::Open(ctx.data_dir));
+      DOTDO_ASSIGN_OR_RETURN(auto store, OpenTokens(ctx, /*create=*/true));
       DOTDO_ASSIGN_OR_RETURN(auto created, store->Create(a->token_ns, role, a->label));
       Json out = TokenInfoToJson(created.info);
       out["token"] = created.token;
@@ -120,7 +127,9 @@ const CommandGroup kServeCommands(90, [](CLI::App& app, Context& ctx) {
   });
   token->add_subcommand("list", "List tokens (never their secrets)")->callback([&ctx] {
     ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(auto store, TokenStore::Open(ctx.data_dir));
+      std::error_code ec;
+      if (!std::filesystem::exists(ctx.data_dir, ec)) return Json::array();  // like `ns list`
+      DOTDO_ASSIGN_OR_RETURN(auto store, OpenTokens(ctx, /*create=*/false));
       DOTDO_ASSIGN_OR_RETURN(auto list, store->List());
       Json out = Json::array();
       for (const auto& t : list) out.push_back(TokenInfoToJson(t));
@@ -131,7 +140,7 @@ const CommandGroup kServeCommands(90, [](CLI::App& app, Context& ctx) {
   revoke->add_option("id", a->id, "Token id (from create or list)")->required();
   revoke->callback([&ctx, a] {
     ctx.Finish([&]() -> Result<Json> {
-      DOTDO_ASSIGN_OR_RETURN(auto store, TokenStore::Open(ctx.data_dir));
+      DOTDO_ASSIGN_OR_RETURN(auto store, OpenTokens(ctx, /*create=*/false));
       DOTDO_RETURN_IF_ERROR(store->Revoke(a->id));
       return Json{{"revoked", a->id}};
     }());
