@@ -12,6 +12,7 @@
 #include "testing/test_util.h"
 #include "tiering/duck_session.h"
 #include "tiering/iceberg_table.h"
+#include "tiering/tiering_testing.h"
 
 namespace dotdo {
 namespace {
@@ -49,18 +50,7 @@ struct ColdFixture {
   }
 };
 
-std::vector<std::string> AllIds(DocumentStore& docs, DocumentQueryOptions q) {
-  std::vector<std::string> ids;
-  for (int guard = 0; guard < 10000; ++guard) {
-    auto page = docs.Query(q);
-    EXPECT_THAT(page, IsOk()) << q.where.dump();
-    if (!page.ok()) break;
-    for (const Json& d : page->items) ids.push_back(d["$id"].get<std::string>());
-    if (page->next_cursor.empty()) break;
-    q.cursor = page->next_cursor;
-  }
-  return ids;
-}
+using ::dotdo::testing::AllIds;
 
 // 60 orders over two days (o0, o7, ... o56 updated once: 9 versions) and 10 users; o5 soft-deleted
 // (one more version). 70 ids, 80 rows, 59 live orders. Returns the time o14's first version was current.
@@ -263,20 +253,15 @@ TEST(ColdTierTest, IoErrorsAtEveryStepLoseNothingAndTheNextRunFinishes) {
 TEST(ColdTierTest, KilledMoverLosesNothingShowsNothingTwiceAndLeavesNoOrphan) {
   ScratchDir dir;
   const auto objects_path = dir.path() / "objects";
-  for (int round = 0; round < 4; ++round) {
-    testing::RunAndKill(
-        [&]() {
-          auto db = Database::Open(dir.path(), "ns").value();
-          auto objects = LocalObjectStore::Open(objects_path).value();
-          DocumentStore docs(*db);
-          auto tiering = Tiering::Attach(*db, *objects, WarmThenCold(0)).value();
-          for (int i = 0;; ++i) {
-            (void)docs.Create({{"$type", "t"}, {"$id", "r" + std::to_string(round) + "_" + std::to_string(i)}});
-            if (i % 30 == 29) (void)tiering->Run(db->NowMillis());
-          }
-        },
-        std::chrono::milliseconds(400 + 150 * round));
-  }
+  testing::CreateUntilKilled(
+      dir.path(),
+      [](Database& db, ObjectStore& objects) -> testing::AfterCreate {
+        std::shared_ptr<Tiering> tiering = Tiering::Attach(db, objects, WarmThenCold(0)).value();
+        return [tiering, &db](int i) {
+          if (i % 30 == 29) (void)tiering->Run(db.NowMillis());
+        };
+      },
+      /*extra_ms=*/100);
   auto db = Database::Open(dir.path(), "ns").value();
   auto objects = LocalObjectStore::Open(objects_path).value();
   DocumentStore docs(*db);
@@ -287,15 +272,7 @@ TEST(ColdTierTest, KilledMoverLosesNothingShowsNothingTwiceAndLeavesNoOrphan) {
   q.limit = 1000;
   std::vector<std::string> ids = AllIds(docs, q);
   EXPECT_EQ(static_cast<int64_t>(ids.size()), *docs.Count("t"));
-  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
-  std::map<std::string, int> max_index, seen;
-  for (const std::string& id : ids) {
-    const auto us = id.find('_');
-    const std::string r = id.substr(0, us);
-    max_index[r] = std::max(max_index[r], std::stoi(id.substr(us + 1)));
-    seen[r]++;
-  }
-  for (const auto& [r, m] : max_index) EXPECT_EQ(seen[r], m + 1) << r;
+  testing::ExpectEveryCreateOnce(ids);
   DOTDO_ASSERT_OK_AND_ASSIGN(auto files, tiering->Files());
   DOTDO_ASSERT_OK_AND_ASSIGN(auto warm, objects->List({.prefix = "documents/", .limit = 10000}));
   DOTDO_ASSERT_OK_AND_ASSIGN(auto cold, objects->List({.prefix = "cold/documents/data/", .limit = 10000}));
@@ -417,21 +394,13 @@ TEST(EventArchiveTest, ArchivesExactlyOnceThroughFailuresAndIsReadable) {
 TEST(EventArchiveTest, KilledArchiverLosesNothingAndDuplicatesNothing) {
   ScratchDir dir;
   const auto objects_path = dir.path() / "objects";
-  for (int round = 0; round < 4; ++round) {
-    testing::RunAndKill(
-        [&]() {
-          auto db = Database::Open(dir.path(), "ns").value();
-          auto objects = LocalObjectStore::Open(objects_path).value();
-          DocumentStore docs(*db);
-          auto sink = IcebergEventSink::Open(*objects).value();
-          CdcPipeline pipeline(*db, *sink, {.batch_size = 15});
-          for (int i = 0;; ++i) {
-            (void)docs.Create({{"$type", "t"}, {"$id", "r" + std::to_string(round) + "_" + std::to_string(i)}});
-            if (i % 10 == 9) (void)pipeline.RunOnce();
-          }
-        },
-        std::chrono::milliseconds(300 + 150 * round));
-  }
+  testing::CreateUntilKilled(dir.path(), [](Database& db, ObjectStore& objects) -> testing::AfterCreate {
+    std::shared_ptr<IcebergEventSink> sink = IcebergEventSink::Open(objects).value();
+    auto pipeline = std::make_shared<CdcPipeline>(db, *sink, CdcPipelineOptions{.batch_size = 15});
+    return [sink, pipeline](int i) {
+      if (i % 10 == 9) (void)pipeline->RunOnce();
+    };
+  });
   auto db = Database::Open(dir.path(), "ns").value();
   auto objects = LocalObjectStore::Open(objects_path).value();
   DOTDO_ASSERT_OK_AND_ASSIGN(auto sink, IcebergEventSink::Open(*objects));
