@@ -19,7 +19,7 @@
 //                    bare hnswlib + the same fusion in C++. p50 latency (ratio = baseline / ours), p99
 //                    in the note.
 //   index_bytes      HNSW bytes / raw float32 bytes (ours; baseline = bare hnswlib's).
-// --quick checks that ours and the baseline return the same neighbours at the same ef.
+// --quick checks that at the same ef ours finds as many true neighbours as the baseline (within 0.02).
 #include <omp.h>
 #include <sqlite3.h>
 
@@ -244,10 +244,10 @@ void SearchCase(Setup& s, const std::string& name, const Matrix& qs, bool quick,
     }
   }
   if (quick) {
-    // Same graph, same ef: the same neighbours.
-    auto a = OursSearch(s, qs, ef, &t);
-    auto b = BareSearch(s, qs, ef, &t);
-    if (RecallOf(a, b) < 0.99) throw std::runtime_error(name + ": ours and hnswlib disagree at the same ef");
+    // Our graph is walked on int8 codes and re-ranked on float32, hnswlib's on float32: at the same
+    // ef both find (nearly) the same true neighbours.
+    const double a = RecallOf(OursSearch(s, qs, ef, &t), truth), b = RecallOf(BareSearch(s, qs, ef, &t), truth);
+    if (a + 0.02 < b) throw std::runtime_error(name + ": ours finds fewer true neighbours than hnswlib at the same ef");
   }
   double ours_t = 1e100, base_t = 1e100;
   for (int round = 0; round < 3; ++round) {

@@ -153,7 +153,22 @@ CREATE TABLE vec_pq (
 );
 CREATE VIRTUAL TABLE vec_fts USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61');
 )sql";
-constexpr std::array<std::string_view, 1> kMigrations = {kMigrationV1};
+// v2: the vectors and their codes move to their own narrow table, so a filter scanning vec_records
+// reads only ids, types, text and metadata, not every vector page. Copies then drops the columns, in
+// the migration's transaction (labels and sqlite_sequence are kept).
+constexpr std::string_view kMigrationV2 = R"sql(
+CREATE TABLE vec_vectors (
+  label     INTEGER PRIMARY KEY,
+  embedding BLOB NOT NULL,
+  binary    BLOB NOT NULL,
+  pq        BLOB
+);
+INSERT INTO vec_vectors(label, embedding, binary, pq) SELECT label, embedding, binary, pq FROM vec_records ORDER BY label;
+ALTER TABLE vec_records DROP COLUMN embedding;
+ALTER TABLE vec_records DROP COLUMN binary;
+ALTER TABLE vec_records DROP COLUMN pq;
+)sql";
+constexpr std::array<std::string_view, 2> kMigrations = {kMigrationV1, kMigrationV2};
 
 std::vector<int> DefaultDims(int dimension) {
   std::vector<int> out;
@@ -172,6 +187,7 @@ Result<std::string> ConfigValue(Connection& conn, std::string_view key) {
 }  // namespace
 
 const StoreSpec kVectorSpec{.name = "vector", .table_prefix = "vec_", .migrations = kMigrations};
+std::span<const std::string_view> VectorMigrations() { return kMigrations; }
 
 Status ValidateStoreOptions(const VectorStoreOptions& o) {
   if (o.dimension < 0 || o.dimension > kMaxVectorDimension)

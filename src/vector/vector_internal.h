@@ -2,8 +2,9 @@
 // codes, and the per-Database index state (the HNSW graph and its binary codes).
 //
 // Invariants (see docs/formats/vector.md):
-//   1. vec_records.embedding holds `dimension` little-endian float32 values, unit length under the
-//      cosine metric; binary, lsh and (once PQ is trained) pq are derived from it in the same write.
+//   1. vec_vectors.embedding holds `dimension` little-endian float32 values, unit length under the
+//      cosine metric; binary, lsh and (once PQ is trained) pq are derived from it in the same write,
+//      and vec_records and vec_vectors hold the same labels.
 //   2. Every committed change of a record appends its label to vec_log in the same transaction, so
 //      replaying the log after seq S onto an index that reflects S yields the committed state.
 //   3. vec_config.index_seq = S is committed only after the index file `<db>.vec-S.hnsw` is durable
@@ -37,6 +38,8 @@ class SpaceInterface;
 namespace dotdo::internal {
 
 extern const StoreSpec kVectorSpec;
+// The schema migrations (kVectorSpec.migrations; tests build files of an older version from them).
+std::span<const std::string_view> VectorMigrations();
 inline constexpr std::string_view kRecordsTable = "records";
 inline constexpr size_t kMaxVectorMetadataBytes = 1 << 20;
 inline constexpr size_t kMaxVectorContentBytes = 1 << 20;
@@ -97,11 +100,16 @@ class VectorIndex {
   // vec_records first). REQUIRES: the Database lock, outside a transaction.
   Status CatchUp(const VectorConfig& config, const VectorStoreOptions& options);
   bool loaded() const { return hnsw_ != nullptr; }
+  // True when the index is loaded and nothing was committed since the last CatchUp (a counter
+  // compare and PRAGMA data_version, no table read). REQUIRES: the Database lock.
+  Result<bool> Fresh();
   // Saves the caught-up index file and commits its seq (invariant 3). No-op in memory.
   Status Save();
   Status Rebuild(const VectorConfig& config, const VectorStoreOptions& options);
 
-  // (label, score) of the k best, deleted elements skipped. REQUIRES: loaded().
+  // (label, score) of the k best, deleted elements skipped: the graph is walked on the int8 codes
+  // with a beam of max(ef, k), and every candidate of the beam is re-ranked on its float32 vector
+  // (exact scores). REQUIRES: loaded().
   std::vector<std::pair<int64_t, double>> SearchHnsw(const std::vector<float>& query, size_t k, size_t ef) const;
   // Every live element: its label and stored vector (dimension floats).
   size_t capacity() const;
@@ -117,22 +125,35 @@ class VectorIndex {
   int64_t memory_bytes() const;
   // Labels changed by log entries after applied_seq() visible to the caller (its open transaction).
   Result<std::vector<int64_t>> PendingLabels();
+  // Called by every vector write of this Database (under its lock): the next CatchUp looks at the
+  // log again. Commits of other connections are seen through PRAGMA data_version.
+  void NoteWrite() { ++writes_; }
 
  private:
   Status Load(const VectorConfig& config, const VectorStoreOptions& options);
   Status Apply(int64_t label, const std::vector<float>* v);
+  void SetCode(size_t internal_id, const float* v);
   void Reset(const VectorConfig& config, const VectorStoreOptions& options, size_t capacity);
   std::string FilePath(int64_t seq) const;
 
   Database& db_;
   VectorConfig config_;
+  // The graph's space (int8 codes, see vector_index.cc) and the float32 space of the re-rank.
   std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> space_;
+  std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> float_space_;
   std::unique_ptr<dotdo_hnsw::hnswlib::HierarchicalNSW<float>> hnsw_;
+  std::vector<float> floats_;    // the float32 vectors by internal id, dimension floats each
   std::vector<uint64_t> codes_;  // binary codes by internal id, words_ words each
   size_t words_ = 0;
   int64_t applied_seq_ = 0;
   int64_t saved_seq_ = 0;
   int64_t changes_since_save_ = 0;
+  // "No change since": the index was caught up when this Database had made writes_ == checked_writes_
+  // vector writes and PRAGMA data_version read checked_data_version_; while both still hold, nothing
+  // was committed since and CatchUp reads nothing.
+  uint64_t writes_ = 0;
+  uint64_t checked_writes_ = ~uint64_t{0};
+  int64_t checked_data_version_ = -1;
 };
 
 // Per-Database state of the store.

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "core/json.h"
+#include "core/read_snapshot.h"
 #include "vector/vector_internal.h"
 
 namespace dotdo {
@@ -26,8 +27,11 @@ namespace internal {
 
 Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter) {
   Connection& conn = DatabaseInternals::Conn(db);
-  std::string sql = "SELECT label, id, type, content, json(metadata) FROM vec_records WHERE label IN (SELECT value FROM json_each(?1))";
-  if (filter) sql += " AND (" + filter->sql + ")";
+  // One statement: the labels' JSON array drives rowid lookups (no temporary table for an IN list);
+  // the filter names the columns of vec_records (json_each has an id and a type of its own).
+  std::string sql = "SELECT label, id, type, content, json(metadata) FROM (SELECT r.* FROM json_each(?1) AS j "
+                    "CROSS JOIN vec_records AS r ON r.label = j.value)";
+  if (filter) sql += " WHERE (" + filter->sql + ")";
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   st.Bind(1, Json(labels).dump());
   if (filter)
@@ -122,8 +126,11 @@ Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vec
 Result<std::optional<std::vector<VectorSearchResult>>> ExactSqlBounded(Database& db, Query q, int64_t max_rows) {
   q.stage = SearchStage::kExact;
   Connection& conn = DatabaseInternals::Conn(db);
-  std::string sql = "SELECT label, embedding FROM vec_records";
-  if (q.filter) sql += " WHERE " + q.filter->sql;
+  // The filter reads the narrow vec_records rows (CROSS JOIN keeps them the outer loop); only the
+  // matching rows' vectors are fetched.
+  std::string sql = q.filter ? "SELECT r.label, v.embedding FROM vec_records AS r CROSS JOIN vec_vectors AS v ON v.label = r.label "
+                               "WHERE " + q.filter->sql
+                             : std::string("SELECT label, embedding FROM vec_vectors");
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
   if (q.filter) st.BindValues(q.filter->params);
   TopK top(static_cast<size_t>(q.limit));
@@ -270,8 +277,19 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   DOTDO_ASSIGN_OR_RETURN(VectorState * state, VectorStateOf(db));
   VectorIndex& index = state->index;
   bool usable;
+  // Outside a transaction every read of the search shares one read snapshot (one WAL read lock).
+  std::optional<ReadSnapshot> snapshot;
   if (!db.InTransaction()) {
-    DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
+    snapshot.emplace(conn);
+    DOTDO_RETURN_IF_ERROR(snapshot->status());
+    DOTDO_ASSIGN_OR_RETURN(bool fresh, index.Fresh());
+    if (!fresh) {
+      // Catching up may load, rebuild or save the index (its own transactions): outside the snapshot.
+      snapshot.reset();
+      DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
+      snapshot.emplace(conn);
+      DOTDO_RETURN_IF_ERROR(snapshot->status());
+    }
     usable = index.loaded();
   } else {
     // Inside a transaction the index may lag the caller's own uncommitted changes (invariant 4):

@@ -112,7 +112,7 @@ Status TrainPqLocked(Database& db, const VectorConfig& c) {
   std::vector<float> sample;
   int64_t n = 0, i = 0;
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT embedding FROM vec_records ORDER BY label"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT embedding FROM vec_vectors ORDER BY label"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -132,7 +132,7 @@ Status TrainPqLocked(Database& db, const VectorConfig& c) {
   DOTDO_RETURN_IF_ERROR(put.Run());
   std::vector<std::pair<int64_t, std::string>> codes;
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_records"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_vectors"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -141,7 +141,7 @@ Status TrainPqLocked(Database& db, const VectorConfig& c) {
       codes.emplace_back(st.ColumnInt64(0), std::move(code));
     }
   }
-  DOTDO_ASSIGN_OR_RETURN(auto upd, conn.Prepare("UPDATE vec_records SET pq = ?1 WHERE label = ?2"));
+  DOTDO_ASSIGN_OR_RETURN(auto upd, conn.Prepare("UPDATE vec_vectors SET pq = ?1 WHERE label = ?2"));
   for (const auto& [label, code] : codes) {
     upd.Reset();
     upd.BindBlob(1, code).Bind(2, label);
@@ -206,6 +206,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
     if (!ids.insert(p.r.id).second) return InvalidArgumentError("the batch holds id " + internal::Quote(p.r.id) + " twice");
   return db_->Transaction([&]() -> Status {
     DOTDO_ASSIGN_OR_RETURN(internal::VectorState * state, internal::VectorStateOf(*db_));
+    state->index.NoteWrite();
     DOTDO_RETURN_IF_ERROR(internal::StoreConfigIfMissing(*db_, c));
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(*db_));
     DOTDO_ASSIGN_OR_RETURN(const internal::PqCodebook* pq, CurrentPq(*db_, *state));
@@ -222,31 +223,35 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       if (pq) {
         DOTDO_ASSIGN_OR_RETURN(code, internal::PqEncode(*pq, c.dimension, r.embedding));
       }
-      // ?1 is the label (update) or the id (insert); ?2..?9 are the same for both.
+      // ?1 is the label (update) or the id (insert); ?2..?6 are the same for both.
       auto bind_values = [&](Statement& st) {
-        st.Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json).BindBlob(5, blob);
-        st.BindBlob(6, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
-        st.Bind(7, internal::LshBucket(r.embedding, c.lsh_bits));
-        if (code) st.BindBlob(8, *code); else st.BindNull(8);
-        st.Bind(9, now);
+        st.Bind(2, r.type).Bind(3, r.content).Bind(4, p.metadata_json);
+        st.Bind(5, internal::LshBucket(r.embedding, c.lsh_bits)).Bind(6, now);
       };
       int64_t label;
       if (existing) {
         label = existing->label;
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-            "UPDATE vec_records SET type = ?2, content = ?3, metadata = jsonb(?4), embedding = ?5, binary = ?6, lsh = ?7, "
-            "pq = ?8, updated_at = ?9 WHERE label = ?1"));
+            "UPDATE vec_records SET type = ?2, content = ?3, metadata = jsonb(?4), lsh = ?5, updated_at = ?6 WHERE label = ?1"));
         st.Bind(1, label);
         bind_values(st);
         DOTDO_RETURN_IF_ERROR(st.Run());
       } else {
         DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-            "INSERT INTO vec_records(id, type, content, metadata, embedding, binary, lsh, pq, created_at, updated_at) "
-            "VALUES (?1, ?2, ?3, jsonb(?4), ?5, ?6, ?7, ?8, ?9, ?9)"));
+            "INSERT INTO vec_records(id, type, content, metadata, lsh, created_at, updated_at) "
+            "VALUES (?1, ?2, ?3, jsonb(?4), ?5, ?6, ?6)"));
         st.Bind(1, r.id);
         bind_values(st);
         DOTDO_RETURN_IF_ERROR(st.Run());
         label = conn.LastInsertRowId();
+      }
+      {
+        DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
+            "INSERT OR REPLACE INTO vec_vectors(label, embedding, binary, pq) VALUES (?1, ?2, ?3, ?4)"));
+        st.Bind(1, label).BindBlob(2, blob);
+        st.BindBlob(3, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
+        if (code) st.BindBlob(4, *code); else st.BindNull(4);
+        DOTDO_RETURN_IF_ERROR(st.Run());
       }
       DOTDO_RETURN_IF_ERROR(SetText(conn, label, existing && existing->has_content, r.content));
       DOTDO_RETURN_IF_ERROR(AppendLog(conn, label));
@@ -285,13 +290,16 @@ Result<bool> VectorStore::Delete(std::string_view id) {
   bool deleted = false;
   DOTDO_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
     deleted = false;
-    DOTDO_RETURN_IF_ERROR(internal::VectorStateOf(*db_).status());
+    DOTDO_ASSIGN_OR_RETURN(internal::VectorState * state, internal::VectorStateOf(*db_));
+    state->index.NoteWrite();
     Connection& conn = DatabaseInternals::Conn(*db_);
     DOTDO_ASSIGN_OR_RETURN(auto existing, FindExisting(conn, id));
     if (!existing) return OkStatus();
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("DELETE FROM vec_records WHERE label = ?1"));
-    st.Bind(1, existing->label);
-    DOTDO_RETURN_IF_ERROR(st.Run());
+    for (const char* sql : {"DELETE FROM vec_records WHERE label = ?1", "DELETE FROM vec_vectors WHERE label = ?1"}) {
+      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+      st.Bind(1, existing->label);
+      DOTDO_RETURN_IF_ERROR(st.Run());
+    }
     DOTDO_RETURN_IF_ERROR(SetText(conn, existing->label, existing->has_content, ""));
     DOTDO_RETURN_IF_ERROR(AppendLog(conn, existing->label));
     DOTDO_ASSIGN_OR_RETURN(Json meta, internal::ParseMetadata(existing->metadata));
@@ -310,7 +318,8 @@ Result<VectorRecord> VectorStore::Get(std::string_view id) {
   if (!present) return missing();
   Connection& conn = DatabaseInternals::Conn(*db_);
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-      "SELECT id, type, content, json(metadata), embedding, created_at, updated_at FROM vec_records WHERE id = ?1"));
+      "SELECT r.id, r.type, r.content, json(r.metadata), v.embedding, r.created_at, r.updated_at FROM vec_records AS r "
+      "JOIN vec_vectors AS v ON v.label = r.label WHERE r.id = ?1"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return missing();
@@ -350,7 +359,7 @@ Result<std::vector<float>> VectorStore::PqReconstruct(std::string_view id) {
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(auto pq, internal::ReadPq(*db_));
   if (!pq) return FailedPreconditionError("product quantization is not trained yet (TrainPq)");
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT pq FROM vec_records WHERE id = ?1"));
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT v.pq FROM vec_records AS r JOIN vec_vectors AS v ON v.label = r.label WHERE r.id = ?1"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFoundError("no vector " + internal::Quote(id));

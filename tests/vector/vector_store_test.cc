@@ -1,7 +1,8 @@
 // VectorStore and HybridSearch: the maths (truncation, Hamming, PQ error), writes and bad input,
 // CDC events, search (HNSW, progressive, prefix, filtered completeness), persistence of the index
-// and replay across reopen, deletes never returned, RRF arithmetic, FTS syntax handling, and a
-// model-based randomized test against an in-memory map with brute-force search.
+// and replay across reopen, deletes never returned, the int8 graph's recall floor and exact scores,
+// opening a file of the previous schema, RRF arithmetic, FTS syntax handling, and a model-based
+// randomized test against an in-memory map with brute-force search.
 #include <omp.h>
 
 #include <cmath>
@@ -12,9 +13,11 @@
 #include <random>
 #include <set>
 
+#include "core/database_internals.h"
 #include "dotdo/cdc.h"
 #include "dotdo/vector.h"
 #include "testing/test_util.h"
+#include "vector/vector_internal.h"
 
 namespace dotdo {
 namespace {
@@ -402,6 +405,124 @@ TEST(VectorPersistenceTest, ReopenLoadsTheSavedIndexAndReplaysLaterChanges) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs.Search({.embedding = data[200], .limit = 1}));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].id, "v200");
+}
+
+// The graph is walked on int8 codes and its beam re-ranked on float32: recall stays above a floor,
+// scores are the exact metric, and that holds after a save, deletes and a reopen, for both spaces.
+TEST(VectorIndexTest, Int8GraphKeepsRecallAndExactScoresAcrossDeletesAndReopen) {
+  const int dim = 40;  // not a multiple of the 32-byte code padding
+  auto data = Clustered(3000, dim, 21, 30);
+  for (VectorMetric metric : {VectorMetric::kCosine, VectorMetric::kL2}) {
+    SCOPED_TRACE(std::string(VectorMetricName(metric)));
+    testing::ScratchDir dir;
+    std::map<std::string, std::vector<float>> model;  // as stored (normalized under cosine)
+    auto exact = [&](const std::vector<float>& q, const std::vector<float>& v) {
+      double s = 0;
+      for (int i = 0; i < dim; ++i) s += metric == VectorMetric::kL2 ? (q[i] - v[i]) * (q[i] - v[i]) : q[i] * v[i];
+      return metric == VectorMetric::kL2 ? -std::sqrt(s) : s;
+    };
+    auto check = [&](VectorStore& vs) {
+      double recall = 0;
+      std::mt19937 rng(5);
+      for (int n = 0; n < 40; ++n) {
+        std::vector<float> q = data[rng() % data.size()];
+        for (float& x : q) x += 0.05f;
+        if (metric == VectorMetric::kCosine) q = TruncateEmbedding(q, dim);
+        std::vector<std::pair<double, std::string>> truth;
+        for (const auto& [id, v] : model) truth.emplace_back(-exact(q, v), id);
+        std::sort(truth.begin(), truth.end());
+        std::vector<std::string> top;
+        for (size_t i = 0; i < 10; ++i) top.push_back(truth[i].second);
+        DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs.Search({.embedding = q, .limit = 10, .ef = 64}));
+        ASSERT_EQ(r.size(), 10u);
+        for (size_t i = 0; i < r.size(); ++i) {
+          ASSERT_TRUE(model.count(r[i].id)) << "a deleted record was served";
+          EXPECT_NEAR(r[i].score, exact(q, model[r[i].id]), 1e-4);
+          EXPECT_EQ(r[i].stage, SearchStage::kHnsw);
+          if (i > 0) {
+            EXPECT_GE(r[i - 1].score, r[i].score);
+          }
+        }
+        recall += Recall(Ids(r), top) / 40;
+      }
+      EXPECT_GE(recall, 0.95);
+    };
+    {
+      auto db = Database::Open(dir.path(), "ns").value();
+      auto vs = VectorStore::Open(*db, {.dimension = dim, .metric = metric}).value();
+      std::vector<VectorRecord> batch;
+      for (size_t i = 0; i < data.size(); ++i) batch.push_back(Rec("v" + std::to_string(i), data[i]));
+      DOTDO_ASSERT_OK(vs.InsertBatch(std::move(batch)).status());
+      for (size_t i = 0; i < data.size(); ++i) model["v" + std::to_string(i)] = vs.Get("v" + std::to_string(i))->embedding;
+      check(vs);
+      DOTDO_ASSERT_OK(vs.SaveIndex());
+      for (size_t i = 0; i < data.size(); i += 5) {
+        ASSERT_TRUE(vs.Delete("v" + std::to_string(i)).value());
+        model.erase("v" + std::to_string(i));
+      }
+      check(vs);
+    }
+    bool int8_file = false;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+      int8_file = int8_file || e.path().filename().string().ends_with(".i8.hnsw");
+    EXPECT_TRUE(int8_file);
+    auto db = Database::Open(dir.path(), "ns").value();
+    auto vs = VectorStore::Open(*db, {}).value();
+    check(vs);  // the saved graph, its float32 vectors from the records, the deletes replayed
+    DOTDO_ASSERT_OK(vs.Compact());
+    check(vs);
+  }
+}
+
+// A namespace written by the previous schema (vectors inline in vec_records, an HNSW file of the
+// float32 format) opens: the migration moves the vectors to vec_vectors, labels go on from where
+// they were, the old file is ignored (rebuilt from the records) and removed by the next save.
+TEST(VectorMigrationTest, AFileOfSchemaVersion1OpensWithItsVectors) {
+  testing::ScratchDir dir;
+  const std::vector<std::vector<float>> vecs = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}};
+  {
+    auto db = Database::Open(dir.path(), "old").value();
+    DOTDO_ASSERT_OK(internal::DatabaseInternals::EnsureSchema(*db, "vector", internal::VectorMigrations().first(1)));
+    auto& conn = internal::DatabaseInternals::Conn(*db);
+    DOTDO_ASSERT_OK(conn.Exec("INSERT INTO vec_config(key, value) VALUES ('dimension', '4'), ('metric', 'cosine'), "
+                              "('matryoshka_dims', '[]'), ('lsh_bits', '16'), ('index_seq', '3')"));
+    for (size_t i = 0; i < vecs.size(); ++i) {
+      auto st = conn.Prepare("INSERT INTO vec_records(id, type, content, metadata, embedding, binary, lsh, pq, created_at, "
+                             "updated_at) VALUES (?1, 'Doc', ?2, jsonb('{\"n\": 1}'), ?3, ?4, 0, NULL, 1, 1)").value();
+      const auto bits = BinaryCode(vecs[i]);
+      st.Bind(1, std::string(1, static_cast<char>('a' + i))).Bind(2, "text " + std::to_string(i));
+      st.BindBlob(3, std::string_view(reinterpret_cast<const char*>(vecs[i].data()), vecs[i].size() * sizeof(float)));
+      st.BindBlob(4, std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
+      DOTDO_ASSERT_OK(st.Run());
+      DOTDO_ASSERT_OK(conn.Exec("INSERT INTO vec_log(label) VALUES (" + std::to_string(i + 1) + ")"));
+    }
+    std::ofstream(dir.path() / "old.sqlite.vec-3.hnsw") << "a float32 index of the previous format";
+  }
+  auto db = Database::Open(dir.path(), "old").value();
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto vs, VectorStore::Open(*db, {}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(VectorRecord b, vs.Get("b"));
+  EXPECT_EQ(b.embedding, vecs[1]);
+  EXPECT_EQ(b.metadata, Json({{"n", 1}}));
+  DOTDO_ASSERT_OK(vs.Insert(Rec("d", {0, 0, 0.9f, 0.1f})));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs.Search({.embedding = {0, 0, 1, 0}, .limit = 2}));
+  EXPECT_EQ(Ids(r), (std::vector<std::string>{"c", "d"}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto f, vs.Search({.embedding = {0, 1, 0, 0}, .limit = 1, .filter = {{"n", 1}}}));
+  EXPECT_EQ(Ids(f), std::vector<std::string>{"b"});
+  ASSERT_TRUE(vs.Delete("a").value());
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json rows, db->QueryReadOnly(
+      "SELECT (SELECT label FROM vec_records WHERE id = 'd') AS d, (SELECT COUNT(*) FROM vec_vectors) AS vectors, "
+      "(SELECT COUNT(*) FROM pragma_table_info('vec_records') WHERE name IN ('embedding', 'binary', 'pq')) AS inline, "
+      "(SELECT value FROM meta WHERE key = 'schema.vector') AS version"));
+  EXPECT_EQ(rows[0]["d"], 4);
+  EXPECT_EQ(rows[0]["vectors"], 3);
+  EXPECT_EQ(rows[0]["inline"], 0);
+  EXPECT_EQ(rows[0]["version"], "2");
+  DOTDO_ASSERT_OK(vs.SaveIndex());
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    if (e.path().filename().string().find(".vec-") != std::string::npos) files.push_back(e.path().filename().string());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(files[0].ends_with(".i8.hnsw")) << files[0];
 }
 
 TEST(VectorModelTest, RandomOperationsMatchAnInMemoryModel) {
