@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "cdc/event_text.h"
 #include "dotdo/cdc.h"
 
 namespace dotdo {
@@ -159,7 +160,7 @@ class JetStreamSink::Impl {
     failed_.store(0);
     for (const UnifiedEvent& e : events) {
       const std::string subject = JetStreamSubject(e);
-      const std::string payload = EventToJson(e).dump();
+      const std::string payload = internal::EventToJsonText(e);
       const std::string lsn = std::to_string(e.lsn.value_or(0));
       natsMsg* msg = nullptr;
       natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
@@ -188,13 +189,14 @@ class JetStreamSink::Impl {
     if (ns_.empty()) return FailedPreconditionError("JetStreamSink::Write before Claim");
     std::vector<UnifiedEvent> rest = events;
     int64_t backoff = options_.initial_backoff_ms;
-    std::mt19937_64 rng(std::random_device{}());
+    std::optional<std::mt19937_64> rng;  // seeded on the first retry only
     for (int attempt = 1;; ++attempt) {
       Status s = PublishOnce(rest);
       if (s.ok()) return s;
       if (attempt >= options_.max_attempts) return s;
+      if (!rng) rng.emplace(std::random_device{}());
       std::this_thread::sleep_for(
-          std::chrono::milliseconds(backoff / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 2 + 1))));
+          std::chrono::milliseconds(backoff / 2 + static_cast<int64_t>((*rng)() % static_cast<uint64_t>(backoff / 2 + 1))));
       backoff = std::min(backoff * 2, options_.max_backoff_ms);
       // Invariant 3: continue after what the stream already holds.
       auto held = LastStoredLsn();
