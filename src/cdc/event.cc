@@ -1,9 +1,6 @@
 // UnifiedEvent <-> JSON with the seed's field names.
 #include "dotdo/cdc.h"
 
-#include "cdc/event_text.h"
-#include "core/json.h"
-
 namespace dotdo {
 
 Json EventToJson(const UnifiedEvent& e) {
@@ -27,59 +24,6 @@ Json EventToJson(const UnifiedEvent& e) {
   if (e.meta) j["_meta"] = *e.meta;
   return j;
 }
-
-namespace internal {
-namespace {
-void AppendString(std::string& out, const std::string& s) { out += DumpJson(Json(s)); }
-}  // namespace
-
-std::string EventToJsonText(const UnifiedEvent& e) {
-  // The keys in the order of Json's sorted object ("_meta" sorts before lowercase letters).
-  std::string out = "{";
-  bool first = true;
-  auto key = [&](const char* k) {
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += k;
-    out += "\":";
-  };
-  auto json = [&](const char* k, const std::optional<Json>& v) {
-    if (!v) return;
-    key(k);
-    out += DumpJson(*v);
-  };
-  auto text = [&](const char* k, const std::optional<std::string>& v) {
-    if (!v) return;
-    key(k);
-    AppendString(out, *v);
-  };
-  auto number = [&](const char* k, const std::optional<int64_t>& v) {
-    if (!v) return;
-    key(k);
-    out += std::to_string(*v);
-  };
-  json("_meta", e.meta);
-  text("actor", e.actor);
-  json("after", e.after);
-  json("before", e.before);
-  text("correlationId", e.correlation_id);
-  json("data", e.data);
-  text("id", e.id);
-  text("key", e.key);
-  number("lsn", e.lsn);
-  text("ns", e.ns);
-  text("op", e.op);
-  text("store", e.store);
-  text("table", e.table);
-  text("timestamp", FormatIso8601(e.timestamp));
-  number("txid", e.txid);
-  text("type", e.type);
-  text("visibility", e.visibility);
-  out += '}';
-  return out;
-}
-}  // namespace internal
 
 namespace {
 Status ReadString(const Json& j, const char* name, bool required, std::optional<std::string>& out) {

@@ -17,7 +17,6 @@
 #include <random>
 #include <thread>
 
-#include "cdc/event_text.h"
 #include "dotdo/cdc.h"
 
 namespace dotdo {
@@ -160,7 +159,7 @@ class JetStreamSink::Impl {
     failed_.store(0);
     for (const UnifiedEvent& e : events) {
       const std::string subject = JetStreamSubject(e);
-      const std::string payload = internal::EventToJsonText(e);
+      const std::string payload = EventToJson(e).dump();
       const std::string lsn = std::to_string(e.lsn.value_or(0));
       natsMsg* msg = nullptr;
       natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));

@@ -18,7 +18,6 @@
 #include <limits>
 
 #include "core/json.h"
-#include "cdc/event_text.h"
 #include "dotdo/cdc.h"
 
 namespace dotdo {
@@ -281,7 +280,7 @@ Status JsonlFileSink::Write(const std::vector<UnifiedEvent>& events) {
   for (const auto& e : events) {
     if (!e.lsn) return InvalidArgumentError("event " + e.id + " has no lsn; only outbox events can be written");
     // Invalid UTF-8 in a stored string becomes U+FFFD rather than blocking the pipeline forever.
-    buf += internal::EventToJsonText(e);
+    buf += internal::DumpJson(EventToJson(e));
     buf.push_back('\n');
   }
   // One write per batch: a crash leaves some complete lines (reconciled by lsn) and at most one

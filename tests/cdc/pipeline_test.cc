@@ -5,9 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "cdc/event_text.h"
 #include "cdc/outbox.h"
-#include "core/json.h"
 #include "dotdo/cdc.h"
 #include "testing/test_util.h"
 
@@ -647,45 +645,6 @@ TEST(CdcRetentionModelTest, RandomRunsNeverLoseOrDuplicate) {
   DOTDO_ASSERT_OK_AND_ASSIGN(int64_t deleted, CdcCheckpoints(*db).ApplyRetention());
   DOTDO_ASSERT_OK_AND_ASSIGN(auto left, ChangeFeed(*db).Read(0, 10000));
   EXPECT_TRUE(left.empty()) << deleted;
-}
-
-// The sinks write an event's text directly; it must be byte for byte what the JSON tree would dump.
-TEST(EventTextTest, DirectTextEqualsTheDumpedTree) {
-  std::mt19937 rng(11);
-  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const std::vector<std::string> texts = {"", "plain", "quote \" and \\ slash", "tab\tnew\nline", "ünïcødé ✓",
-                                          std::string("nul\0byte", 8), "\x01\x1f control", "bad \xff utf8"};
-  const std::vector<Json> values = {Json::object(), {{"b", 1}, {"a", {1, 2.5, nullptr, true}}},
-                                    {{"$id", "x"}, {"nested", {{"k", "v\"w"}}}}, {{"n", -1e300}, {"s", "é"}}};
-  for (int i = 0; i < 500; ++i) {
-    UnifiedEvent e;
-    e.id = texts[pick(texts.size())];
-    e.type = pick(2) ? "cdc.insert" : texts[pick(texts.size())];
-    e.timestamp = static_cast<int64_t>(rng()) * 1000 % 253'402'300'799'999;
-    e.ns = texts[pick(texts.size())];
-    auto maybe_text = [&]() -> std::optional<std::string> {
-      if (pick(2)) return std::nullopt;
-      return texts[pick(texts.size())];
-    };
-    auto maybe_json = [&]() -> std::optional<Json> {
-      if (pick(2)) return std::nullopt;
-      return values[pick(values.size())];
-    };
-    e.correlation_id = maybe_text();
-    e.op = maybe_text();
-    e.store = maybe_text();
-    e.table = maybe_text();
-    e.key = maybe_text();
-    e.before = maybe_json();
-    e.after = maybe_json();
-    if (pick(2)) e.txid = static_cast<int64_t>(rng()) - (1LL << 31);
-    if (pick(2)) e.lsn = static_cast<int64_t>(rng());
-    e.actor = maybe_text();
-    e.data = maybe_json();
-    e.visibility = maybe_text();
-    e.meta = maybe_json();
-    ASSERT_EQ(internal::EventToJsonText(e), internal::DumpJson(EventToJson(e))) << i;
-  }
 }
 
 }  // namespace
