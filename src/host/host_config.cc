@@ -155,7 +155,6 @@ Status ParseIcebergSink(const Fields& f, HostSinkOptions& out) {
   if (!out.iceberg.location_root.empty() &&
       (out.iceberg.location_root.back() != '/' || out.iceberg.location_root.find("://") == std::string::npos))
     return InvalidArgumentError(f.Name("locationRoot") + " must be a URI ending in '/'");
-  if (out.iceberg.name.empty()) out.iceberg.name = out.Name();
   return OkStatus();
 }
 
@@ -182,7 +181,6 @@ Status ParseSink(const Json& j, size_t index, HostSinkOptions& out) {
   DOTDO_RETURN_IF_ERROR(f.Bool("globalIds", out.pipeline.global_ids));
   if (js.url.empty()) return InvalidArgumentError(f.Name("url") + " is required (e.g. \"nats://127.0.0.1:4222\")");
   if (!ValidStreamName(js.stream)) return InvalidArgumentError(f.Name("stream") + " must match [A-Za-z0-9_-]{1,64}");
-  if (js.name.empty()) js.name = "jetstream:" + js.stream;
   return OkStatus();
 }
 

@@ -46,13 +46,6 @@ Result<int64_t> DaysOf(std::string_view day) {
   return ms / 86'400'000;
 }
 
-std::string LocationRoot(Tiering::Impl& impl) {
-  if (!impl.options.cold_location_root.empty()) return impl.options.cold_location_root;
-  if (auto* local = dynamic_cast<LocalObjectStore*>(&impl.state.objects()))
-    return "file://" + local->DataPath("x").parent_path().string() + "/";
-  return "dotdo-objects:///";
-}
-
 Status AddIntent(TierState& ts, const std::string& key) {
   auto lock = DatabaseInternals::Conn(ts.db()).Lock();
   return ts.db().Transaction([&]() -> Status {
@@ -107,6 +100,19 @@ Result<bool> IsLive(IcebergTable& table, const std::string& key) {
 
 }  // namespace
 
+Status ValidateLocationRoot(std::string_view configured, std::string_view what) {
+  if (configured.empty() || (configured.back() == '/' && configured.find("://") != std::string_view::npos))
+    return OkStatus();
+  return InvalidArgumentError(std::string(what) + " must be a URI ending in '/', e.g. \"s3://bucket/prefix/\"");
+}
+
+Result<std::string> LocationRoot(ObjectStore& objects, const std::string& configured, std::string_view what) {
+  DOTDO_RETURN_IF_ERROR(ValidateLocationRoot(configured, what));
+  if (!configured.empty()) return configured;
+  if (auto* local = dynamic_cast<LocalObjectStore*>(&objects)) return "file://" + local->DataPath("x").parent_path().string() + "/";
+  return std::string("dotdo-objects:///");
+}
+
 std::string ColdKeyOf(std::string_view warm_key) {
   return std::string(kColdDataPrefix) + std::string(warm_key.substr(kWarmPrefix.size()));
 }
@@ -121,8 +127,7 @@ Result<IcebergTable*> ColdDocumentTable(Tiering::Impl& impl) {
   ObjectStore& store = impl.state.objects();
   Result<IcebergTable> loaded = IcebergTable::Load(store, std::string(kColdDocumentsPrefix));
   if (!loaded.ok() && loaded.status().code() == StatusCode::kNotFound) {
-    std::string root = LocationRoot(impl);
-    if (root.back() != '/') root += '/';
+    DOTDO_ASSIGN_OR_RETURN(std::string root, LocationRoot(store, impl.options.cold_location_root, "cold_location_root"));
     loaded = IcebergTable::Create(store, std::string(kColdDocumentsPrefix), root + std::string(kColdDocumentsPrefix),
                                   DocumentSchema(), {{3, 1000, "type", "identity"}, {5, 1001, "dt", "day"}},
                                   {{"dotdo.store", "document"}, {"schema.name-mapping.default", NameMapping(DocumentSchema())}});
@@ -185,12 +190,18 @@ Status RecoverColdMoves(Tiering::Impl& impl) {
   std::vector<Pending> pending;
   {
     auto lock = conn.Lock();
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT m.key, w.key, w.file_id FROM tier_moves m JOIN tier_files w "
-                                                 "ON m.key LIKE 'cold/documents/data/%' AND w.key = 'documents/' || substr(m.key, 21)"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT key FROM tier_moves"));
+    DOTDO_ASSIGN_OR_RETURN(auto source, conn.Prepare("SELECT file_id FROM tier_files WHERE key = ?1"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      pending.push_back({st.ColumnString(0), st.ColumnString(1), st.ColumnInt64(2)});
+      const std::string key = st.ColumnString(0);
+      std::optional<std::string> warm = WarmKeyOf(key);
+      if (!warm) continue;
+      source.Reset();
+      source.Bind(1, *warm);
+      DOTDO_ASSIGN_OR_RETURN(bool registered, source.Step());
+      if (registered) pending.push_back({key, *warm, source.ColumnInt64(0)});
     }
   }
   if (pending.empty()) return OkStatus();

@@ -25,6 +25,12 @@ inline constexpr std::string_view kColdDocumentsPrefix = "cold/documents";
 std::string ColdKeyOf(std::string_view warm_key);
 std::optional<std::string> WarmKeyOf(std::string_view cold_key);
 
+// The URI other engines read `objects`' keys under (an Iceberg table's location root): `configured`
+// when set, which must be a URI ending in '/' (kInvalidArgument naming `what` otherwise); else
+// "file://<root>/data/" for a LocalObjectStore, else "dotdo-objects:///" (readable through dotdo only).
+Status ValidateLocationRoot(std::string_view configured, std::string_view what);
+Result<std::string> LocationRoot(ObjectStore& objects, const std::string& configured, std::string_view what);
+
 // The DocumentStore's table, loaded or created in the namespace's object store.
 Result<IcebergTable*> ColdDocumentTable(Tiering::Impl& impl);
 

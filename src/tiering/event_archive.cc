@@ -10,6 +10,7 @@
 #include "core/sha256.h"
 #include "dotdo/tiering.h"
 #include "dotdo/ulid.h"
+#include "tiering/cold.h"
 #include "tiering/duck_session.h"
 #include "tiering/iceberg_table.h"
 
@@ -162,16 +163,7 @@ Result<std::unique_ptr<IcebergEventSink>> IcebergEventSink::Open(ObjectStore& ob
   DOTDO_RETURN_IF_ERROR(ValidateObjectKey(options.prefix));
   if (options.prefix.find("/data") != std::string::npos || options.prefix.find("/metadata") != std::string::npos)
     return InvalidArgumentError("the event table's prefix must not contain a data/ or metadata/ segment");
-  std::string root = options.location_root;
-  if (root.empty()) {
-    if (auto* local = dynamic_cast<LocalObjectStore*>(&objects)) {
-      root = "file://" + local->DataPath("x").parent_path().string() + "/";
-    } else {
-      root = "dotdo-objects:///";
-    }
-  } else if (root.back() != '/' || root.find("://") == std::string::npos) {
-    return InvalidArgumentError("location_root must be a URI ending in '/', e.g. \"s3://bucket/prefix/\"");
-  }
+  DOTDO_ASSIGN_OR_RETURN(std::string root, tiering::LocationRoot(objects, options.location_root, "location_root"));
   if (options.name.empty()) options.name = "iceberg:" + options.prefix;
   Result<IcebergTable> table = IcebergTable::Load(objects, options.prefix);
   if (!table.ok() && table.status().code() == StatusCode::kNotFound) {

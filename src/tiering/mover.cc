@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/json_path.h"
 #include "core/sha256.h"
+#include "tiering/cold.h"
 #include "tiering/tiering_internal.h"
 #include "tiering/tiering_mover.h"
 
@@ -350,17 +351,23 @@ Result<int64_t> RecoverMoves(TierState& ts) {
   std::vector<std::string> keys;
   {
     auto lock = conn.Lock();
-    // A cold copy whose warm source is still registered belongs to a cold move in progress: only
-    // RecoverColdMoves can tell (from the Iceberg table) whether it must stay.
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
-                                        "SELECT m.key, f.file_id IS NOT NULL, w.file_id IS NOT NULL FROM tier_moves m "
-                                        "LEFT JOIN tier_files f ON f.key = m.key "
-                                        "LEFT JOIN tier_files w ON m.key LIKE 'cold/documents/data/%' "
-                                        "AND w.key = 'documents/' || substr(m.key, 21) ORDER BY m.key"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT m.key, f.file_id IS NOT NULL FROM tier_moves m "
+                                                 "LEFT JOIN tier_files f ON f.key = m.key ORDER BY m.key"));
+    DOTDO_ASSIGN_OR_RETURN(auto registered, conn.Prepare("SELECT 1 FROM tier_files WHERE key = ?1"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      if (st.ColumnInt64(1) == 0 && st.ColumnInt64(2) == 0) keys.push_back(st.ColumnString(0));
+      if (st.ColumnInt64(1) != 0) continue;
+      const std::string key = st.ColumnString(0);
+      // A cold copy whose warm source is still registered belongs to a cold move in progress: only
+      // RecoverColdMoves can tell (from the Iceberg table) whether it must stay.
+      if (std::optional<std::string> warm = WarmKeyOf(key)) {
+        registered.Reset();
+        registered.Bind(1, *warm);
+        DOTDO_ASSIGN_OR_RETURN(bool pending_cold, registered.Step());
+        if (pending_cold) continue;
+      }
+      keys.push_back(key);
     }
   }
   for (const std::string& key : keys) {

@@ -33,9 +33,7 @@ Status CheckOptions(const TieringOptions& o) {
     if (p.max_hot_documents < -1) return InvalidArgumentError(where + "max_hot_documents must be -1 (no cap) or >= 0");
     if (p.cold_after_millis < -1) return InvalidArgumentError(where + "cold_after_millis must be -1 (never) or >= 0");
   }
-  if (!o.cold_location_root.empty() &&
-      (o.cold_location_root.back() != '/' || o.cold_location_root.find("://") == std::string::npos))
-    return InvalidArgumentError("cold_location_root must be a URI ending in '/', e.g. \"s3://bucket/prefix/\"");
+  DOTDO_RETURN_IF_ERROR(tiering::ValidateLocationRoot(o.cold_location_root, "cold_location_root"));
   return OkStatus();
 }
 

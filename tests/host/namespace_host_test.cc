@@ -260,7 +260,7 @@ TEST_F(NamespaceHostTest, ConfigurationFileIsValidatedFieldByField) {
                  "ackTimeout": "2s", "duplicateWindow": "5m"}],
       "delivery": {"pollInterval": "250ms"}})"), o));
   ASSERT_EQ(o.sinks.size(), 1u);
-  EXPECT_EQ(o.sinks[0].jetstream.name, "jetstream:EVENTS");
+  EXPECT_EQ(o.sinks[0].Name(), "jetstream:EVENTS");
   EXPECT_EQ(o.sinks[0].jetstream.ack_timeout_ms, 2000);
   EXPECT_EQ(o.sinks[0].jetstream.duplicate_window_ms, 300000);
   EXPECT_EQ(o.sinks[0].pipeline.batch_size, 50);
