@@ -58,6 +58,11 @@ struct DatabaseOptions {
   // Name of a registered SQLite VFS to open the file through (tests use the fault-injecting
   // "dotdo-fault"). Default empty: SQLite's default VFS. An unknown name is kInvalidArgument.
   std::string vfs;
+  // Upper bound of the namespace's page cache, in bytes (SQLite's cache_size). Pages are cached as
+  // they are read, so memory grows only with the working set, up to this bound. Default 64 MiB
+  // (SQLite's own default is 2 MB, which a namespace of a few hundred MB of columns, vectors or
+  // documents defeats on every read). Must be >= 0; 0 keeps SQLite's default.
+  int64_t page_cache_bytes = int64_t{64} << 20;
 };
 
 // Bounds on one Database::QueryReadOnly call.

@@ -40,6 +40,7 @@ class Database::Impl {
   // How the namespace was opened, for the read-only door's own connection.
   bool read_only = false;
   int busy_timeout_ms = 5000;
+  int64_t page_cache_bytes = 0;
   std::string vfs;
   std::mutex reader_mu;
   // Declared after conn, so it closes first: the read-write connection, closing last, checkpoints
@@ -49,7 +50,8 @@ class Database::Impl {
   Impl(std::string ns_in, std::filesystem::path path_in, Clock* clock_in, std::unique_ptr<internal::Connection> c,
        const DatabaseOptions& options)
       : ns(std::move(ns_in)), path(std::move(path_in)), clock(clock_in), conn(std::move(c)), ulids(clock),
-        read_only(options.read_only), busy_timeout_ms(options.busy_timeout_ms), vfs(options.vfs) {}
+        read_only(options.read_only), busy_timeout_ms(options.busy_timeout_ms),
+        page_cache_bytes(options.page_cache_bytes), vfs(options.vfs) {}
 
   Result<internal::Connection*> Reader();
   int64_t RowsRead();
@@ -68,10 +70,17 @@ Result<std::unique_ptr<internal::Connection>> OpenConnection(const std::string& 
   co.statement_cache_capacity = o.statement_cache_capacity;
   co.full_sync = o.synchronous == Synchronous::kFull;
   co.vfs = o.vfs;
+  co.page_cache_bytes = o.page_cache_bytes;
   DOTDO_ASSIGN_OR_RETURN(auto conn, internal::Connection::Open(file, co));
   if (!o.read_only) DOTDO_RETURN_IF_ERROR(conn->Exec(kMetaDdl));
   DOTDO_RETURN_IF_ERROR(internal::RegisterMatchFunctions(*conn));  // what compiled filters call
   return conn;
+}
+
+Status ValidateOptions(const DatabaseOptions& o) {
+  if (o.page_cache_bytes < 0) return InvalidArgumentError("page_cache_bytes must be >= 0 (0 keeps SQLite's default)");
+  if (o.busy_timeout_ms < 0) return InvalidArgumentError("busy_timeout_ms must be >= 0");
+  return OkStatus();
 }
 
 }  // namespace
@@ -81,6 +90,7 @@ Status Database::ValidateNamespace(std::string_view ns) { return internal::Valid
 Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& data_dir, std::string_view ns,
                                                  DatabaseOptions options) {
   DOTDO_RETURN_IF_ERROR(ValidateNamespace(ns));
+  DOTDO_RETURN_IF_ERROR(ValidateOptions(options));
   if (data_dir.empty()) return InvalidArgumentError("data directory is empty");
   std::error_code ec;
   if (!std::filesystem::exists(data_dir, ec)) {
@@ -101,6 +111,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& da
 
 Result<std::unique_ptr<Database>> Database::OpenInMemory(std::string_view ns, DatabaseOptions options) {
   DOTDO_RETURN_IF_ERROR(ValidateNamespace(ns));
+  DOTDO_RETURN_IF_ERROR(ValidateOptions(options));
   Clock* clock = options.clock ? options.clock : SystemClock::Default();
   options.read_only = false;
   DOTDO_ASSIGN_OR_RETURN(auto conn, OpenConnection(":memory:", options));
@@ -211,6 +222,7 @@ Result<internal::Connection*> Database::Impl::Reader() {
     co.create = false;
     co.busy_timeout_ms = busy_timeout_ms;
     co.statement_cache_capacity = 0;
+    co.page_cache_bytes = page_cache_bytes;
     co.vfs = vfs;
     DOTDO_ASSIGN_OR_RETURN(reader, internal::Connection::Open(path.string(), co));
   }

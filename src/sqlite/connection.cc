@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string>
 
 #include <sqlite3.h>
 
@@ -36,6 +37,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   // transaction, and every later savepoint (each store call inside a caller's transaction opens one)
   // pays a write system call per page it touches.
   DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA temp_store=MEMORY"));
+  if (options.page_cache_bytes > 0) {
+    // A negative cache_size is a size in KiB (the value is ours, not a user's text).
+    const int64_t kib = std::max<int64_t>(1, options.page_cache_bytes / 1024);
+    DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA cache_size=-" + std::to_string(kib)));
+  }
   // Probe the file so a non-database fails here, with a clear error, rather than on first use.
   DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA schema_version"));
   return conn;

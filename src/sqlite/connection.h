@@ -43,6 +43,9 @@ struct ConnectionOptions {
   bool full_sync = false;
   // Name of a registered SQLite VFS. Default empty: SQLite's default VFS.
   std::string vfs;
+  // Upper bound of this connection's page cache (PRAGMA cache_size), in bytes; pages are allocated
+  // as they are read, so an idle connection costs little. 0 keeps SQLite's default (2 MB).
+  int64_t page_cache_bytes = 0;
 };
 
 struct RowCounters {
