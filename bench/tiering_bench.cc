@@ -7,6 +7,9 @@
 //   aggregate_warm_vs_hot the same group-by (count and sum of amount by status) over every document:
 //                         DuckDB over the warm files vs SQLite over the hot table (target >= 10x).
 //   bytes_hot_vs_warm     bytes of the SQLite file holding the documents vs bytes of the Parquet files.
+//   move_to_cold          warm files/s into the cold tier's Iceberg table (copy + commit per file),
+//                         against the hot -> warm move's files/s.
+//   get_cold_p50          ms per Get of a document whose file is cold, against get_hot_p50.
 // Documents: {"status": one of 8, "amount": 0..1000, "customer": "c<k>", "note": text}. Full size 10M
 // documents (--quick: 20k). Results of both sides are compared; a difference fails the suite.
 #include <filesystem>
@@ -191,6 +194,37 @@ int RunSuite(const Options& options) {
   for (const auto& f : files) warm_bytes += f.bytes;
   Report({"tiering", "bytes_hot_vs_warm", "x", "parquet_bytes", static_cast<double>(hot_bytes) / static_cast<double>(warm_bytes),
           1.0, true, std::to_string(hot_bytes) + " SQLite bytes vs " + std::to_string(warm_bytes) + " Parquet bytes"});
+
+  // Cold: every warm file into the store's Iceberg table (a copy and one commit per file), then gets
+  // that fall through to it.
+  tiering.reset();
+  TieringOptions cold_opt = topt;
+  cold_opt.policies = {TieringPolicy{.store = "document", .type = "Order", .min_age_millis = -1, .cold_after_millis = 0}};
+  tiering = Tiering::Attach(*db, *objects, cold_opt).value();
+  TieringRunStats cold_run;
+  const double cold_s = TimeIt([&] {
+    auto r = tiering->Run(db->NowMillis() + 1);
+    Check(r.status(), "cold move");
+    cold_run = *r;
+  });
+  if (cold_run.files_to_cold != static_cast<int64_t>(files.size())) {
+    std::cerr << "tiering bench: " << cold_run.files_to_cold << " of " << files.size() << " files went cold\n";
+    return 1;
+  }
+  Report({"tiering", "move_to_cold", "files_per_s", "hot_to_warm_files_per_s", cold_run.files_to_cold / cold_s,
+          run.files_written / move_s, true,
+          std::to_string(cold_run.files_to_cold) + " files, " + std::to_string(cold_run.bytes_to_cold) +
+              " bytes (a copy and an Iceberg commit per file, against writing them from hot rows)"});
+  std::vector<double> cold_ms;
+  for (int i = 0; i < gets; ++i) {
+    const std::string id = "o" + std::to_string(rng() % static_cast<uint64_t>(total));
+    cold_ms.push_back(1000 * TimeIt([&] {
+      Check(docs.Get(id).status(), "cold get");
+      if (!LastTierRead().cold) Check(InternalError("the get did not read the cold tier"), "cold get");
+    }));
+  }
+  Report({"tiering", "get_cold_p50", "ms", "get_hot_p50", Percentile(cold_ms, 50), Percentile(hot_ms, 50), false,
+          std::to_string(gets) + " random ids over " + std::to_string(cold_run.files_to_cold) + " cold files"});
   return 0;
 }
 

@@ -45,8 +45,17 @@ struct TieringPolicy {
   std::string type;
   // Minimum age of the last write, ms; -1 = no age rule. Default 30 days.
   int64_t min_age_millis = int64_t{30} * 24 * 3600 * 1000;
-  // Hot documents kept per type; -1 = no cap. Default -1.
+  // Hot documents kept per type; -1 = no cap. Default -1. Over the cap, the least recently accessed
+  // go first (last write, or last read where reads are tracked; see min_idle_millis).
   int64_t max_hot_documents = -1;
+  // Minimum time since the last access of a document: its last write, or its last read through
+  // DocumentStore::Get, Query or List; -1 = no idle rule. Default -1. The rules of a policy are
+  // alternatives (a document any of them selects moves), so an idle-only policy sets min_age_millis
+  // to -1. Reads are recorded once the namespace tracks them: the first Run of a policy with this
+  // rule turns tracking on (persisted, so every process that opens the namespace records reads from
+  // then on), and the rule selects nothing until tracking has covered min_idle_millis
+  // (TieringRunStats::reads_tracked_since says since when).
+  int64_t min_idle_millis = -1;
   // Warm files of the type written at least this long before `now` move to the cold tier (the
   // store's Iceberg table); -1 = never. Default -1.
   int64_t cold_after_millis = -1;
@@ -77,6 +86,8 @@ struct TieringRunStats {
   int64_t skipped_changed = 0;  // documents written while their file was prepared (moved next time)
   int64_t files_to_cold = 0;    // warm files moved into the cold tier's Iceberg table
   int64_t bytes_to_cold = 0;
+  // Since when the namespace records reads for the idle rule (ms); 0 = it does not.
+  int64_t reads_tracked_since = 0;
 };
 
 struct TierFileInfo {

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/mql_match.h"
 #include "document/document_internal.h"
+#include "document/document_reads.h"
 #include "document/document_stats.h"
 #include "document/query_compiler.h"
 
@@ -289,6 +290,9 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
   if (cq.excluded || state == nullptr) return page;
   DOTDO_ASSIGN_OR_RETURN(auto st, cq.Prepare(conn));
   st.BindValues(cq.params);
+  internal::DocumentReadLog& reads = internal::ReadLogOf(db_);
+  const bool track_reads = reads.Tracking();
+  bool reads_due = false;
   Cursor last;
   for (;;) {
     DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -301,8 +305,16 @@ Result<DocumentPage> DocumentStore::Query(const DocumentQueryOptions& q) {
     last.values.clear();
     for (size_t i = 0; i < cq.sort.size(); ++i) last.values.push_back(ColumnJson(st, static_cast<int>(i) + 2));
     DOTDO_ASSIGN_OR_RETURN(Json doc, internal::ParseStoredDocument(st.ColumnText(1), "a stored document"));
+    if (track_reads) {
+      auto id = doc.find("$id");
+      if (id != doc.end() && id->is_string()) reads_due = reads.Record(id->get_ref<const std::string&>());
+    }
     DOTDO_ASSIGN_OR_RETURN(Json item, Project(std::move(doc), cq.projection));
     page.items.push_back(std::move(item));
+  }
+  if (reads_due) {
+    st.Reset();
+    reads.FlushIfDue();
   }
   return page;
 }

@@ -7,6 +7,7 @@
 #include "cdc/outbox.h"
 #include "core/json.h"
 #include "document/document_internal.h"
+#include "document/document_reads.h"
 #include "document/document_stats.h"
 
 namespace dotdo {
@@ -194,7 +195,15 @@ Result<Json> DocumentStore::Get(std::string_view id) {
                                       "SELECT json(data) FROM doc_documents WHERE id = ?1 AND deleted = 0"));
   st.Bind(1, id);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (row) return internal::ParseStoredDocument(st.ColumnText(0), "stored document '" + std::string(id) + "'");
+  if (row) {
+    auto doc = internal::ParseStoredDocument(st.ColumnText(0), "stored document '" + std::string(id) + "'");
+    st.Reset();  // the read ends before a due flush
+    if (doc.ok()) {
+      internal::DocumentReadLog& reads = internal::ReadLogOf(db_);
+      if (reads.Record(id)) reads.FlushIfDue();
+    }
+    return doc;
+  }
   st.Reset();
   DOTDO_ASSIGN_OR_RETURN(internal::DocumentTier * tier, internal::TierOf(db_));
   if (tier != nullptr) {

@@ -86,6 +86,7 @@ class Connection {
   RowCounters& counters() { return counters_; }
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
+  bool read_only() const { return options_.read_only; }
 
  private:
   friend class Statement;

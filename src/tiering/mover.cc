@@ -388,7 +388,8 @@ Result<int64_t> RecoverMoves(TierState& ts) {
   return static_cast<int64_t>(keys.size());
 }
 
-Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& options, int64_t now) {
+Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& options, int64_t now,
+                                           int64_t reads_tracked_since) {
   Database& db = ts.db();
   Connection& conn = DatabaseInternals::Conn(db);
   auto lock = conn.Lock();
@@ -403,25 +404,39 @@ Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& 
       types.push_back(st.ColumnString(0));
     }
   }
-  auto add = [&](const std::string& type, const std::string& id, int64_t created_at) {
-    if (!chosen.insert(id).second) return;
-    MoveGroup& g = groups[{type, DayOf(created_at)}];
-    g.type = type;
-    g.day = DayOf(created_at);
-    g.ids.push_back(id);
+  // The time of a document's last access: its last write, or its last recorded read when later.
+  const bool reads = reads_tracked_since > 0 && conn.TableExists("doc_reads");
+  const std::string from = reads ? "doc_documents d LEFT JOIN doc_reads r ON r.id = d.id" : "doc_documents d";
+  const std::string last_access = reads ? "max(d.updated_at, coalesce(r.read_at, 0))" : "d.updated_at";
+  // Runs `sql` (binding ?1 = type, ?2 = `bound`) and adds the selected (id, created_at) rows.
+  auto select = [&](const std::string& sql, const std::string& type, int64_t bound) -> Status {
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
+    st.Bind(1, type).Bind(2, bound);
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return OkStatus();
+      std::string id = st.ColumnString(0);
+      const int64_t created_at = st.ColumnInt64(1);
+      if (!chosen.insert(id).second) continue;
+      MoveGroup& g = groups[{type, DayOf(created_at)}];
+      g.type = type;
+      g.day = DayOf(created_at);
+      g.ids.push_back(std::move(id));
+    }
   };
   for (const TieringPolicy& p : options.policies) {
     for (const std::string& type : types) {
       if (!p.type.empty() && p.type != type) continue;
       if (p.min_age_millis >= 0) {
-        DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT id, created_at FROM doc_documents WHERE type = ?1 AND "
-                                                     "updated_at <= ?2 ORDER BY updated_at, seq"));
-        st.Bind(1, type).Bind(2, now - p.min_age_millis);
-        for (;;) {
-          DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-          if (!row) break;
-          add(type, st.ColumnString(0), st.ColumnInt64(1));
-        }
+        DOTDO_RETURN_IF_ERROR(select("SELECT id, created_at FROM doc_documents WHERE type = ?1 AND "
+                                     "updated_at <= ?2 ORDER BY updated_at, seq",
+                                     type, now - p.min_age_millis));
+      }
+      // The idle rule knows a document was not read only for the time reads were recorded.
+      if (p.min_idle_millis >= 0 && reads && now - reads_tracked_since >= p.min_idle_millis) {
+        DOTDO_RETURN_IF_ERROR(select("SELECT d.id, d.created_at FROM " + from + " WHERE d.type = ?1 AND " +
+                                         last_access + " <= ?2 ORDER BY " + last_access + ", d.seq",
+                                     type, now - p.min_idle_millis));
       }
       if (p.max_hot_documents >= 0) {
         int64_t hot = 0;
@@ -432,14 +447,9 @@ Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& 
           if (row) hot = count.ColumnInt64(0);
         }
         if (hot <= p.max_hot_documents) continue;
-        DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT id, created_at FROM doc_documents WHERE type = ?1 "
-                                                     "ORDER BY updated_at, seq LIMIT ?2"));
-        st.Bind(1, type).Bind(2, hot - p.max_hot_documents);
-        for (;;) {
-          DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-          if (!row) break;
-          add(type, st.ColumnString(0), st.ColumnInt64(1));
-        }
+        DOTDO_RETURN_IF_ERROR(select("SELECT d.id, d.created_at FROM " + from + " WHERE d.type = ?1 ORDER BY " +
+                                         last_access + ", d.seq LIMIT ?2",
+                                     type, hot - p.max_hot_documents));
       }
     }
   }

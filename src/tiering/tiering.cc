@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "document/document_reads.h"
 #include "tiering/cold.h"
 #include "tiering/tiering_internal.h"
 #include "tiering/tiering_mover.h"
@@ -32,6 +33,7 @@ Status CheckOptions(const TieringOptions& o) {
     if (p.min_age_millis < -1) return InvalidArgumentError(where + "min_age_millis must be -1 (no age rule) or >= 0");
     if (p.max_hot_documents < -1) return InvalidArgumentError(where + "max_hot_documents must be -1 (no cap) or >= 0");
     if (p.cold_after_millis < -1) return InvalidArgumentError(where + "cold_after_millis must be -1 (never) or >= 0");
+    if (p.min_idle_millis < -1) return InvalidArgumentError(where + "min_idle_millis must be -1 (no idle rule) or >= 0");
   }
   DOTDO_RETURN_IF_ERROR(tiering::ValidateLocationRoot(o.cold_location_root, "cold_location_root"));
   return OkStatus();
@@ -59,7 +61,19 @@ Result<TieringRunStats> Tiering::Run(int64_t now_millis) {
   TieringRunStats stats;
   DOTDO_RETURN_IF_ERROR(tiering::RecoverColdMoves(*impl_));
   DOTDO_ASSIGN_OR_RETURN(stats.files_recovered, tiering::RecoverMoves(ts));
-  DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::MoveGroup> groups, tiering::SelectMoves(ts, impl_->options, now_millis));
+  // Reads recorded by this process count for the idle rule and the cap's order.
+  internal::DocumentReadLog& reads = internal::ReadLogOf(db);
+  const bool idle_rule = std::any_of(impl_->options.policies.begin(), impl_->options.policies.end(),
+                                     [](const TieringPolicy& p) { return p.min_idle_millis >= 0; });
+  if (idle_rule) {
+    DOTDO_ASSIGN_OR_RETURN(stats.reads_tracked_since, reads.Enable(now_millis));
+  } else {
+    DOTDO_ASSIGN_OR_RETURN(stats.reads_tracked_since, reads.TrackedSince());
+  }
+  DOTDO_RETURN_IF_ERROR(reads.Flush());
+  DOTDO_RETURN_IF_ERROR(reads.PruneGone());
+  DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::MoveGroup> groups,
+                         tiering::SelectMoves(ts, impl_->options, now_millis, stats.reads_tracked_since));
   for (tiering::MoveGroup& g : groups) {
     std::vector<tiering::FileRow> rows;
     std::vector<std::string> hot_paths;

@@ -24,7 +24,10 @@ struct PreparedFile {
   int64_t documents = 0, live = 0, versions = 0, rows = 0, bytes = 0, max_seq = 0, seq_sum = 0;
 };
 
-Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& options, int64_t now);
+// reads_tracked_since: since when doc_reads records reads (0 = never): the idle rule selects only
+// once that covers its window, and then (and the cap's order) counts the later of write and read.
+Result<std::vector<MoveGroup>> SelectMoves(TierState& ts, const TieringOptions& options, int64_t now,
+                                           int64_t reads_tracked_since);
 // The current rows and superseded versions of `ids` (missing ids are skipped).
 Result<std::vector<FileRow>> LoadHotRows(Database& db, const std::vector<std::string>& ids);
 Result<std::vector<std::string>> HotPathsOf(Database& db, std::string_view type);

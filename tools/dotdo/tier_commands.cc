@@ -1,6 +1,6 @@
 // `dotdo tier ...`: the namespace's tiers from the shell — status (hot, warm and cold documents,
-// files and bytes per type), run (move what a policy selects now: age of the last write and/or a cap
-// of hot documents per type to warm; warm files older than --cold-after to the cold Iceberg table),
+// files and bytes per type), run (move what a policy selects now: age of the last write, time since
+// the last read or write, and/or a cap of hot documents per type to warm; warm files older than --cold-after to the cold Iceberg table),
 // files (the registered warm and cold files) and snapshots (the cold table's, for --as-of reads).
 // Policies are validated by Tiering.
 #include <memory>
@@ -18,6 +18,8 @@ struct TierArgs {
   int64_t per_file = 100000;
   std::string now;
   std::string cold_after = "never";
+  std::string idle_for;          // empty: no idle rule
+  bool older_than_given = false;
 };
 
 Json FileJson(const TierFileInfo& f) {
@@ -31,7 +33,11 @@ Result<Json> RunMove(Context& ctx, const TierArgs& a) {
   TieringPolicy policy;
   policy.type = a.type;
   policy.max_hot_documents = a.max_hot;
-  if (a.older_than == "none") {
+  if (!a.idle_for.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(policy.min_idle_millis, ParseDurationMillis(a.idle_for));
+  }
+  // --idle-for alone is an idle-only policy: the age rule would move recently read documents.
+  if (a.older_than == "none" || (!a.idle_for.empty() && !a.older_than_given)) {
     policy.min_age_millis = -1;
   } else {
     DOTDO_ASSIGN_OR_RETURN(policy.min_age_millis, ParseDurationMillis(a.older_than));
@@ -51,7 +57,8 @@ Result<Json> RunMove(Context& ctx, const TierArgs& a) {
   return Json{{"documentsMoved", s.documents_moved}, {"versionsMoved", s.versions_moved},
               {"filesWritten", s.files_written},     {"bytesWritten", s.bytes_written},
               {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed},
-              {"filesToCold", s.files_to_cold},      {"bytesToCold", s.bytes_to_cold}};
+              {"filesToCold", s.files_to_cold},      {"bytesToCold", s.bytes_to_cold},
+              {"readsTrackedSince", s.reads_tracked_since > 0 ? Json(FormatIso8601(s.reads_tracked_since)) : Json()}};
 }
 
 }  // namespace
@@ -77,15 +84,20 @@ const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
   });
 
   auto* run = tier->add_subcommand("run", "Move the documents a policy selects to the warm tier (Parquet files)");
-  run->add_option("--older-than", a->older_than, "Move documents last written this long ago (500ms/30s/5m/1h/7d, "
-                                                 "or none; default 30d)");
+  auto* older = run->add_option("--older-than", a->older_than, "Move documents last written this long ago "
+                                                              "(500ms/30s/5m/1h/7d, or none; default 30d, none with --idle-for)");
+  run->add_option("--idle-for", a->idle_for, "Move documents neither written nor read for this long (reads are "
+                                             "recorded from the first such run on)");
   run->add_option("--type", a->type, "Only documents of this $type (default every type)");
   run->add_option("--max-hot", a->max_hot, "Keep at most this many hot documents per type (default no cap)");
   run->add_option("--per-file", a->per_file, "Documents per warm file (default 100000)");
   run->add_option("--now", a->now, "The time the policy is evaluated at (ms or ISO 8601; default now)");
   run->add_option("--cold-after", a->cold_after, "Also move warm files written this long ago into the cold "
                                                  "Iceberg table (e.g. 90d; default never)");
-  run->callback([&ctx, a] { ctx.Finish(RunMove(ctx, *a)); });
+  run->callback([&ctx, a, older] {
+    a->older_than_given = older->count() > 0;
+    ctx.Finish(RunMove(ctx, *a));
+  });
 
   tier->add_subcommand("snapshots", "The snapshots of the cold tier's Iceberg table (for sql --as-of)")->callback([&ctx] {
     ctx.Finish([&]() -> Result<Json> {
