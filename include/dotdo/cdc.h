@@ -143,6 +143,14 @@ class DOTDO_EXPORT CdcSink {
   // Appends events (lsn-ordered, every lsn greater than anything delivered before) and makes them
   // durable before returning OK. On error the pipeline calls Recover() before writing again.
   virtual Status Write(const std::vector<UnifiedEvent>& events) = 0;
+  // Pipelined delivery: Submit starts making `events` durable and may return before they are;
+  // Complete(events), with the same events, returns OK once they are (retrying as Write does), or
+  // an error as Write would. Between the two a pipeline reads and prepares its next batch; at most
+  // one batch is submitted and not completed, and Submit is called again only after Complete. A
+  // failed Submit or Complete is followed by Recover(), as a failed Write. Default: Submit is
+  // Write, Complete does nothing.
+  virtual Status Submit(const std::vector<UnifiedEvent>& events);
+  virtual Status Complete(const std::vector<UnifiedEvent>& events);
   // Called by a pipeline before its first Recover() with the namespace it delivers from. A sink
   // holding another namespace's events refuses with kFailedPrecondition (one sink, one namespace:
   // lsns of two namespaces cannot be told apart). Default: accepts any namespace.
@@ -252,6 +260,9 @@ class DOTDO_EXPORT JetStreamSink final : public CdcSink {
   // none (then the checkpoint decides).
   Result<std::optional<int64_t>> Recover() override;
   Status Write(const std::vector<UnifiedEvent>& events) override;
+  // Publishes the batch without waiting for its acks; Complete waits for them (and retries).
+  Status Submit(const std::vector<UnifiedEvent>& events) override;
+  Status Complete(const std::vector<UnifiedEvent>& events) override;
   // Binds the sink to `ns` (its subjects); another namespace afterwards is kFailedPrecondition.
   Status Claim(std::string_view ns) override;
 

@@ -152,9 +152,8 @@ class JetStreamSink::Impl {
     return lsn;
   }
 
-  // One attempt: publishes `events` asynchronously (at most max_in_flight unacknowledged) and waits
-  // for every ack.
-  Status PublishOnce(const std::vector<UnifiedEvent>& events) {
+  // Publishes `events` asynchronously (at most max_in_flight unacknowledged) without waiting.
+  Status PublishAll(const std::vector<UnifiedEvent>& events) {
     DOTDO_RETURN_IF_ERROR(Connect());
     failed_.store(0);
     for (const UnifiedEvent& e : events) {
@@ -172,6 +171,12 @@ class JetStreamSink::Impl {
         return NatsError(s, "cannot publish to " + subject);
       }
     }
+    return OkStatus();
+  }
+
+  // Waits for the ack of every publish since PublishAll.
+  Status AwaitAcks() {
+    if (js_ == nullptr) return UnavailableError("not connected to NATS");
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = options_.ack_timeout_ms;
@@ -184,28 +189,53 @@ class JetStreamSink::Impl {
     return OkStatus();
   }
 
+  // One attempt: publishes `events` and waits for every ack.
+  Status PublishOnce(const std::vector<UnifiedEvent>& events) {
+    DOTDO_RETURN_IF_ERROR(PublishAll(events));
+    return AwaitAcks();
+  }
+
   Status Write(const std::vector<UnifiedEvent>& events) {
     if (ns_.empty()) return FailedPreconditionError("JetStreamSink::Write before Claim");
+    return Retry(events, PublishOnce(events));
+  }
+
+  Status Submit(const std::vector<UnifiedEvent>& events) {
+    if (ns_.empty()) return FailedPreconditionError("JetStreamSink::Submit before Claim");
+    // A failed publish is retried by Complete, like a failed first attempt of Write.
+    submitted_ = PublishAll(events);
+    return OkStatus();
+  }
+
+  Status Complete(const std::vector<UnifiedEvent>& events) {
+    Status first = submitted_.ok() ? AwaitAcks() : submitted_;
+    submitted_ = OkStatus();
+    return Retry(events, std::move(first));
+  }
+
+  // After a first attempt that ended with `first`: retries with backoff, each time continuing after
+  // what the stream already holds (invariant 3), until max_attempts attempts in all.
+  Status Retry(const std::vector<UnifiedEvent>& events, Status first) {
+    if (first.ok()) return first;
     std::vector<UnifiedEvent> rest = events;
     int64_t backoff = options_.initial_backoff_ms;
     std::optional<std::mt19937_64> rng;  // seeded on the first retry only
-    for (int attempt = 1;; ++attempt) {
-      Status s = PublishOnce(rest);
-      if (s.ok()) return s;
-      if (attempt >= options_.max_attempts) return s;
+    Status s = std::move(first);
+    for (int attempt = 1; attempt < options_.max_attempts; ++attempt) {
       if (!rng) rng.emplace(std::random_device{}());
       std::this_thread::sleep_for(
           std::chrono::milliseconds(backoff / 2 + static_cast<int64_t>((*rng)() % static_cast<uint64_t>(backoff / 2 + 1))));
       backoff = std::min(backoff * 2, options_.max_backoff_ms);
-      // Invariant 3: continue after what the stream already holds.
-      auto held = LastStoredLsn();
-      if (!held.ok()) continue;
-      if (held->has_value()) {
+      auto held = LastStoredLsn();  // unknown: publish all of rest again (the stream deduplicates)
+      if (held.ok() && held->has_value()) {
         const int64_t last = **held;
         std::erase_if(rest, [&](const UnifiedEvent& e) { return e.lsn.value_or(0) <= last; });
         if (rest.empty()) return OkStatus();
       }
+      s = PublishOnce(rest);
+      if (s.ok()) return s;
     }
+    return s;
   }
 
   static void OnAck(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure) {
@@ -220,6 +250,7 @@ class JetStreamSink::Impl {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::atomic<int64_t> failed_{0};
+  Status submitted_;  // how the last Submit's publishing went
 };
 
 Result<std::unique_ptr<JetStreamSink>> JetStreamSink::Open(JetStreamSinkOptions o) {
@@ -271,6 +302,16 @@ Result<std::optional<int64_t>> JetStreamSink::Recover() {
 Status JetStreamSink::Write(const std::vector<UnifiedEvent>& events) {
   if (events.empty()) return OkStatus();
   return impl_->Write(events);
+}
+
+Status JetStreamSink::Submit(const std::vector<UnifiedEvent>& events) {
+  if (events.empty()) return OkStatus();
+  return impl_->Submit(events);
+}
+
+Status JetStreamSink::Complete(const std::vector<UnifiedEvent>& events) {
+  if (events.empty()) return OkStatus();
+  return impl_->Complete(events);
 }
 
 }  // namespace dotdo

@@ -163,6 +163,8 @@ Result<std::string> JsonlFileSink::DefaultName(const std::filesystem::path& path
   return "jsonl:" + CanonicalPath(abs).string();
 }
 Status CdcSink::Claim(std::string_view) { return OkStatus(); }
+Status CdcSink::Submit(const std::vector<UnifiedEvent>& events) { return Write(events); }
+Status CdcSink::Complete(const std::vector<UnifiedEvent>&) { return OkStatus(); }
 
 Result<std::unique_ptr<JsonlFileSink>> JsonlFileSink::Open(const std::filesystem::path& path,
                                                            JsonlFileSinkOptions options) {

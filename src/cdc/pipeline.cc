@@ -97,30 +97,53 @@ Result<int64_t> CdcPipeline::Impl::RunOnce() {
   DOTDO_ASSIGN_OR_RETURN(Outbox * outbox, Outbox::Of(db_));
   if (!recovered_) DOTDO_RETURN_IF_ERROR(Reconcile(*outbox, name));
   int64_t delivered = 0;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(std::vector<UnifiedEvent> batch, outbox->Read(position_, options_.batch_size));
-    if (batch.empty()) break;
-    if (position_ > 0 && *batch.front().lsn != position_ + 1) {
-      return DataLossError("the outbox has no event " + std::to_string(position_ + 1) + " for sink '" + name +
-                           "' (next is " + std::to_string(*batch.front().lsn) +
-                           "): events were deleted before this sink received them");
-    }
-    if (options_.global_ids) {
-      for (auto& e : batch) e = ToGlobalEvent(e);
-    }
-    const int64_t last = *batch.back().lsn;
-    Status written = sink_.Write(batch);
-    if (!written.ok()) {
+  // The batch submitted to the sink and not yet complete: the next one is read and prepared while
+  // the sink makes it durable (for JetStream, while its acks arrive). The checkpoint moves only
+  // once Complete says the batch is durable.
+  std::vector<UnifiedEvent> in_flight;
+  auto complete = [&]() -> Status {
+    Status done = sink_.Complete(in_flight);
+    if (!done.ok()) {
       recovered_ = false;  // the sink may hold part of the batch: reconcile before the next write
-      return written.WithContext("sink '" + name + "'");
+      return done.WithContext("sink '" + name + "'");
     }
+    const int64_t last = *in_flight.back().lsn;
     Status saved = internal::SaveCheckpoint(db_, name, last);
     if (!saved.ok()) {
       recovered_ = false;
       return saved.WithContext("saving the checkpoint of sink '" + name + "'");
     }
     position_ = last;
-    delivered += static_cast<int64_t>(batch.size());
+    delivered += static_cast<int64_t>(in_flight.size());
+    in_flight.clear();
+    return OkStatus();
+  };
+  int64_t read_from = position_;
+  for (;;) {
+    Result<std::vector<UnifiedEvent>> next = outbox->Read(read_from, options_.batch_size);
+    if (!next.ok()) {
+      if (!in_flight.empty()) (void)complete();  // what is durable stays delivered
+      return next.status();
+    }
+    std::vector<UnifiedEvent> batch = *std::move(next);
+    if (!batch.empty() && read_from > 0 && *batch.front().lsn != read_from + 1) {
+      if (!in_flight.empty()) DOTDO_RETURN_IF_ERROR(complete());
+      return DataLossError("the outbox has no event " + std::to_string(read_from + 1) + " for sink '" + name +
+                           "' (next is " + std::to_string(*batch.front().lsn) +
+                           "): events were deleted before this sink received them");
+    }
+    if (options_.global_ids) {
+      for (auto& e : batch) e = ToGlobalEvent(e);
+    }
+    if (!in_flight.empty()) DOTDO_RETURN_IF_ERROR(complete());
+    if (batch.empty()) break;
+    Status submitted = sink_.Submit(batch);
+    if (!submitted.ok()) {
+      recovered_ = false;
+      return submitted.WithContext("sink '" + name + "'");
+    }
+    read_from = *batch.back().lsn;
+    in_flight = std::move(batch);
   }
   return delivered;
 }

@@ -647,5 +647,84 @@ TEST(CdcRetentionModelTest, RandomRunsNeverLoseOrDuplicate) {
   EXPECT_TRUE(left.empty()) << deleted;
 }
 
+// A sink that makes a batch durable only at Complete, recording the calls and the checkpoint each
+// call saw: the pipeline reads the next batch between Submit and Complete, and moves the checkpoint
+// only after Complete.
+class PipelinedSink final : public CdcSink {
+ public:
+  PipelinedSink(JsonlFileSink& inner, Database& db) : inner_(inner), db_(db) {}
+  std::string Name() const override { return inner_.Name(); }
+  Result<std::optional<int64_t>> Recover() override {
+    calls.push_back("recover");
+    return inner_.Recover();
+  }
+  Status Write(const std::vector<UnifiedEvent>& events) override { return inner_.Write(events); }
+  Status Submit(const std::vector<UnifiedEvent>& events) override {
+    calls.push_back("submit " + Span(events) + " at " + std::to_string(SavedCheckpoint()));
+    return fail_submit ? UnavailableError("injected: submit") : OkStatus();
+  }
+  Status Complete(const std::vector<UnifiedEvent>& events) override {
+    calls.push_back("complete " + Span(events));
+    if (fail_complete_at == *events.front().lsn) return UnavailableError("injected: acks lost");
+    return inner_.Write(events);
+  }
+  std::vector<std::string> calls;
+  bool fail_submit = false;
+  int64_t fail_complete_at = -1;
+
+ private:
+  static std::string Span(const std::vector<UnifiedEvent>& events) {
+    return std::to_string(*events.front().lsn) + "-" + std::to_string(*events.back().lsn);
+  }
+  int64_t SavedCheckpoint() {
+    auto list = CdcCheckpoints(db_).List();
+    return list.ok() && !list->empty() ? list->front().lsn : -1;
+  }
+  JsonlFileSink& inner_;
+  Database& db_;
+};
+
+TEST(CdcPipelineTest, PipelinedSinkGetsTheNextBatchOnlyAfterCompletingTheLast) {
+  ScratchDir dir;
+  auto db = testing::OpenMemoryDb();
+  Commit(*db, 7);
+  auto file = OpenSink(dir.path() / "out.jsonl");
+  PipelinedSink sink(*file, *db);
+  CdcPipelineOptions o;
+  o.batch_size = 3;
+  CdcPipeline pipeline(*db, sink, o);
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, pipeline.RunOnce());
+  EXPECT_EQ(n, 7);
+  EXPECT_EQ(sink.calls, (std::vector<std::string>{"recover", "submit 1-3 at 0", "complete 1-3", "submit 4-6 at 3",
+                                                  "complete 4-6", "submit 7-7 at 6", "complete 7-7"}));
+  EXPECT_EQ(Lsns(ReadLines(dir.path() / "out.jsonl")), Range(1, 7));
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t cp, pipeline.Checkpoint());
+  EXPECT_EQ(cp, 7);
+}
+
+TEST(CdcPipelineTest, FailedCompleteOrSubmitKeepsTheCheckpointAndRedeliversOnce) {
+  ScratchDir dir;
+  auto db = testing::OpenMemoryDb();
+  Commit(*db, 7);
+  auto file = OpenSink(dir.path() / "out.jsonl");
+  PipelinedSink sink(*file, *db);
+  CdcPipelineOptions o;
+  o.batch_size = 3;
+  CdcPipeline pipeline(*db, sink, o);
+  sink.fail_complete_at = 4;
+  EXPECT_THAT(pipeline.RunOnce(), StatusIs(StatusCode::kUnavailable, "acks lost"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t cp, pipeline.Checkpoint());
+  EXPECT_EQ(cp, 3);  // batch 1-3 completed; 4-6 did not
+  sink.fail_complete_at = -1;
+  sink.fail_submit = true;
+  EXPECT_THAT(pipeline.RunOnce(), StatusIs(StatusCode::kUnavailable, "injected: submit"));
+  sink.fail_submit = false;
+  sink.calls.clear();
+  DOTDO_ASSERT_OK_AND_ASSIGN(int64_t n, pipeline.RunOnce());
+  EXPECT_EQ(n, 4);
+  EXPECT_EQ(sink.calls.front(), "recover");  // every failure is followed by a reconcile
+  EXPECT_EQ(Lsns(ReadLines(dir.path() / "out.jsonl")), Range(1, 7));
+}
+
 }  // namespace
 }  // namespace dotdo
