@@ -168,7 +168,16 @@ ALTER TABLE vec_records DROP COLUMN embedding;
 ALTER TABLE vec_records DROP COLUMN binary;
 ALTER TABLE vec_records DROP COLUMN pq;
 )sql";
-constexpr std::array<std::string_view, 2> kMigrations = {kMigrationV1, kMigrationV2};
+// v3: the registry of metadata path indexes (vector_metadata_index.cc).
+constexpr std::string_view kMigrationV3 = R"sql(
+CREATE TABLE vec_indexes (
+  path       TEXT NOT NULL UNIQUE,
+  name       TEXT NOT NULL,
+  multikey   INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+constexpr std::array<std::string_view, 3> kMigrations = {kMigrationV1, kMigrationV2, kMigrationV3};
 
 std::vector<int> DefaultDims(int dimension) {
   std::vector<int> out;
@@ -202,7 +211,7 @@ Status ValidateStoreOptions(const VectorStoreOptions& o) {
   if (!(o.exact_filter_fraction >= 0 && o.exact_filter_fraction <= 1))
     return InvalidArgumentError("exact_filter_fraction must be in [0, 1]");
   if (o.autosave_changes < 0) return InvalidArgumentError("autosave_changes must be >= 0");
-  return OkStatus();
+  return ValidateIndexedPaths(o.indexed_metadata_paths);
 }
 
 Result<std::optional<VectorConfig>> ReadVectorConfig(Database& db) {
@@ -417,7 +426,8 @@ Result<PqCodebook> PqTrain(int dimension, const std::vector<float>& data, int64_
   }, StatusCode::kInternal);
 }
 
-Result<Json> ParseMetadata(const std::string& text) {
+Result<Json> ParseMetadata(std::string_view text) {
+  if (text == "{}") return Json::object();  // the common case, without the parser
   auto j = ParseJson(text, "stored metadata", {.max_depth = kNoDepthCheck});
   if (!j.ok() && j.status().code() == StatusCode::kInvalidArgument)
     return DataLossError("a record has unreadable metadata: " + j.status().message());

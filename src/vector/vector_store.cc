@@ -169,6 +169,15 @@ Result<VectorStore> VectorStore::Open(Database& db, VectorStoreOptions options) 
   options.dimension = config.dimension;
   options.metric = config.metric;
   options.matryoshka_dims = config.dims;
+  if (!options.indexed_metadata_paths.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db, internal::kVectorSpec));
+    if (present) {
+      DOTDO_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
+        DOTDO_RETURN_IF_ERROR(internal::VectorStateOf(db).status());
+        return internal::EnsureMetadataIndexes(db, options.indexed_metadata_paths);
+      }));
+    }
+  }
   return VectorStore(db, std::move(options));
 }
 
@@ -208,6 +217,8 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
     DOTDO_ASSIGN_OR_RETURN(internal::VectorState * state, internal::VectorStateOf(*db_));
     state->index.NoteWrite();
     DOTDO_RETURN_IF_ERROR(internal::StoreConfigIfMissing(*db_, c));
+    DOTDO_RETURN_IF_ERROR(internal::EnsureMetadataIndexes(*db_, options_.indexed_metadata_paths));
+    DOTDO_ASSIGN_OR_RETURN(auto arrays, internal::MetadataArrayTracker::Load(*db_));
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(*db_));
     DOTDO_ASSIGN_OR_RETURN(const internal::PqCodebook* pq, CurrentPq(*db_, *state));
     Connection& conn = DatabaseInternals::Conn(*db_);
@@ -255,6 +266,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       }
       DOTDO_RETURN_IF_ERROR(SetText(conn, label, existing && existing->has_content, r.content));
       DOTDO_RETURN_IF_ERROR(AppendLog(conn, label));
+      arrays.Note(r.metadata);
       with_content += r.content.empty() ? 0 : 1;
       if (mode == kBatch) continue;
       std::optional<Json> before;
@@ -266,6 +278,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
                                                  internal::kRecordsTable, r.id, std::move(before),
                                                  Image(c, r.type, !r.content.empty(), r.metadata)));
     }
+    DOTDO_RETURN_IF_ERROR(arrays.Flush(*db_));
     if (mode == kBatch) {
       UnifiedEvent e;
       e.type = "cdc.batch_insert";
