@@ -217,6 +217,10 @@ struct VectorState {
 Result<VectorState*> VectorStateOf(Database& db);
 
 Result<Json> ParseMetadata(std::string_view text);
+// Decodes stored metadata straight from its SQLite JSONB blob (no json() text, no text parser).
+// nullopt for what the fast path does not decode (JSON5 forms, nesting deeper than 32, malformed
+// headers): the caller then reads json(metadata) and uses ParseMetadata.
+std::optional<Json> DecodeJsonb(std::string_view blob);
 
 // Search without the caller's limits checked again (HybridSearch calls it).
 Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorConfig& config,

@@ -7,6 +7,8 @@
 // Otherwise HNSW is asked for limit * total / matches * 2 + 10 candidates (enough to hold `limit`
 // matches at that selectivity with margin), which are filtered in SQL; if fewer than min(limit,
 // matches) survive, the exact scan answers instead. Every result is re-read from vec_records.
+// A term on an indexed metadata path (VectorStoreOptions::indexed_metadata_paths) compiles to the
+// plain scalar form its expression index serves, so a selective filter reads only its matching rows.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -77,6 +79,15 @@ double Score(const Query& q, const float* stored) {
   return MetricScore(q.config.metric, q.v.data(), stored, q.dim);
 }
 
+// The slow path of DecodeJsonb: SQLite renders the blob as text, the parser reads it.
+Result<Json> MetadataText(Connection& conn, std::string_view jsonb) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT json(?1)"));
+  st.BindBlob(1, jsonb);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return InternalError("json() returned no row");
+  return ParseMetadata(st.ColumnText(0));
+}
+
 // Fetches the rows of `scored` (best first) and returns the first q.limit that still exist (and
 // match the filter) in that order. One cached statement, stepped once per label: a label whose row
 // is gone (deleted since the index was caught up) or filtered out is never served, and the lookups
@@ -85,7 +96,7 @@ Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vec
   std::vector<VectorSearchResult> out;
   if (scored.empty()) return out;
   Connection& conn = DatabaseInternals::Conn(db);
-  static const std::string kUnfiltered = "SELECT id, type, content, json(metadata) FROM vec_records WHERE label = ?1";
+  static const std::string kUnfiltered = "SELECT id, type, content, metadata FROM vec_records WHERE label = ?1";
   // The filter's "?" parameters number on from ?1.
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(q.filter ? kUnfiltered + " AND (" + q.filter->sql + ")" : kUnfiltered));
   if (q.filter)
@@ -101,7 +112,12 @@ Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vec
     r.id = st.ColumnString(0);
     r.type = st.ColumnString(1);
     r.content = st.ColumnString(2);
-    DOTDO_ASSIGN_OR_RETURN(r.metadata, ParseMetadata(st.ColumnText(3)));
+    std::optional<Json> metadata = DecodeJsonb(st.ColumnBlob(3));
+    if (metadata) {
+      r.metadata = std::move(*metadata);
+    } else {
+      DOTDO_ASSIGN_OR_RETURN(r.metadata, MetadataText(conn, st.ColumnBlob(3)));
+    }
     r.score = score;
     r.stage = q.stage;
   }

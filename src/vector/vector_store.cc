@@ -165,6 +165,8 @@ Result<VectorState*> VectorStateOf(Database& db) { return StoreStateOf<VectorSta
 }  // namespace internal
 
 Result<VectorStore> VectorStore::Open(Database& db, VectorStoreOptions options) {
+  // Checked once here (options are fixed for the handle's life), not on every call.
+  DOTDO_RETURN_IF_ERROR(internal::ValidateIndexedPaths(options.indexed_metadata_paths));
   DOTDO_ASSIGN_OR_RETURN(auto config, ConfigFor(db, options));
   options.dimension = config.dimension;
   options.metric = config.metric;

@@ -2,7 +2,8 @@
 // or by Open on a namespace that has records), SQLite uses it for the filter's plain scalar form
 // (EXPLAIN QUERY PLAN, and far fewer rows read), filtered searches answer the same with and without
 // it, an array on the path (multikey) falls back to the array-aware form and stays exact, bad paths
-// are rejected, and a rolled-back write leaves no index behind.
+// are rejected, and a rolled-back write leaves no index behind. Also: stored metadata decoded straight
+// from JSONB equals what json() + the parser give, and the fast path declines what it does not know.
 #include <map>
 #include <random>
 #include <set>
@@ -192,5 +193,50 @@ TEST_F(VectorMetadataIndexTest, BadPathsAreRejectedAndARolledBackWriteLeavesNoIn
   EXPECT_EQ(count->ColumnInt64(0), 1);
 }
 
+// jsonb(text) by SQLite, then both decoders.
+std::pair<std::optional<Json>, Json> BothDecodings(Database& db, const std::string& text) {
+  auto& conn = DatabaseInternals::Conn(db);
+  auto st = conn.PrepareUncached("SELECT jsonb(?1), json(jsonb(?1))");
+  EXPECT_THAT(st, testing::IsOk());
+  st->Bind(1, text);
+  auto row = st->Step();
+  EXPECT_THAT(row, testing::IsOk());
+  auto parsed = internal::ParseMetadata(st->ColumnText(1));
+  EXPECT_THAT(parsed, testing::IsOk());
+  return {internal::DecodeJsonb(st->ColumnBlob(0)), parsed.ok() ? *parsed : Json()};
+}
+
+TEST(VectorJsonbTest, DecodingStoredMetadataMatchesTheTextPath) {
+  auto db = testing::OpenMemoryDb();
+  const std::vector<std::string> docs = {
+      R"({})", R"({"rare":false,"n":7,"neg":-3,"f":1.5e-7,"s":"plain"})",
+      R"({"esc":"q\"uote\\ \u00e9 \ud83d\ude00 \n","big":18446744073709551615,"huge":1e308,"min":-9223372036854775808})",
+      R"({"a":{"b":[1,[2,{"c":null}],true]},"empty":[],"o":{}})",
+      R"({"long":")" + std::string(70000, 'x') + R"("})",
+      R"({"k":"v","k":"w"})"};
+  for (const std::string& text : docs) {
+    auto [fast, slow] = BothDecodings(*db, text);
+    ASSERT_TRUE(fast.has_value()) << text.substr(0, 80);
+    EXPECT_EQ(*fast, slow) << text.substr(0, 80);
+    EXPECT_EQ(fast->dump(), slow.dump());
+  }
+  // JSON5 forms (hex integers) and nesting deeper than the fast path's limit go to the parser.
+  EXPECT_FALSE(BothDecodings(*db, R"({"h":0x1F})").first.has_value());
+  const std::string deep = "{\"d\":" + std::string(40, '[') + std::string(40, ']') + "}";
+  EXPECT_FALSE(BothDecodings(*db, deep).first.has_value());
+  EXPECT_FALSE(internal::DecodeJsonb(std::string("\xcc\x05", 2)).has_value()) << "truncated size";
+  EXPECT_FALSE(internal::DecodeJsonb("").has_value());
+  // A record whose metadata only the slow path decodes is still served whole.
+  auto vs = VectorStore::Open(*db, {.dimension = 2});
+  ASSERT_THAT(vs, testing::IsOk());
+  Json nested = Json::array();
+  for (int i = 0; i < 40; ++i) nested = Json::array({nested});
+  DOTDO_ASSERT_OK(vs->Insert(Rec(1, {1, 0}, {{"d", nested}})));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs->Search({.embedding = {1, 0}, .limit = 1}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].metadata, (Json{{"d", nested}}));
+}
+
 }  // namespace
 }  // namespace dotdo
+
