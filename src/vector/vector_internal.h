@@ -69,6 +69,8 @@ const FieldResolver& VectorFields();
 
 // Metadata path indexes (vector_metadata_index.cc).
 Status ValidateIndexedPaths(const std::vector<std::string>& paths);
+// Whether every path of `paths` has its index (a read; REQUIRES: the vector tables exist).
+Result<bool> MetadataIndexesPresent(Database& db, const std::vector<std::string>& paths);
 // Inside a write transaction: creates the indexes of `paths` missing from vec_indexes.
 Status EnsureMetadataIndexes(Database& db, const std::vector<std::string>& paths);
 // Marks indexed paths on which a written record's metadata puts an array as multikey (invariant 1

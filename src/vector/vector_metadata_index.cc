@@ -53,6 +53,17 @@ Status ValidateIndexedPaths(const std::vector<std::string>& paths) {
   return OkStatus();
 }
 
+Result<bool> MetadataIndexesPresent(Database& db, const std::vector<std::string>& paths) {
+  Connection& conn = DatabaseInternals::Conn(db);
+  auto lock = conn.Lock();
+  DOTDO_ASSIGN_OR_RETURN(auto existing, IndexedPaths(conn));
+  for (const std::string& p : paths) {
+    DOTDO_ASSIGN_OR_RETURN(FieldRef f, ResolveMetadataPath(p));
+    if (!existing.count(f.name)) return false;
+  }
+  return true;
+}
+
 Status EnsureMetadataIndexes(Database& db, const std::vector<std::string>& paths) {
   if (paths.empty()) return OkStatus();
   Connection& conn = DatabaseInternals::Conn(db);

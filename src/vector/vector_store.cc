@@ -173,7 +173,13 @@ Result<VectorStore> VectorStore::Open(Database& db, VectorStoreOptions options) 
   options.matryoshka_dims = config.dims;
   if (!options.indexed_metadata_paths.empty()) {
     DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db, internal::kVectorSpec));
+    bool indexed = !present;
     if (present) {
+      DOTDO_ASSIGN_OR_RETURN(indexed, internal::MetadataIndexesPresent(db, options.indexed_metadata_paths));
+    }
+    // Only a missing index costs a write transaction (so a read-only namespace opens when its
+    // indexes exist).
+    if (!indexed) {
       DOTDO_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
         DOTDO_RETURN_IF_ERROR(internal::VectorStateOf(db).status());
         return internal::EnsureMetadataIndexes(db, options.indexed_metadata_paths);

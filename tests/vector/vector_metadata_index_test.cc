@@ -164,6 +164,10 @@ TEST_F(VectorMetadataIndexTest, OpenIndexesAnExistingStoreAndMarksExistingArrays
   EXPECT_EQ(Ids(r), std::vector<std::string>{"v1"});
   DOTDO_ASSERT_OK_AND_ASSIGN(r, vs->Search({.embedding = data_[1], .filter = {{"k", "y"}}}));
   EXPECT_EQ(Ids(r), std::vector<std::string>{"v2"});
+  // Opening again with the same paths writes nothing (no transaction, no new index).
+  const int64_t written = db->stats().rows_written;
+  ASSERT_THAT(VectorStore::Open(*db, {.indexed_metadata_paths = {"tags", "k"}}), testing::IsOk());
+  EXPECT_EQ(db->stats().rows_written, written);
 }
 
 TEST_F(VectorMetadataIndexTest, BadPathsAreRejectedAndARolledBackWriteLeavesNoIndex) {
