@@ -69,6 +69,11 @@ struct VectorStoreOptions {
   // answered by exact search over the matching records (see Search). Defaults 20000 / 0.05.
   int64_t exact_filter_rows = 20000;
   double exact_filter_fraction = 0.05;
+  // Metadata paths (as filters name them: "rare", "a.b") given an expression index, so a filter
+  // term on one of them is an index range instead of a scan of every record (see Search). Created
+  // by Open when the namespace has vector tables, else by the first write; an index is kept once
+  // created (never dropped by a later handle that omits it). At most 32 paths. Default none.
+  std::vector<std::string> indexed_metadata_paths;
   // Save the HNSW index file automatically after this many changes were applied to it since the last
   // save (file namespaces only). Default 50000; 0 = only SaveIndex() saves.
   int64_t autosave_changes = 50000;
@@ -143,7 +148,8 @@ DOTDO_EXPORT Json VectorStatsToJson(const VectorStats& stats);
 class DOTDO_EXPORT VectorStore {
  public:
   // Checks the options against the namespace (a stored dimension/metric must match) and returns the
-  // handle. Never creates tables (the first write does). REQUIRES: db outlives the store.
+  // handle. Never creates tables (the first write does); on a namespace that has them, creates the
+  // indexes of options.indexed_metadata_paths that are missing. REQUIRES: db outlives the store.
   static Result<VectorStore> Open(Database& db, VectorStoreOptions options);
 
   // Inserts a new record (cdc.insert); kAlreadyExists when the id is taken.

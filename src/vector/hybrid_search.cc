@@ -56,7 +56,6 @@ std::string PlainFtsQuery(std::string_view text, bool all) {
 }
 
 struct Candidate {
-  internal::RecordRow row;
   HybridResult result;
 };
 
@@ -75,7 +74,7 @@ Result<std::vector<HybridResult>> HybridSearch::Query(const HybridQuery& q) {
   if (q.query.empty() && q.embedding.empty())
     return InvalidArgumentError("give a text query, an embedding, or both");
   const int64_t n = q.candidates > 0 ? q.candidates : std::max<int64_t>(4 * q.limit, 50);
-  DOTDO_ASSIGN_OR_RETURN(internal::CompiledFilter filter, internal::CompileFilter(q.where, internal::VectorFields()));
+  DOTDO_ASSIGN_OR_RETURN(internal::CompiledFilter filter, internal::CompileVectorFilter(db_, q.where));
   const std::string fts = q.mode == FtsQueryMode::kRaw ? q.query : PlainFtsQuery(q.query, q.mode == FtsQueryMode::kAllTerms);
   if (q.mode == FtsQueryMode::kRaw && !q.query.empty() && fts.find_first_not_of(" \t\r\n") == std::string::npos)
     return InvalidArgumentError("the full-text query is empty");

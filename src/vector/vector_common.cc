@@ -5,6 +5,7 @@
 
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -168,7 +169,16 @@ ALTER TABLE vec_records DROP COLUMN embedding;
 ALTER TABLE vec_records DROP COLUMN binary;
 ALTER TABLE vec_records DROP COLUMN pq;
 )sql";
-constexpr std::array<std::string_view, 2> kMigrations = {kMigrationV1, kMigrationV2};
+// v3: the registry of metadata path indexes (vector_metadata_index.cc).
+constexpr std::string_view kMigrationV3 = R"sql(
+CREATE TABLE vec_indexes (
+  path       TEXT NOT NULL UNIQUE,
+  name       TEXT NOT NULL,
+  multikey   INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+constexpr std::array<std::string_view, 3> kMigrations = {kMigrationV1, kMigrationV2, kMigrationV3};
 
 std::vector<int> DefaultDims(int dimension) {
   std::vector<int> out;
@@ -417,7 +427,105 @@ Result<PqCodebook> PqTrain(int dimension, const std::vector<float>& data, int64_
   }, StatusCode::kInternal);
 }
 
-Result<Json> ParseMetadata(const std::string& text) {
+namespace {
+
+// SQLite's JSONB (https://sqlite.org/jsonb.html): each element is a header byte (low nibble the
+// type, high nibble the payload size, or 12/13/14/15 for a 1/2/4/8-byte big-endian size after it)
+// and its payload. Containers hold their elements back to back; an object alternates keys and values.
+enum JsonbType : uint8_t {
+  kJNull = 0, kJTrue = 1, kJFalse = 2, kJInt = 3, kJInt5 = 4, kJFloat = 5, kJFloat5 = 6,
+  kJText = 7, kJTextJ = 8, kJText5 = 9, kJTextRaw = 10, kJArray = 11, kJObject = 12,
+};
+constexpr int kMaxJsonbDepth = 32;
+
+class JsonbReader {
+ public:
+  explicit JsonbReader(std::string_view b) : b_(b) {}
+  // The element at pos_ (advancing past it); nullopt for what the fast path leaves to the parser.
+  std::optional<Json> Element(int depth) {
+    uint8_t type = 0;
+    size_t size = 0;
+    if (!Header(type, size)) return std::nullopt;
+    const std::string_view payload = b_.substr(pos_, size);
+    pos_ += size;
+    switch (type) {
+      case kJNull: return Json(nullptr);
+      case kJTrue: return Json(true);
+      case kJFalse: return Json(false);
+      case kJInt: {
+        int64_t v = 0;
+        auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), v);
+        // Non-negative integers as the parser makes them (unsigned), so both paths give equal types.
+        if (ec == std::errc() && end == payload.data() + payload.size())
+          return v >= 0 ? Json(static_cast<uint64_t>(v)) : Json(v);
+        return Number(payload);  // beyond int64: as the parser reads it
+      }
+      case kJFloat: return Number(payload);
+      case kJText:
+      case kJTextRaw: return Json(std::string(payload));
+      case kJTextJ: {
+        Json s = Json::parse("\"" + std::string(payload) + "\"", nullptr, false);
+        if (s.is_discarded() || !s.is_string()) return std::nullopt;
+        return s;
+      }
+      case kJArray:
+      case kJObject: {
+        if (depth >= kMaxJsonbDepth) return std::nullopt;
+        JsonbReader inner(payload);
+        Json out = type == kJArray ? Json::array() : Json::object();
+        while (inner.pos_ < payload.size()) {
+          std::optional<Json> first = inner.Element(depth + 1);
+          if (!first) return std::nullopt;
+          if (type == kJArray) {
+            out.push_back(std::move(*first));
+            continue;
+          }
+          if (!first->is_string()) return std::nullopt;
+          std::optional<Json> value = inner.Element(depth + 1);
+          if (!value) return std::nullopt;
+          out[first->get<std::string>()] = std::move(*value);
+        }
+        return out;
+      }
+      default: return std::nullopt;  // INT5, FLOAT5, TEXT5 (JSON5 forms) and reserved types
+    }
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  bool Header(uint8_t& type, size_t& size) {
+    if (pos_ >= b_.size()) return false;
+    const auto h = static_cast<uint8_t>(b_[pos_++]);
+    type = h & 0x0f;
+    size = h >> 4;
+    if (size >= 12) {
+      const size_t n = size_t{1} << (size - 12);
+      if (b_.size() - pos_ < n) return false;
+      size = 0;
+      for (size_t i = 0; i < n; ++i) size = (size << 8) | static_cast<uint8_t>(b_[pos_++]);
+    }
+    return size <= b_.size() - pos_;
+  }
+  static std::optional<Json> Number(std::string_view text) {
+    Json v = Json::parse(text, nullptr, false);
+    if (v.is_discarded() || !v.is_number()) return std::nullopt;
+    return v;
+  }
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<Json> DecodeJsonb(std::string_view blob) {
+  JsonbReader reader(blob);
+  std::optional<Json> out = reader.Element(0);
+  if (!out || !reader.done()) return std::nullopt;
+  return out;
+}
+
+Result<Json> ParseMetadata(std::string_view text) {
+  if (text == "{}") return Json::object();  // the common case, without the parser
   auto j = ParseJson(text, "stored metadata", {.max_depth = kNoDepthCheck});
   if (!j.ok() && j.status().code() == StatusCode::kInvalidArgument)
     return DataLossError("a record has unreadable metadata: " + j.status().message());

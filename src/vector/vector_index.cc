@@ -2,6 +2,7 @@
 // beside the namespace, caught up from vec_log, saved with the change sequence it reflects, and
 // rebuilt without deleted elements on compaction. See the invariants in vector_internal.h.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 // hnswlib 0.6.2 defines non-inline functions and variables in its headers, so a second translation
@@ -188,7 +189,34 @@ void EncodeInt8(const float* v, size_t dim, size_t bytes, char* out) {
   std::memcpy(out, header, sizeof header);
 }
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Places the graph's level-0 block (links, codes and labels of every element: what a walk reads at
+// random) on huge pages. hnswlib allocates it with malloc in the constructor, loadIndex and
+// resizeIndex; this runs after each.
+void PlaceGraphOnHugePages(hnswlib::HierarchicalNSW<float>& h) {
+  MoveToHugePages(h.data_level0_memory_, h.cur_element_count * h.size_data_per_element_,
+                  h.max_elements_ * h.size_data_per_element_);
+}
+
 }  // namespace
+
+void* AllocateHugePageBacked(size_t bytes) {
+  if (bytes < kHugePage) return std::malloc(bytes);
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p != nullptr) (void)::madvise(p, rounded, MADV_HUGEPAGE);
+  return p;
+}
+
+void MoveToHugePages(char*& block, size_t used, size_t capacity) {
+  if (block == nullptr || capacity < kHugePage) return;
+  auto* fresh = static_cast<char*>(AllocateHugePageBacked(capacity));
+  if (fresh == nullptr) return;
+  std::memcpy(fresh, block, used);
+  std::free(block);
+  block = fresh;
+}
 
 VectorIndex::VectorIndex(Database& db) : db_(db) {}
 VectorIndex::~VectorIndex() = default;
@@ -211,6 +239,7 @@ void VectorIndex::Reset(const VectorConfig& config, const VectorStoreOptions& op
   if (capacity > 0)
     hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), capacity, static_cast<size_t>(options.hnsw_m),
                                                               static_cast<size_t>(options.hnsw_ef_construction));
+  if (hnsw_) PlaceGraphOnHugePages(*hnsw_);
   codes_.assign(capacity * words_, 0);
   floats_.assign(capacity * dim, 0.0f);
   changes_since_save_ = 0;
@@ -228,6 +257,7 @@ Status VectorIndex::Apply(int64_t label, const std::vector<float>* v) {
     if (found == hnsw_->label_lookup_.end() && hnsw_->cur_element_count >= hnsw_->max_elements_) {
       const size_t grown = hnsw_->max_elements_ * 2 + 1024;
       hnsw_->resizeIndex(grown);
+      PlaceGraphOnHugePages(*hnsw_);
       codes_.resize(grown * words_, 0);
       floats_.resize(grown * static_cast<size_t>(config_.dimension), 0.0f);
     }
@@ -292,6 +322,7 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
   }
   const size_t expected = space_->get_data_size() + sizeof(hnswlib::labeltype) + (hnsw_ ? hnsw_->size_links_level0_ : 0);
   if (!hnsw_ || hnsw_->size_data_per_element_ != expected) return Rebuild(config, options);
+  PlaceGraphOnHugePages(*hnsw_);
   codes_.assign(hnsw_->max_elements_ * words_, 0);
   floats_.assign(hnsw_->max_elements_ * static_cast<size_t>(config.dimension), 0.0f);
   {

@@ -15,8 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -63,6 +67,28 @@ Status ValidateStoreOptions(const VectorStoreOptions& options);
 // The resolver for filters: $type, $id and metadata paths.
 const FieldResolver& VectorFields();
 
+// Metadata path indexes (vector_metadata_index.cc).
+Status ValidateIndexedPaths(const std::vector<std::string>& paths);
+// Whether every path of `paths` has its index (a read; REQUIRES: the vector tables exist).
+Result<bool> MetadataIndexesPresent(Database& db, const std::vector<std::string>& paths);
+// Inside a write transaction: creates the indexes of `paths` missing from vec_indexes.
+Status EnsureMetadataIndexes(Database& db, const std::vector<std::string>& paths);
+// Marks indexed paths on which a written record's metadata puts an array as multikey (invariant 1
+// of vector_metadata_index.cc). Load and Flush inside the write's transaction.
+class MetadataArrayTracker {
+ public:
+  static Result<MetadataArrayTracker> Load(Database& db);
+  void Note(const Json& metadata);
+  Status Flush(Database& db);
+
+ private:
+  std::vector<std::pair<std::string, JsonPath>> scalar_;  // non-multikey paths
+  std::set<std::string> now_multikey_;
+};
+// `where` compiled with the non-multikey indexed paths as scalar paths (their terms are plain
+// comparisons the indexes serve).
+Result<CompiledFilter> CompileVectorFilter(Database& db, const Json& where);
+
 // Maths.
 double Dot(const float* a, const float* b, int n);
 void Normalize(std::vector<float>& v);
@@ -89,6 +115,29 @@ Result<std::vector<float>> PqDecode(const PqCodebook& pq, int dimension, std::st
 // Trains on `n` vectors (row-major). REQUIRES n >= 256.
 Result<PqCodebook> PqTrain(int dimension, const std::vector<float>& data, int64_t n);
 int DefaultPqSubquantizers(int dimension);
+
+// Allocations of at least 2 MiB are 2 MiB-aligned and advised for transparent huge pages
+// (madvise(MADV_HUGEPAGE); a no-op where the kernel does not allow it); smaller ones are plain
+// malloc. Freed with std::free, so hnswlib may realloc/free a block placed there.
+void* AllocateHugePageBacked(size_t bytes);
+// Moves the first `used` bytes of `block` (malloc'ed, `capacity` bytes) into a huge-page-backed
+// block of `capacity` bytes and frees the old one; leaves it unchanged when allocation fails.
+void MoveToHugePages(char*& block, size_t used, size_t capacity);
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT(google-explicit-constructor)
+  T* allocate(size_t n) {
+    void* p = AllocateHugePageBacked(n * sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
+};
 
 // The HNSW graph of one Database with what it reflects.
 class VectorIndex {
@@ -142,8 +191,11 @@ class VectorIndex {
   std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<dotdo_hnsw::hnswlib::SpaceInterface<float>> float_space_;
   std::unique_ptr<dotdo_hnsw::hnswlib::HierarchicalNSW<float>> hnsw_;
-  std::vector<float> floats_;    // the float32 vectors by internal id, dimension floats each
-  std::vector<uint64_t> codes_;  // binary codes by internal id, words_ words each
+  // The float32 vectors by internal id, dimension floats each, and the binary codes, words_ words
+  // each. The graph's level-0 block and these are read at random by every search: huge pages
+  // spare most of the TLB misses.
+  std::vector<float, HugePageAllocator<float>> floats_;
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> codes_;
   size_t words_ = 0;
   int64_t applied_seq_ = 0;
   int64_t saved_seq_ = 0;
@@ -166,14 +218,11 @@ struct VectorState {
 };
 Result<VectorState*> VectorStateOf(Database& db);
 
-// A row of vec_records as read by searches.
-struct RecordRow {
-  int64_t label = 0;
-  std::string id, type, content, metadata;
-};
-// The rows of `labels` that exist and match `filter` (may be null), keyed by label.
-Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter);
-Result<Json> ParseMetadata(const std::string& text);
+Result<Json> ParseMetadata(std::string_view text);
+// Decodes stored metadata straight from its SQLite JSONB blob (no json() text, no text parser).
+// nullopt for what the fast path does not decode (JSON5 forms, nesting deeper than 32, malformed
+// headers): the caller then reads json(metadata) and uses ParseMetadata.
+std::optional<Json> DecodeJsonb(std::string_view blob);
 
 // Search without the caller's limits checked again (HybridSearch calls it).
 Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorConfig& config,

@@ -7,6 +7,8 @@
 // Otherwise HNSW is asked for limit * total / matches * 2 + 10 candidates (enough to hold `limit`
 // matches at that selectivity with margin), which are filtered in SQL; if fewer than min(limit,
 // matches) survive, the exact scan answers instead. Every result is re-read from vec_records.
+// A term on an indexed metadata path (VectorStoreOptions::indexed_metadata_paths) compiles to the
+// plain scalar form its expression index serves, so a selective filter reads only its matching rows.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -24,26 +26,6 @@ using internal::DatabaseInternals;
 using internal::VectorConfig;
 
 namespace internal {
-
-Result<std::vector<RecordRow>> ReadRows(Database& db, const std::vector<int64_t>& labels, const CompiledFilter* filter) {
-  Connection& conn = DatabaseInternals::Conn(db);
-  // One statement: the labels' JSON array drives rowid lookups (no temporary table for an IN list);
-  // the filter names the columns of vec_records (json_each has an id and a type of its own).
-  std::string sql = "SELECT label, id, type, content, json(metadata) FROM (SELECT r.* FROM json_each(?1) AS j "
-                    "CROSS JOIN vec_records AS r ON r.label = j.value)";
-  if (filter) sql += " WHERE (" + filter->sql + ")";
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(sql));
-  st.Bind(1, Json(labels).dump());
-  if (filter)
-    for (size_t i = 0; i < filter->params.size(); ++i) st.Bind(static_cast<int>(i + 2), filter->params[i]);
-  std::vector<RecordRow> out;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(RecordRow{st.ColumnInt64(0), st.ColumnString(1), st.ColumnString(2), st.ColumnString(3), st.ColumnString(4)});
-  }
-  return out;
-}
 
 namespace {
 
@@ -97,26 +79,47 @@ double Score(const Query& q, const float* stored) {
   return MetricScore(q.config.metric, q.v.data(), stored, q.dim);
 }
 
-// Fetches the rows of `scored` (best first) and returns them as results in that order.
+// The slow path of DecodeJsonb: SQLite renders the blob as text, the parser reads it.
+Result<Json> MetadataText(Connection& conn, std::string_view jsonb) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT json(?1)"));
+  st.BindBlob(1, jsonb);
+  DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return InternalError("json() returned no row");
+  return ParseMetadata(st.ColumnText(0));
+}
+
+// Fetches the rows of `scored` (best first) and returns the first q.limit that still exist (and
+// match the filter) in that order. One cached statement, stepped once per label: a label whose row
+// is gone (deleted since the index was caught up) or filtered out is never served, and the lookups
+// stop as soon as `limit` rows are found.
 Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vector<Scored>& scored, const Query& q) {
-  std::vector<int64_t> labels;
-  for (const auto& s : scored) labels.push_back(s.second);
-  DOTDO_ASSIGN_OR_RETURN(auto rows, ReadRows(db, labels, q.filter));
-  std::unordered_map<int64_t, RecordRow*> by_label;
-  for (RecordRow& r : rows) by_label[r.label] = &r;
   std::vector<VectorSearchResult> out;
+  if (scored.empty()) return out;
+  Connection& conn = DatabaseInternals::Conn(db);
+  static const std::string kUnfiltered = "SELECT id, type, content, metadata FROM vec_records WHERE label = ?1";
+  // The filter's "?" parameters number on from ?1.
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(q.filter ? kUnfiltered + " AND (" + q.filter->sql + ")" : kUnfiltered));
+  if (q.filter)
+    for (size_t i = 0; i < q.filter->params.size(); ++i) st.Bind(static_cast<int>(i + 2), q.filter->params[i]);
+  out.reserve(std::min(scored.size(), static_cast<size_t>(q.limit)));
   for (const auto& [score, label] : scored) {
-    auto it = by_label.find(label);
-    if (it == by_label.end()) continue;  // deleted since, or filtered out: never served
     if (static_cast<int64_t>(out.size()) >= q.limit) break;
-    VectorSearchResult r;
-    r.id = it->second->id;
-    r.type = it->second->type;
-    r.content = it->second->content;
-    DOTDO_ASSIGN_OR_RETURN(r.metadata, ParseMetadata(it->second->metadata));
+    st.Reset();
+    st.Bind(1, label);
+    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) continue;
+    VectorSearchResult& r = out.emplace_back();
+    r.id = st.ColumnString(0);
+    r.type = st.ColumnString(1);
+    r.content = st.ColumnString(2);
+    std::optional<Json> metadata = DecodeJsonb(st.ColumnBlob(3));
+    if (metadata) {
+      r.metadata = std::move(*metadata);
+    } else {
+      DOTDO_ASSIGN_OR_RETURN(r.metadata, MetadataText(conn, st.ColumnBlob(3)));
+    }
     r.score = score;
     r.stage = q.stage;
-    out.push_back(std::move(r));
   }
   return out;
 }
@@ -267,7 +270,7 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   query_config.dimension = dim;
   if (dim < config.dimension) query_config.metric = VectorMetric::kCosine;
   DOTDO_RETURN_IF_ERROR(PrepareEmbedding(query, query_config, "the query embedding"));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter compiled, CompileFilter(q.filter, VectorFields()));
+  DOTDO_ASSIGN_OR_RETURN(CompiledFilter compiled, CompileVectorFilter(db, q.filter));
   const CompiledFilter* filter = compiled.sql == "1" ? nullptr : &compiled;
   DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kVectorSpec));
   if (!present) return std::vector<VectorSearchResult>();

@@ -165,10 +165,27 @@ Result<VectorState*> VectorStateOf(Database& db) { return StoreStateOf<VectorSta
 }  // namespace internal
 
 Result<VectorStore> VectorStore::Open(Database& db, VectorStoreOptions options) {
+  // Checked once here (options are fixed for the handle's life), not on every call.
+  DOTDO_RETURN_IF_ERROR(internal::ValidateIndexedPaths(options.indexed_metadata_paths));
   DOTDO_ASSIGN_OR_RETURN(auto config, ConfigFor(db, options));
   options.dimension = config.dimension;
   options.metric = config.metric;
   options.matryoshka_dims = config.dims;
+  if (!options.indexed_metadata_paths.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db, internal::kVectorSpec));
+    bool indexed = !present;
+    if (present) {
+      DOTDO_ASSIGN_OR_RETURN(indexed, internal::MetadataIndexesPresent(db, options.indexed_metadata_paths));
+    }
+    // Only a missing index costs a write transaction (so a read-only namespace opens when its
+    // indexes exist).
+    if (!indexed) {
+      DOTDO_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
+        DOTDO_RETURN_IF_ERROR(internal::VectorStateOf(db).status());
+        return internal::EnsureMetadataIndexes(db, options.indexed_metadata_paths);
+      }));
+    }
+  }
   return VectorStore(db, std::move(options));
 }
 
@@ -208,6 +225,8 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
     DOTDO_ASSIGN_OR_RETURN(internal::VectorState * state, internal::VectorStateOf(*db_));
     state->index.NoteWrite();
     DOTDO_RETURN_IF_ERROR(internal::StoreConfigIfMissing(*db_, c));
+    DOTDO_RETURN_IF_ERROR(internal::EnsureMetadataIndexes(*db_, options_.indexed_metadata_paths));
+    DOTDO_ASSIGN_OR_RETURN(auto arrays, internal::MetadataArrayTracker::Load(*db_));
     DOTDO_ASSIGN_OR_RETURN(internal::Outbox * outbox, internal::Outbox::Of(*db_));
     DOTDO_ASSIGN_OR_RETURN(const internal::PqCodebook* pq, CurrentPq(*db_, *state));
     Connection& conn = DatabaseInternals::Conn(*db_);
@@ -255,6 +274,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
       }
       DOTDO_RETURN_IF_ERROR(SetText(conn, label, existing && existing->has_content, r.content));
       DOTDO_RETURN_IF_ERROR(AppendLog(conn, label));
+      arrays.Note(r.metadata);
       with_content += r.content.empty() ? 0 : 1;
       if (mode == kBatch) continue;
       std::optional<Json> before;
@@ -266,6 +286,7 @@ Status VectorStore::Write(std::vector<VectorRecord> records, int mode) {
                                                  internal::kRecordsTable, r.id, std::move(before),
                                                  Image(c, r.type, !r.content.empty(), r.metadata)));
     }
+    DOTDO_RETURN_IF_ERROR(arrays.Flush(*db_));
     if (mode == kBatch) {
       UnifiedEvent e;
       e.type = "cdc.batch_insert";

@@ -516,7 +516,7 @@ TEST(VectorMigrationTest, AFileOfSchemaVersion1OpensWithItsVectors) {
   EXPECT_EQ(rows[0]["d"], 4);
   EXPECT_EQ(rows[0]["vectors"], 3);
   EXPECT_EQ(rows[0]["inline"], 0);
-  EXPECT_EQ(rows[0]["version"], "2");
+  EXPECT_EQ(rows[0]["version"], "3");
   DOTDO_ASSERT_OK(vs.SaveIndex());
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir.path()))
