@@ -269,11 +269,31 @@ bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint6
   return true;
 }
 
+namespace {
+
+// One zstd context per thread for the process's life: ZSTD_compress/ZSTD_decompress create and
+// free a context (~100 KiB or more) per call, which cost more than decoding a 1024-row group.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
+}  // namespace
+
 std::string Frame(const std::string& raw) {
   std::string out;
   if (raw.size() >= 64) {
     std::string z(ZSTD_compressBound(raw.size()), '\0');
-    const size_t n = ZSTD_compress(z.data(), z.size(), raw.data(), raw.size(), 3);
+    const size_t n = ZSTD_compressCCtx(Zstd().c, z.data(), z.size(), raw.data(), raw.size(), 3);
     if (!ZSTD_isError(n) && n < raw.size() - raw.size() / 8) {
       out.push_back(static_cast<char>(kFrameZstd));
       PutVarint(out, raw.size());
@@ -299,7 +319,7 @@ Result<std::string> Unframe(std::string_view blob) {
   }
   if (codec != kFrameZstd) return Corrupt("unknown frame codec");
   std::string raw(len, '\0');
-  const size_t n = ZSTD_decompress(raw.data(), raw.size(), blob.data(), blob.size());
+  const size_t n = ZSTD_decompressDCtx(Zstd().d, raw.data(), raw.size(), blob.data(), blob.size());
   if (ZSTD_isError(n) || n != len) return Corrupt("zstd frame does not decode");
   return raw;
 }
