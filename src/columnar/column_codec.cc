@@ -252,8 +252,17 @@ bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint6
   out.assign(count, 0);
   if (width > 0) {
     const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-    size_t bit = 0;
-    for (size_t i = 0; i < count; ++i) {
+    size_t bit = 0, i = 0;
+    if (width <= 56) {
+      // Fast path: one unaligned 8-byte load per value while 8 bytes remain in the input.
+      const uint64_t mask = (uint64_t{1} << width) - 1;
+      for (; i < count && bit / 8 + 8 <= bytes; ++i, bit += static_cast<size_t>(width)) {
+        uint64_t word;
+        std::memcpy(&word, p + bit / 8, 8);  // little-endian hosts only, as the format says
+        out[i] = (word >> (bit % 8)) & mask;
+      }
+    }
+    for (; i < count; ++i) {
       uint64_t v = 0;
       for (int done = 0; done < width;) {
         const int off = static_cast<int>(bit % 8);
