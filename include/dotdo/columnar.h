@@ -1,7 +1,7 @@
 // ColumnarStore: analytics records `{ $id, $type, data, $createdAt }` stored column by column. An
 // InsertBatch writes, per partition (type x UTC day) and per chunk of at most max_chunk_rows
-// records, one SQLite row per column — ids, timestamps, every extracted JSON subcolumn and the
-// `_rest` JSON — plus one chunk row holding the chunk's accelerator (row count, min/max per
+// records, one SQLite row per column and row group — ids, timestamps, every extracted JSON
+// subcolumn and the `_rest` JSON — plus one chunk row holding the chunk's accelerator (row count, min/max per
 // column, bloom filters on $id and the configured columns, the type index, HyperLogLog sketches).
 // Columns are typed binary encodings (dictionary strings, delta + bit-packed integers, plain
 // doubles, bit-packed booleans, null bitmaps) with zstd on top where it pays
@@ -56,7 +56,8 @@ struct ColumnarOptions {
   // Most records in one chunk. Default 65536; 1..1048576.
   int64_t max_chunk_rows = 65536;
   // Rows per row group: a chunk's rows are sorted by $createdAt and cut into groups with their own
-  // statistics, each decoded on its own. Default 1024; 1..65536.
+  // statistics and blooms, each column's group stored (one SQLite row) and decoded on its own, so a
+  // chunk writes columns x groups rows. Default 1024; 1..65536.
   int64_t row_group_rows = 1024;
   // A chunk also ends once its records' serialized data reach this many bytes. Default 16 MiB.
   int64_t max_chunk_bytes = int64_t{16} << 20;

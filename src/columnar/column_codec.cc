@@ -252,8 +252,17 @@ bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint6
   out.assign(count, 0);
   if (width > 0) {
     const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-    size_t bit = 0;
-    for (size_t i = 0; i < count; ++i) {
+    size_t bit = 0, i = 0;
+    if (width <= 56) {
+      // Fast path: one unaligned 8-byte load per value while 8 bytes remain in the input.
+      const uint64_t mask = (uint64_t{1} << width) - 1;
+      for (; i < count && bit / 8 + 8 <= bytes; ++i, bit += static_cast<size_t>(width)) {
+        uint64_t word;
+        std::memcpy(&word, p + bit / 8, 8);  // little-endian hosts only, as the format says
+        out[i] = (word >> (bit % 8)) & mask;
+      }
+    }
+    for (; i < count; ++i) {
       uint64_t v = 0;
       for (int done = 0; done < width;) {
         const int off = static_cast<int>(bit % 8);
@@ -269,11 +278,31 @@ bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint6
   return true;
 }
 
+namespace {
+
+// One zstd context per thread for the process's life: ZSTD_compress/ZSTD_decompress create and
+// free a context (~100 KiB or more) per call, which cost more than decoding a 1024-row group.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
+}  // namespace
+
 std::string Frame(const std::string& raw) {
   std::string out;
   if (raw.size() >= 64) {
     std::string z(ZSTD_compressBound(raw.size()), '\0');
-    const size_t n = ZSTD_compress(z.data(), z.size(), raw.data(), raw.size(), 3);
+    const size_t n = ZSTD_compressCCtx(Zstd().c, z.data(), z.size(), raw.data(), raw.size(), 3);
     if (!ZSTD_isError(n) && n < raw.size() - raw.size() / 8) {
       out.push_back(static_cast<char>(kFrameZstd));
       PutVarint(out, raw.size());
@@ -299,7 +328,7 @@ Result<std::string> Unframe(std::string_view blob) {
   }
   if (codec != kFrameZstd) return Corrupt("unknown frame codec");
   std::string raw(len, '\0');
-  const size_t n = ZSTD_decompress(raw.data(), raw.size(), blob.data(), blob.size());
+  const size_t n = ZSTD_decompressDCtx(Zstd().d, raw.data(), raw.size(), blob.data(), blob.size());
   if (ZSTD_isError(n) || n != len) return Corrupt("zstd frame does not decode");
   return raw;
 }
@@ -438,27 +467,16 @@ std::string EncodeGroupedColumn(const ColumnData& c, size_t group_rows) {
 
 bool IsGroupedColumn(std::string_view blob) { return !blob.empty() && static_cast<uint8_t>(blob[0]) == kGrouped; }
 
-Result<ColumnData> DecodeGroupedColumn(std::string_view in, size_t rows, size_t group_rows, const std::vector<uint8_t>* wanted) {
-  uint64_t stored_rows = 0, groups = 0;
-  if (!IsGroupedColumn(in)) return Corrupt("not a grouped column");
-  in.remove_prefix(1);
-  const size_t expected = group_rows == 0 ? 0 : (rows + group_rows - 1) / group_rows;
-  if (!GetVarint(in, stored_rows) || stored_rows != group_rows || !GetVarint(in, groups) || groups != expected)
-    return Corrupt("row groups do not match the chunk");
-  if (wanted != nullptr && wanted->size() != groups) return Corrupt("row group mask size");
-  std::vector<uint64_t> lengths(groups);
-  for (uint64_t& len : lengths)
-    if (!GetVarint(in, len) || len > in.size()) return Corrupt("bad row group directory");
+Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames, size_t rows, size_t group_rows) {
+  if (group_rows == 0 || frames.size() != (rows + group_rows - 1) / group_rows) return Corrupt("row groups do not match the rows");
   ColumnData out;
   bool first = true;
-  for (size_t g = 0; g < groups; ++g) {
-    if (lengths[g] > in.size()) return Corrupt("truncated row group");
-    std::string_view frame = in.substr(0, lengths[g]);
-    in.remove_prefix(lengths[g]);
-    if (wanted != nullptr && !(*wanted)[g]) continue;
-    DOTDO_ASSIGN_OR_RETURN(ColumnData part, DecodeColumn(frame));
+  for (size_t g = 0; g < frames.size(); ++g) {
+    if (frames[g].empty()) continue;
+    DOTDO_ASSIGN_OR_RETURN(ColumnData part, DecodeColumn(frames[g]));
     const size_t begin = g * group_rows, n = std::min(rows, begin + group_rows) - begin;
     if (part.size() != n) return Corrupt("row group has the wrong row count");
+    if (n == rows) return part;  // the only group: already the whole column
     if (first) {
       out.kind = part.kind;
       out.Resize(rows);
@@ -473,10 +491,34 @@ Result<ColumnData> DecodeGroupedColumn(std::string_view in, size_t rows, size_t 
     if (out.kind == ColumnKind::kString)
       for (std::string& s : part.dict) out.dict.push_back(std::move(s));
   }
-  if (!in.empty()) return Corrupt("trailing bytes after the row groups");
   if (first) out.Resize(rows);  // no group wanted: every row absent
   if (first && out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
   return out;
+}
+
+Result<ColumnData> DecodeGroupedColumn(std::string_view in, size_t rows, size_t group_rows, const std::vector<uint8_t>* wanted) {
+  uint64_t stored_rows = 0, groups = 0;
+  if (!IsGroupedColumn(in)) return Corrupt("not a grouped column");
+  in.remove_prefix(1);
+  const size_t expected = group_rows == 0 ? 0 : (rows + group_rows - 1) / group_rows;
+  if (!GetVarint(in, stored_rows) || stored_rows != group_rows || !GetVarint(in, groups) || groups != expected)
+    return Corrupt("row groups do not match the chunk");
+  if (wanted != nullptr && wanted->size() != groups) return Corrupt("row group mask size");
+  std::vector<uint64_t> lengths(groups);
+  for (uint64_t& len : lengths)
+    if (!GetVarint(in, len) || len > in.size()) return Corrupt("bad row group directory");
+  std::vector<std::string_view> frames(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    if (lengths[g] > in.size() || lengths[g] == 0) return Corrupt("truncated row group");
+    if (wanted == nullptr || (*wanted)[g]) frames[g] = in.substr(0, lengths[g]);
+    in.remove_prefix(lengths[g]);
+  }
+  if (!in.empty()) return Corrupt("trailing bytes after the row groups");
+  if (groups == 0) {
+    ColumnData out;
+    return out;
+  }
+  return DecodeGroupFrames(frames, rows, group_rows);
 }
 
 }  // namespace dotdo::internal

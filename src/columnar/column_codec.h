@@ -61,6 +61,10 @@ bool IsGroupedColumn(std::string_view blob);
 // is corrupt or does not hold `rows` rows in groups of `group_rows`.
 Result<ColumnData> DecodeGroupedColumn(std::string_view blob, size_t rows, size_t group_rows,
                                        const std::vector<uint8_t>* wanted);
+// Row groups stored one per SQLite row: frames[g] is the frame (EncodeColumn) of group g of a
+// column of `rows` rows cut into groups of `group_rows`, or empty when the group is not read (its
+// rows are absent). kDataLoss when a frame is corrupt or holds the wrong row count.
+Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames, size_t rows, size_t group_rows);
 // Rows [begin, end) of a column as a column of their own.
 ColumnData SliceColumn(const ColumnData& column, size_t begin, size_t end);
 

@@ -344,7 +344,8 @@ Result<ColumnarCompactResult> ColumnarStore::Compact() {
           records.push_back(std::move(r));
           datas.push_back(std::move(row.data));
         }
-        for (const char* sql : {"DELETE FROM col_columns WHERE chunk_id = ?1", "DELETE FROM col_deletes WHERE chunk_id = ?1",
+        for (const char* sql : {"DELETE FROM col_columns WHERE chunk_id = ?1", "DELETE FROM col_groups WHERE chunk_id = ?1",
+                                "DELETE FROM col_deletes WHERE chunk_id = ?1",
                                 "DELETE FROM col_chunks WHERE chunk_id = ?1"}) {
           DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare(sql));
           del.Bind(1, c->chunk_id);

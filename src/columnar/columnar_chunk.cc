@@ -143,9 +143,9 @@ std::optional<uint64_t> RowHash(const ColumnData& c, size_t i) {
   return std::nullopt;
 }
 
-Status PutColumn(Connection& conn, int64_t chunk_id, std::string_view name, const std::string& blob) {
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO col_columns (chunk_id, name, data) VALUES (?1, ?2, ?3)"));
-  st.Bind(1, chunk_id).Bind(2, name).BindBlob(3, blob);
+Status PutGroup(Connection& conn, int64_t chunk_id, std::string_view name, size_t group, const std::string& frame) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO col_groups (chunk_id, name, grp, data) VALUES (?1, ?2, ?3, ?4)"));
+  st.Bind(1, chunk_id).Bind(2, name).Bind(3, static_cast<int64_t>(group)).BindBlob(4, frame);
   return st.Run();
 }
 
@@ -221,7 +221,8 @@ bool DecodeColumnStats(std::string_view& in, std::vector<ColumnStats>& columns) 
 
 }  // namespace
 
-std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups, int64_t group_rows) {
+std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups, int64_t group_rows,
+                             ChunkLayout layout) {
   std::string out;
   EncodeColumnStats(out, columns);
   if (groups.empty()) return out;
@@ -233,6 +234,7 @@ std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std:
     PutVarint(out, Zig(g.max_ts));
     EncodeColumnStats(out, g.columns);
   }
+  if (layout != ChunkLayout::kColumnBlobs) out.push_back(static_cast<char>(layout));
   return out;
 }
 
@@ -259,32 +261,61 @@ Status DecodeChunkStats(std::string_view in, ChunkMeta& meta) {
     first += g.rows;
     if (g.rows != std::min<int64_t>(meta.group_rows, meta.rows - g.first_row)) return bad();
   }
+  meta.layout = ChunkLayout::kColumnBlobs;
+  if (!in.empty()) {  // schema version 3: the layout byte
+    if (static_cast<uint8_t>(in[0]) != static_cast<uint8_t>(ChunkLayout::kGroupRows)) return bad();
+    meta.layout = ChunkLayout::kGroupRows;
+    in.remove_prefix(1);
+  }
   return in.empty() ? OkStatus() : bad();
 }
 
+namespace {
+
+using NamedBlobs = std::map<std::string, std::string, std::less<>>;
+
+void PutNamedBlobs(std::string& out, const NamedBlobs& m) {
+  PutVarint(out, m.size());
+  for (const auto& [name, bytes] : m) {
+    PutString(out, name);
+    PutString(out, bytes);
+  }
+}
+
+bool GetNamedBlobs(std::string_view& in, NamedBlobs& m) {
+  uint64_t n = 0;
+  if (!GetVarint(in, n) || n > in.size()) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string name, bytes;
+    if (!GetString(in, name) || !GetString(in, bytes)) return false;
+    m[name] = std::move(bytes);
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string EncodeAccel(const ChunkAccel& a) {
   std::string out;
-  for (const auto* m : {&a.blooms, &a.hlls}) {
-    PutVarint(out, m->size());
-    for (const auto& [name, bytes] : *m) {
-      PutString(out, name);
-      PutString(out, bytes);
-    }
-  }
+  PutNamedBlobs(out, a.blooms);
+  PutNamedBlobs(out, a.hlls);
+  if (a.groups.empty()) return out;
+  PutVarint(out, a.groups.size());
+  for (const ChunkAccel& g : a.groups) PutNamedBlobs(out, g.blooms);
   return out;
 }
 
 Status DecodeAccel(std::string_view in, ChunkAccel& a) {
-  for (auto* m : {&a.blooms, &a.hlls}) {
-    uint64_t n = 0;
-    if (!GetVarint(in, n) || n > in.size()) return DataLossError("corrupt columnar accelerator");
-    for (uint64_t i = 0; i < n; ++i) {
-      std::string name, bytes;
-      if (!GetString(in, name) || !GetString(in, bytes)) return DataLossError("corrupt columnar accelerator");
-      (*m)[name] = std::move(bytes);
-    }
-  }
-  return OkStatus();
+  auto bad = [] { return DataLossError("corrupt columnar accelerator"); };
+  if (!GetNamedBlobs(in, a.blooms) || !GetNamedBlobs(in, a.hlls)) return bad();
+  a.groups.clear();
+  if (in.empty()) return OkStatus();  // written before per-group blooms
+  uint64_t n = 0;
+  if (!GetVarint(in, n) || n > in.size()) return bad();
+  a.groups.resize(n);
+  for (ChunkAccel& g : a.groups)
+    if (!GetNamedBlobs(in, g.blooms)) return bad();
+  return in.empty() ? OkStatus() : bad();
 }
 
 Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view type) {
@@ -397,6 +428,21 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   }
   accel.blooms[std::string(kIdColumn)] = id_bloom.Serialize();
   accel.hlls[std::string(kIdColumn)] = id_hll.Serialize();
+  const auto group_rows = static_cast<size_t>(options.row_group_rows);
+  accel.groups.resize((n + group_rows - 1) / group_rows);
+  // Per-group blooms: a lookup reads only the group that may hold the value.
+  auto group_blooms = [&](const std::string& name, auto&& hash_of) {
+    for (size_t g = 0, b = 0; b < n; ++g, b += group_rows) {
+      const size_t e = std::min(n, b + group_rows);
+      std::vector<uint64_t> hashes;
+      for (size_t i = b; i < e; ++i)
+        if (auto h = hash_of(i)) hashes.push_back(*h);
+      BloomFilter bf(hashes.size());
+      for (uint64_t h : hashes) bf.Add(h);
+      accel.groups[g].blooms[name] = bf.Serialize();
+    }
+  };
+  group_blooms(std::string(kIdColumn), [&](size_t i) { return ValueHash(SqlValue(records[i].id)); });
   for (size_t c = 0; c < schema.size(); ++c) {
     if (schema[c].kind == ColumnKind::kString) strings_into(cols[c], strings[c]);
     for (size_t i = 0; i < n; ++i) stats[c].rest_count += in_rest[c][i];
@@ -412,10 +458,12 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
       if (bloom) bf.Add(h);
     }
     accel.hlls[schema[c].path] = hll.Serialize();
-    if (bloom) accel.blooms[schema[c].path] = bf.Serialize();
+    if (bloom) {
+      accel.blooms[schema[c].path] = bf.Serialize();
+      group_blooms(schema[c].path, [&](size_t i) { return cols[c].nonnull[i] ? RowHash(cols[c], i) : std::nullopt; });
+    }
   }
   // The row-group index: per group the chunk's statistics over its rows only.
-  const auto group_rows = static_cast<size_t>(options.row_group_rows);
   std::vector<ChunkMeta> groups;
   for (size_t b = 0; b < n; b += group_rows) {
     const size_t e = std::min(n, b + group_rows);
@@ -431,20 +479,29 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
       MinMax(cols[c], gs, b, e);
     }
   }
-  std::vector<std::pair<std::string, std::string>> blobs;
-  blobs.emplace_back(std::string(kIdColumn), EncodeGroupedColumn(ids, group_rows));
-  blobs.emplace_back(std::string(kCreatedColumn), EncodeGroupedColumn(ts, group_rows));
-  if (any_rest) blobs.emplace_back(std::string(kRestColumn), EncodeGroupedColumn(rest, group_rows));
-  for (size_t c = 0; c < schema.size(); ++c) blobs.emplace_back(schema[c].path, EncodeGroupedColumn(cols[c], group_rows));
+  // One frame per (column, row group), each its own col_groups row.
+  std::vector<std::pair<std::string, const ColumnData*>> columns;
+  columns.emplace_back(std::string(kIdColumn), &ids);
+  columns.emplace_back(std::string(kCreatedColumn), &ts);
+  if (any_rest) columns.emplace_back(std::string(kRestColumn), &rest);
+  for (size_t c = 0; c < schema.size(); ++c) columns.emplace_back(schema[c].path, &cols[c]);
+  std::vector<std::vector<std::string>> frames(columns.size());
   int64_t bytes = 0;
-  for (const auto& b : blobs) bytes += static_cast<int64_t>(b.second.size());
+  for (size_t k = 0; k < columns.size(); ++k) {
+    for (size_t b = 0; b < n; b += group_rows) {
+      frames[k].push_back(EncodeColumn(SliceColumn(*columns[k].second, b, std::min(n, b + group_rows))));
+      bytes += static_cast<int64_t>(frames[k].back().size());
+    }
+  }
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(
       "INSERT INTO col_chunks (type, day, rows, min_ts, max_ts, bytes, stats, accel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   st.Bind(1, records[0].type).Bind(2, DayOf(records[0].created_at)).Bind(3, static_cast<int64_t>(n)).Bind(4, min_ts);
-  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats, groups, options.row_group_rows)).BindBlob(8, EncodeAccel(accel));
+  st.Bind(5, max_ts).Bind(6, bytes).BindBlob(7, EncodeChunkStats(stats, groups, options.row_group_rows, ChunkLayout::kGroupRows));
+  st.BindBlob(8, EncodeAccel(accel));
   DOTDO_RETURN_IF_ERROR(st.Run());
   const int64_t chunk_id = conn.LastInsertRowId();
-  for (const auto& [name, blob] : blobs) DOTDO_RETURN_IF_ERROR(PutColumn(conn, chunk_id, name, blob));
+  for (size_t k = 0; k < columns.size(); ++k)
+    for (size_t g = 0; g < frames[k].size(); ++g) DOTDO_RETURN_IF_ERROR(PutGroup(conn, chunk_id, columns[k].first, g, frames[k][g]));
   return chunk_id;
 }
 
@@ -461,9 +518,73 @@ Json ColumnValueJson(const ColumnData& c, size_t row) {
   return nullptr;
 }
 
+ChunkReader::ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups)
+    : conn_(conn), meta_(meta), groups_(groups), end_group_(meta.groups.size()), rows_(static_cast<size_t>(meta.rows)) {}
+
+ChunkReader::ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups, size_t first_group,
+                         size_t end_group)
+    : conn_(conn), meta_(meta), groups_(groups), first_group_(first_group), end_group_(end_group) {
+  first_row_ = static_cast<size_t>(meta.groups[first_group].first_row);
+  const ChunkMeta& last = meta.groups[end_group - 1];
+  rows_ = static_cast<size_t>(last.first_row + last.rows) - first_row_;
+}
+
+Result<std::optional<ColumnData>> ChunkReader::LoadGroupRows(std::string_view name) {
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare(
+      "SELECT grp, data FROM col_groups WHERE chunk_id = ?1 AND name = ?2 AND grp >= ?3 AND grp < ?4 ORDER BY grp"));
+  const size_t count = end_group_ - first_group_;
+  std::vector<std::string> owned(count);
+  std::vector<std::string_view> frames(count);
+  auto wanted = [&](size_t g) { return groups_ == nullptr || (*groups_)[g] != 0; };
+  size_t runs = 0;
+  // One range read per run of consecutive wanted groups: the groups in between are not fetched.
+  for (size_t a = first_group_; a < end_group_;) {
+    if (!wanted(a)) {
+      ++a;
+      continue;
+    }
+    size_t b = a + 1;
+    while (b < end_group_ && wanted(b)) ++b;
+    st.Reset();
+    st.Bind(1, meta_.chunk_id).Bind(2, name).Bind(3, static_cast<int64_t>(a)).Bind(4, static_cast<int64_t>(b));
+    size_t found = 0;
+    while (true) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      const int64_t g = st.ColumnInt64(0);
+      if (g < static_cast<int64_t>(a) || g >= static_cast<int64_t>(b)) return DataLossError("columnar row group out of range");
+      const size_t k = static_cast<size_t>(g) - first_group_;
+      owned[k] = std::string(st.ColumnBlob(1));
+      if (owned[k].empty()) return DataLossError("columnar row group " + std::to_string(g) + " of '" + std::string(name) + "' is empty");
+      frames[k] = owned[k];
+      ++found;
+    }
+    if (found == 0 && runs == 0) return std::optional<ColumnData>();  // the chunk has no such column
+    if (found != b - a) return DataLossError("columnar column '" + std::string(name) + "' lacks row groups");
+    ++runs;
+    a = b;
+  }
+  if (runs == 0) return DataLossError("columnar read of '" + std::string(name) + "' with no row group wanted");
+  ++data_reads_;
+  DOTDO_ASSIGN_OR_RETURN(ColumnData c, DecodeGroupFrames(frames, rows_, static_cast<size_t>(meta_.group_rows)));
+  return std::optional<ColumnData>(std::move(c));
+}
+
 Result<const ColumnData*> ChunkReader::Load(std::string_view name) {
   if (auto it = columns_.find(name); it != columns_.end()) return it->second.get();
   if (missing_.contains(name)) return static_cast<const ColumnData*>(nullptr);
+  if (meta_.layout == ChunkLayout::kGroupRows) {
+    DOTDO_ASSIGN_OR_RETURN(std::optional<ColumnData> c, LoadGroupRows(name));
+    if (!c) {
+      missing_.emplace(std::string(name), true);
+      return static_cast<const ColumnData*>(nullptr);
+    }
+    if (c->size() != rows()) return DataLossError("columnar column '" + std::string(name) + "' has the wrong row count");
+    auto owned = std::make_unique<ColumnData>(std::move(*c));
+    const ColumnData* p = owned.get();
+    columns_.emplace(std::string(name), std::move(owned));
+    return p;
+  }
   DOTDO_ASSIGN_OR_RETURN(auto st, conn_.Prepare("SELECT data FROM col_columns WHERE chunk_id = ?1 AND name = ?2"));
   st.Bind(1, meta_.chunk_id).Bind(2, name);
   DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -498,8 +619,11 @@ Result<const std::vector<uint8_t>*> ChunkReader::Deleted() {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (row) {
         std::string_view bits = st.ColumnBlob(0);
-        if (bits.size() != (rows() + 7) / 8) return DataLossError("corrupt columnar delete bitmap");
-        for (size_t i = 0; i < rows(); ++i) (*deleted_)[i] = (static_cast<uint8_t>(bits[i / 8]) >> (i % 8)) & 1;
+        if (bits.size() != (static_cast<size_t>(meta_.rows) + 7) / 8) return DataLossError("corrupt columnar delete bitmap");
+        for (size_t i = 0; i < rows(); ++i) {
+          const size_t r = first_row_ + i;
+          (*deleted_)[i] = (static_cast<uint8_t>(bits[r / 8]) >> (r % 8)) & 1;
+        }
       }
     }
   }

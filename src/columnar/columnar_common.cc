@@ -48,6 +48,18 @@ CREATE TABLE col_deletes (
     // readable as they are; the version refuses a build that cannot read row groups.
     R"sql(
 -- no table changes: chunk blobs carry their own format (docs/formats/columnar.md)
+)sql",
+    // v3: chunks written from this version on keep one row per (column, row group), so a read
+    // fetches only the groups it decodes; their stats end with the layout byte and their accel
+    // holds per-group blooms. Older chunks stay in col_columns and are read as before.
+    R"sql(
+CREATE TABLE col_groups (
+  chunk_id INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  grp      INTEGER NOT NULL,
+  data     BLOB NOT NULL,
+  PRIMARY KEY (chunk_id, name, grp)
+);
 )sql"};
 
 // Keys a subcolumn path may consist of (other keys stay in `_rest`).
@@ -228,26 +240,27 @@ Result<ColumnarState*> ColumnarState::Of(Database& db) {
 void ColumnarState::Reset() {
   loaded_ = false;
   chunks_.clear();
+  all_.clear();
   by_type_.clear();
   accel_.clear();
 }
 
 
-Result<std::vector<const ChunkMeta*>> ColumnarState::Chunks(std::string_view type) {
+Result<const std::vector<const ChunkMeta*>*> ColumnarState::Chunks(std::string_view type) {
   if (DatabaseInternals::Conn(db_).InTransaction()) Reset();  // it may have written: always fresh
   if (!loaded_) {
     DOTDO_ASSIGN_OR_RETURN(chunks_, LoadChunks(DatabaseInternals::Conn(db_), ""));
-    for (const ChunkMeta& c : chunks_) by_type_[c.type].push_back(&c);
+    for (const ChunkMeta& c : chunks_) {
+      all_.push_back(&c);
+      by_type_[c.type].push_back(&c);
+    }
     loaded_ = true;
     ++loads_;
   }
-  if (type.empty()) {
-    std::vector<const ChunkMeta*> all;
-    for (const ChunkMeta& c : chunks_) all.push_back(&c);
-    return all;
-  }
+  if (type.empty()) return &all_;
+  static const std::vector<const ChunkMeta*> kNone;
   auto it = by_type_.find(type);
-  return it == by_type_.end() ? std::vector<const ChunkMeta*>() : it->second;
+  return it == by_type_.end() ? &kNone : &it->second;
 }
 
 Result<const ChunkAccel*> ColumnarState::Accel(const ChunkMeta& meta) {

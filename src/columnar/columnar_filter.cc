@@ -37,6 +37,7 @@ struct BracketValue {
   SqlValue num;          // kNum: int64_t or double
   std::string str;       // kStr operand
   std::string_view view; // kStr column value
+  std::optional<uint64_t> hash;  // operands: the bloom hash (ValueHash), computed once per filter
 };
 
 // One operator of a data-path condition in scalar form.
@@ -54,6 +55,7 @@ struct ColumnarFilter::Node {
   // Column terms.
   TermOp op = TermOp::kTrue;
   std::vector<SqlValue> values;
+  std::vector<std::optional<uint64_t>> hashes;  // ValueHash of each value, for the blooms
   std::string options;
   // Data-path terms: the whole condition (an operator object) and, when every operator has one,
   // its scalar form.
@@ -186,9 +188,11 @@ BracketValue OperandOf(const Json& v) {
   } else if (v.is_number()) {
     o.b = BracketValue::B::kNum;
     o.num = ToSqlValue(v);
+    o.hash = ValueHash(o.num);
   } else if (v.is_string()) {
     o.b = BracketValue::B::kStr;
     o.str = v.get<std::string>();
+    o.hash = ValueHash(SqlValue(o.str));
   } else {
     o.b = BracketValue::B::kOther;
   }
@@ -351,6 +355,7 @@ Result<Node> ColumnCondition(FieldKind field, const Json& cond) {
     } else {
       return InvalidArgumentError("unknown operator '" + op + "'");
     }
+    for (const SqlValue& x : n.values) n.hashes.push_back(ValueHash(x));
     all.kids.push_back(std::move(n));
   }
   return all;
@@ -529,20 +534,21 @@ int CmpStatNum(const ColumnStats& s, bool hi, const SqlValue& b) {
   return *Compare(v, b);
 }
 
-// True when the chunk has a bloom on `name` and none of `values` may be in it.
-bool BloomMiss(const ChunkAccel* accel, std::string_view name, const std::vector<SqlValue>& values) {
+// True when the chunk (or group) has a bloom on `name` and none of the hashed values may be in it
+// (a value without a hash may be anywhere).
+bool BloomMiss(const ChunkAccel* accel, std::string_view name, const std::vector<std::optional<uint64_t>>& hashes) {
   if (accel == nullptr) return false;
-  auto it = accel->blooms.find(std::string(name));
+  auto it = accel->blooms.find(name);
   if (it == accel->blooms.end()) return false;
-  for (const SqlValue& v : values)
-    if (auto h = ValueHash(v); !h || BloomFilter::MayContain(it->second, *h)) return false;
+  for (const std::optional<uint64_t>& h : hashes)
+    if (!h || BloomFilter::MayContain(it->second, *h)) return false;
   return true;
 }
 
 bool ColumnTermMay(const Node& n, const ChunkMeta& meta, const ChunkAccel* accel) {
   if (n.op == TermOp::kFalse) return false;
   if (n.field == FieldKind::kId)
-    return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, kIdColumn, n.values));
+    return !((n.op == TermOp::kEq || n.op == TermOp::kIn) && BloomMiss(accel, kIdColumn, n.hashes));
   if (n.op == TermOp::kIn && n.values.empty()) return false;
   if (n.op != TermOp::kEq && n.op != TermOp::kGt && n.op != TermOp::kGte && n.op != TermOp::kLt &&
       n.op != TermOp::kLte)
@@ -561,12 +567,12 @@ bool ScalarOpMay(const ScalarOp& op, const ColumnStats& s, const ChunkAccel* acc
   const bool range = op.op == TermOp::kGt || op.op == TermOp::kGte || op.op == TermOp::kLt || op.op == TermOp::kLte;
   if (!eq && !range) return true;
   const BracketValue::B column_bracket = s.kind == ColumnKind::kString ? BracketValue::B::kStr : BracketValue::B::kNum;
-  std::vector<SqlValue> hashed;
+  std::vector<std::optional<uint64_t>> hashed;
   bool any = false;
   for (const BracketValue& o : op.operands) {
     if (o.b == BracketValue::B::kNull || o.b == BracketValue::B::kOther) return true;  // kept simple
     if (o.b != column_bracket || s.nonnull == 0) continue;  // never equal or ordered
-    hashed.push_back(o.b == BracketValue::B::kStr ? SqlValue(o.str) : o.num);
+    if (eq && accel != nullptr) hashed.push_back(o.hash);
     if (!s.has_minmax) {
       any = true;
       continue;

@@ -11,9 +11,13 @@
 //   3. Min/max of a column cover its non-null values; a chunk is skipped by a column statistic only
 //      when that column's rest_count is 0 (so every value of the path in the chunk is in it).
 //   4. col_deletes holds a bitmap of tombstoned rows per chunk; col_chunks.deleted is its popcount.
-//   5. A chunk written with row groups has its rows in $createdAt order, every column blob grouped
-//      by its group_rows rows (ColumnarOptions::row_group_rows when written), and per group the same statistics as the chunk (min/max of
-//      $createdAt and of every subcolumn): a group is skipped exactly as a chunk would be.
+//   5. A chunk written with row groups has its rows in $createdAt order, every column cut into
+//      groups of its group_rows rows (ColumnarOptions::row_group_rows when written), and per group
+//      the same statistics as the chunk (min/max of $createdAt and of every subcolumn) and, from
+//      schema version 3 on, a bloom per bloom column: a group is skipped exactly as a chunk would be.
+//   6. A chunk's layout says where its columns live: kColumnBlobs (versions 1 and 2) one
+//      col_columns row per column (a single frame, or a grouped blob); kGroupRows (version 3) one
+//      col_groups row per (column, group), every group of a column present.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cdc/store_scaffold.h"
@@ -57,6 +62,9 @@ struct ColumnStats {
 };
 
 
+// Where a chunk's columns are stored (invariant 6).
+enum class ChunkLayout : uint8_t { kColumnBlobs = 0, kGroupRows = 1 };
+
 // One col_chunks row, or one row group of it (then rows, min_ts, max_ts and columns are the
 // group's, first_row its first row in the chunk, and groups is empty).
 struct ChunkMeta {
@@ -69,17 +77,22 @@ struct ChunkMeta {
   // groups (its column blobs are single frames).
   int64_t group_rows = 0;
   std::vector<ChunkMeta> groups;
+  ChunkLayout layout = ChunkLayout::kColumnBlobs;
   const ColumnStats* Column(std::string_view name) const;
 };
 // The `stats` blob: the chunk's column statistics, then (chunks with row groups) the group count,
-// the rows per group and per group its row count, min/max $createdAt and column statistics.
+// the rows per group and per group its row count, min/max $createdAt and column statistics, then
+// (kGroupRows chunks) the layout byte.
 std::string EncodeChunkStats(const std::vector<ColumnStats>& columns, const std::vector<ChunkMeta>& groups = {},
-                             int64_t group_rows = 0);
+                             int64_t group_rows = 0, ChunkLayout layout = ChunkLayout::kColumnBlobs);
 Status DecodeChunkStats(std::string_view bytes, ChunkMeta& meta);
 
-// The accelerator blob: bloom filters (name -> bloom) and HyperLogLogs (name -> sketch).
+// The accelerator blob: bloom filters (name -> bloom) and HyperLogLogs (name -> sketch), then
+// (schema version 3) per row group the blooms over the group's values only (`groups`, whose own
+// hlls and groups are empty; absent in older chunks).
 struct ChunkAccel {
-  std::map<std::string, std::string> blooms, hlls;
+  std::map<std::string, std::string, std::less<>> blooms, hlls;
+  std::vector<ChunkAccel> groups;
 };
 std::string EncodeAccel(const ChunkAccel& accel);
 Status DecodeAccel(std::string_view bytes, ChunkAccel& accel);
@@ -114,15 +127,20 @@ struct TypePaths {
 };
 std::optional<ColumnKind> WidenedKind(uint32_t mask);
 
-// A chunk read from disk, decoding columns on first use.
+// A chunk read from disk, decoding columns on first use. It covers a window of the chunk's rows:
+// row i of the reader (and of every column it returns) is row first_row() + i of the chunk.
 class ChunkReader {
  public:
-  // `groups` (optional, one flag per row group, kept by the caller): only these groups are
-  // decoded; rows of the others read as absent and must not be asked for.
-  ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups = nullptr)
-      : conn_(conn), meta_(meta), groups_(groups) {}
+  // The whole chunk; `groups` (optional, one flag per row group of the chunk, kept by the caller):
+  // only these groups are decoded; rows of the others read as absent and must not be asked for.
+  ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups = nullptr);
+  // Only row groups [first_group, end_group) of a kGroupRows chunk, of which those flagged in
+  // `groups` (per chunk group) are read. REQUIRES: meta.layout == kGroupRows, the range in bounds.
+  ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups, size_t first_group,
+              size_t end_group);
   const ChunkMeta& meta() const { return meta_; }
-  size_t rows() const { return static_cast<size_t>(meta_.rows); }
+  size_t rows() const { return rows_; }
+  size_t first_row() const { return first_row_; }
   // nullptr when the chunk has no such column (`_rest` of an all-empty chunk, a path not extracted).
   Result<const ColumnData*> Column(std::string_view name);
   Result<const std::vector<uint8_t>*> Deleted();  // 1 = tombstoned
@@ -135,9 +153,12 @@ class ChunkReader {
 
  private:
   Result<const ColumnData*> Load(std::string_view name);
+  // A kGroupRows column: the window's groups from col_groups; nullopt when the chunk lacks it.
+  Result<std::optional<ColumnData>> LoadGroupRows(std::string_view name);
   Connection& conn_;
   const ChunkMeta& meta_;
   const std::vector<uint8_t>* groups_;
+  size_t first_group_ = 0, end_group_ = 0, first_row_ = 0, rows_ = 0;
   std::map<std::string, std::unique_ptr<ColumnData>, std::less<>> columns_;
   std::map<std::string, bool, std::less<>> missing_;
   std::vector<Json> rest_;
@@ -192,7 +213,7 @@ class ColumnarState final : public TransactionObserver {
   // REQUIRES: the store's schema is present.
   static Result<ColumnarState*> Of(Database& db);
   // The chunks of `type` (every type when empty) in chunk_id order; valid until the next call.
-  Result<std::vector<const ChunkMeta*>> Chunks(std::string_view type);
+  Result<const std::vector<const ChunkMeta*>*> Chunks(std::string_view type);
   // The accelerator of a chunk returned by Chunks.
   Result<const ChunkAccel*> Accel(const ChunkMeta& meta);
   // Times the metadata was read from SQLite (for tests and the bench).
@@ -210,8 +231,9 @@ class ColumnarState final : public TransactionObserver {
   int64_t loads_ = 0;
   int64_t data_version_ = -1;
   std::vector<ChunkMeta> chunks_;
+  std::vector<const ChunkMeta*> all_;
   std::map<std::string, std::vector<const ChunkMeta*>, std::less<>> by_type_;
-  std::map<int64_t, std::unique_ptr<ChunkAccel>> accel_;
+  std::unordered_map<int64_t, std::unique_ptr<ChunkAccel>> accel_;
 };
 
 // Writes the records (one partition, in order) as one chunk with these subcolumns; returns its id.

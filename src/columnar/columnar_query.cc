@@ -9,6 +9,7 @@
 
 namespace dotdo {
 
+using internal::ChunkLayout;
 using internal::ChunkMeta;
 using internal::ChunkReader;
 using internal::ColumnarState;
@@ -85,26 +86,55 @@ Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<Js
   return out;
 }
 
+namespace {
+
+// The reader of the wanted row groups of a chunk: for a kGroupRows chunk only the span from the
+// first to the last wanted group is fetched (the unwanted ones inside it read as absent); a chunk
+// in column blobs is read whole. REQUIRES: `wanted` has one flag per group, one of them set.
+ChunkReader WantedReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>& wanted) {
+  if (meta.groups.empty()) return ChunkReader(conn, meta);
+  if (meta.layout != ChunkLayout::kGroupRows) return ChunkReader(conn, meta, &wanted);
+  size_t first = 0, end = wanted.size();
+  while (first < end && !wanted[first]) ++first;
+  while (end > first + 1 && !wanted[end - 1]) --end;
+  return ChunkReader(conn, meta, &wanted, first, end);
+}
+
+// The live rows of the reader's window that lie in wanted groups.
+Result<std::vector<uint8_t>> LiveRows(ChunkReader& reader, const std::vector<uint8_t>& wanted) {
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+  const ChunkMeta& meta = reader.meta();
+  std::vector<uint8_t> live(reader.rows());
+  for (size_t i = 0; i < live.size(); ++i)
+    live[i] = !(*deleted)[i] && (meta.groups.empty() || wanted[(reader.first_row() + i) / static_cast<size_t>(meta.group_rows)]);
+  return live;
+}
+
+}  // namespace
+
 Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
                   const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
   Connection& conn = DatabaseInternals::Conn(db);
   DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
-  DOTDO_ASSIGN_OR_RETURN(std::vector<const ChunkMeta*> chunks, state->Chunks(type));
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunk_list, state->Chunks(type));
+  const std::vector<const ChunkMeta*>& chunks = *chunk_list;
   scan.chunks_total += static_cast<int64_t>(chunks.size());
   const bool accel = filter.NeedsAccel();
   std::vector<uint8_t> wanted;
   for (const ChunkMeta* meta : chunks) {
     bool may = meta->deleted < meta->rows && filter.MayMatch(*meta, nullptr);
+    const ChunkAccel* a = nullptr;
     if (may && accel) {
-      DOTDO_ASSIGN_OR_RETURN(const ChunkAccel* a, state->Accel(*meta));
+      DOTDO_ASSIGN_OR_RETURN(a, state->Accel(*meta));
       may = filter.MayMatch(*meta, a);
     }
-    // Row groups: each is pruned by its own statistics, as a chunk is.
+    // Row groups: each is pruned by its own statistics and blooms, as a chunk is.
     size_t groups_wanted = 0;
+    wanted.assign(meta->groups.size(), 0);
     if (may && !meta->groups.empty()) {
-      wanted.assign(meta->groups.size(), 0);
+      const bool group_blooms = a != nullptr && a->groups.size() == meta->groups.size();
       for (size_t g = 0; g < wanted.size(); ++g) {
-        wanted[g] = filter.MayMatch(meta->groups[g], nullptr) ? 1 : 0;
+        wanted[g] = filter.MayMatch(meta->groups[g], group_blooms ? &a->groups[g] : nullptr) ? 1 : 0;
         groups_wanted += wanted[g];
       }
       may = groups_wanted > 0;
@@ -116,10 +146,8 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
     ++scan.chunks_read;
     scan.groups_read += static_cast<int64_t>(groups_wanted);
     scan.groups_skipped += static_cast<int64_t>(meta->groups.size() - groups_wanted);
-    ChunkReader reader(conn, *meta, meta->groups.empty() ? nullptr : &wanted);
-    DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
-    std::vector<uint8_t> match(reader.rows());
-    for (size_t i = 0; i < match.size(); ++i) match[i] = !(*deleted)[i] && (meta->groups.empty() || wanted[i / static_cast<size_t>(meta->group_rows)]);
+    ChunkReader reader = WantedReader(conn, *meta, wanted);
+    DOTDO_ASSIGN_OR_RETURN(std::vector<uint8_t> match, LiveRows(reader, wanted));
     DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
     DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
     if (!more) break;
@@ -134,25 +162,39 @@ Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string
   std::vector<std::string> sorted = ids;
   std::sort(sorted.begin(), sorted.end());
   DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
-  DOTDO_ASSIGN_OR_RETURN(std::vector<const ChunkMeta*> chunks, state->Chunks(""));
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunk_list, state->Chunks(""));
+  const std::vector<const ChunkMeta*>& chunks = *chunk_list;
+  // True when the accelerator has no $id bloom or one of the ids may be in it.
+  auto may_hold = [&](const ChunkAccel& a) {
+    auto it = a.blooms.find(kIdColumn);
+    if (it == a.blooms.end()) return true;
+    for (uint64_t h : hashes)
+      if (BloomFilter::MayContain(it->second, h)) return true;
+    return false;
+  };
   std::vector<RowHit> hits;
+  std::vector<uint8_t> wanted;
   for (const ChunkMeta* meta : chunks) {
     if (meta->deleted == meta->rows) continue;
     DOTDO_ASSIGN_OR_RETURN(const ChunkAccel* a, state->Accel(*meta));
-    auto it = a->blooms.find(std::string(kIdColumn));
-    if (it != a->blooms.end()) {
-      bool any = false;
-      for (uint64_t h : hashes) any = any || BloomFilter::MayContain(it->second, h);
-      if (!any) continue;
+    if (!may_hold(*a)) continue;
+    wanted.assign(meta->groups.size(), 1);
+    if (!meta->groups.empty() && a->groups.size() == meta->groups.size()) {  // per-group $id blooms
+      size_t any = 0;
+      for (size_t g = 0; g < wanted.size(); ++g) {
+        wanted[g] = may_hold(a->groups[g]) ? 1 : 0;
+        any += wanted[g];
+      }
+      if (any == 0) continue;
     }
-    ChunkReader reader(conn, *meta);
+    ChunkReader reader = WantedReader(conn, *meta, wanted);
     DOTDO_ASSIGN_OR_RETURN(const ColumnData* col, reader.Column(kIdColumn));
-    DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+    DOTDO_ASSIGN_OR_RETURN(std::vector<uint8_t> live, LiveRows(reader, wanted));
     if (col == nullptr) return DataLossError("columnar chunk lacks its $id column");
     for (size_t i = 0; i < reader.rows(); ++i) {
-      if ((*deleted)[i] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(i))) continue;
+      if (!live[i] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(i))) continue;
       DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, i, {}));
-      hits.push_back({meta->chunk_id, i, std::move(row)});
+      hits.push_back({meta->chunk_id, reader.first_row() + i, std::move(row)});
     }
   }
   return hits;

@@ -204,6 +204,34 @@ TEST(ColumnCodecTest, GroupedColumnsDecodeTheWantedGroups) {
     EXPECT_THAT(DecodeGroupedColumn(std::string_view(blob).substr(0, cut), 2500, 1024, nullptr), StatusIs(StatusCode::kDataLoss)) << cut;
 }
 
+// Row groups stored one per SQLite row: the frames of the groups read, empty for the others.
+TEST(ColumnCodecTest, GroupFramesDecodeIntoOneWindow) {
+  ColumnData ints = Ints(std::vector<std::optional<int64_t>>(2100, 7));
+  for (size_t i = 0; i < ints.size(); ++i) ints.ints[i] = static_cast<int64_t>(i * i) - 1000;
+  ints.nonnull[5] = 0;
+  ints.ints[5] = 0;
+  std::vector<std::string> frames;
+  for (size_t b = 0; b < 2100; b += 1024) frames.push_back(EncodeColumn(SliceColumn(ints, b, std::min<size_t>(2100, b + 1024))));
+  std::vector<std::string_view> views(frames.begin(), frames.end());
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData all, DecodeGroupFrames(views, 2100, 1024));
+  ExpectSameColumn(ints, all);
+  views[1] = {};
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData part, DecodeGroupFrames(views, 2100, 1024));
+  for (size_t i = 0; i < 2100; ++i) {
+    const bool in = i < 1024 || i >= 2048;
+    ASSERT_EQ(part.present[i], in ? ints.present[i] : 0) << i;
+    if (in && ints.nonnull[i]) {
+      ASSERT_EQ(part.ints[i], ints.ints[i]) << i;
+    }
+  }
+  // One group alone is a window of its own rows; a wrong shape or a corrupt frame is kDataLoss.
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData last, DecodeGroupFrames({frames[2]}, 52, 1024));
+  EXPECT_EQ(last.ints[51], 2099 * 2099 - 1000);
+  EXPECT_THAT(DecodeGroupFrames({frames[2]}, 60, 1024), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGroupFrames({frames[0]}, 2100, 1024), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGroupFrames({std::string_view(frames[0]).substr(0, 9)}, 1024, 1024), StatusIs(StatusCode::kDataLoss));
+}
+
 TEST(SketchTest, BloomHasNoFalseNegativesAndFewFalsePositives) {
   BloomFilter bf(10000);
   for (int i = 0; i < 10000; ++i) bf.Add(HashBytes("key" + std::to_string(i)));

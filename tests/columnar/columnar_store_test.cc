@@ -365,53 +365,6 @@ TEST(ColumnarStoreTest, RowGroupsSkipInsideAChunk) {
   EXPECT_EQ(all.count, 9998);
 }
 
-// Chunks written before row groups (one frame per column, no group index) are read whole.
-TEST(ColumnarStoreTest, ChunksWithoutRowGroupsStayReadable) {
-  auto db = testing::OpenMemoryDb();
-  ColumnarStore col(*db);
-  DOTDO_ASSERT_OK(col.InsertBatch(Orders(3000)));
-  internal::Connection& conn = internal::DatabaseInternals::Conn(*db);
-  DOTDO_ASSERT_OK(db->Transaction([&]() -> Status {  // rewrite the chunk as schema version 1 stored it
-    DOTDO_ASSIGN_OR_RETURN(auto chunks, internal::LoadChunks(conn, ""));
-    for (const internal::ChunkMeta& m : chunks) {
-      std::vector<std::pair<std::string, std::string>> columns;
-      DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT name, data FROM col_columns WHERE chunk_id = ?1"));
-      st.Bind(1, m.chunk_id);
-      while (true) {
-        DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        DOTDO_ASSIGN_OR_RETURN(internal::ColumnData c, internal::DecodeGroupedColumn(st.ColumnBlob(1), static_cast<size_t>(m.rows),
-                                                                                     static_cast<size_t>(m.group_rows), nullptr));
-        columns.emplace_back(st.ColumnString(0), internal::EncodeColumn(c));
-      }
-      for (const auto& [name, blob] : columns) {
-        DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE col_columns SET data = ?3 WHERE chunk_id = ?1 AND name = ?2"));
-        up.Bind(1, m.chunk_id).Bind(2, name).BindBlob(3, blob);
-        DOTDO_RETURN_IF_ERROR(up.Run());
-      }
-      DOTDO_ASSIGN_OR_RETURN(auto up, conn.Prepare("UPDATE col_chunks SET stats = ?2 WHERE chunk_id = ?1"));
-      up.Bind(1, m.chunk_id).BindBlob(2, internal::EncodeChunkStats(m.columns));
-      DOTDO_RETURN_IF_ERROR(up.Run());
-    }
-    return OkStatus();
-  }));
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 1000}, {"$lt", kT0 + 1010}}}},
-                                                    .limit = 100}));
-  ASSERT_EQ(range.rows.size(), 10u);
-  EXPECT_EQ(range.rows[0].data, Orders(1, kT0, 1000)[0].data);
-  EXPECT_EQ(range.scan.chunks_read, 1);
-  EXPECT_EQ(range.scan.groups_read + range.scan.groups_skipped, 0);
-  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnarRow row, col.Get("o2999"));
-  EXPECT_EQ(row.data["email"], "u2999@x.io");
-  // Compaction leaves it alone (one chunk, no tombstones); a delete then compaction rewrites it with groups.
-  DOTDO_ASSERT_OK(col.Delete({"o0"}));
-  DOTDO_ASSERT_OK(col.Compact());
-  DOTDO_ASSERT_OK_AND_ASSIGN(range, col.Query({.type = "Order", .where = {{"$createdAt", {{"$gte", kT0 + 1000}, {"$lt", kT0 + 1010}}}},
-                                               .limit = 100}));
-  EXPECT_EQ(range.rows.size(), 10u);
-  EXPECT_EQ(range.scan.groups_read, 1);
-}
-
 // The chunk metadata cache is filled once and then serves reads without touching col_chunks; a
 // commit on this Database or on another connection to the file makes the next read reload it.
 TEST(ColumnarStoreTest, ChunkCacheFollowsCommitsOfEveryConnection) {
