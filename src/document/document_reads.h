@@ -3,10 +3,11 @@
 // While a namespace tracks reads (meta 'document.reads_tracked_since', set by Tiering::Run for a
 // policy with an idle rule), every Get and Query of hot documents records the ids it returned, in
 // memory; Flush() writes them to doc_reads(id, read_at) in one transaction, keeping the later time
-// per id. Tiering::Run flushes before it selects, a Database flushes when closed, and a log that
-// reaches kMaxPendingReads ids flushes at the end of the read that filled it (outside a transaction). Reads recorded but not
-// yet flushed are lost in a crash: the documents then look idler than they were, which only moves
-// them sooner (placement, never correctness). Recording never fails a read.
+// per id. Tiering::Run flushes before it selects, a Database flushes when closed, and a read that
+// finds a flush due (kMaxPendingReads ids pending, or the oldest kFlushAfterMillis old) flushes when
+// its statements are done, outside a transaction. Reads recorded but not yet flushed are lost in a
+// crash: the documents then look idler than they were, which only moves them sooner (placement,
+// never correctness). Recording never fails a read.
 #pragma once
 
 #include <cstdint>

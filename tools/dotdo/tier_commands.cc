@@ -1,6 +1,7 @@
 // `dotdo tier ...`: the namespace's tiers from the shell — status (hot, warm and cold documents,
 // files and bytes per type), run (move what a policy selects now: age of the last write, time since
-// the last read or write, and/or a cap of hot documents per type to warm; warm files older than --cold-after to the cold Iceberg table),
+// the last read or write, and/or a cap of hot documents per type to warm; warm files older than
+// --cold-after to the cold Iceberg table),
 // files (the registered warm and cold files) and snapshots (the cold table's, for --as-of reads).
 // Policies are validated by Tiering.
 #include <memory>
