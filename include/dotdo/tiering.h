@@ -39,7 +39,7 @@ namespace dotdo {
 // before `now`, or when its type holds more than `max_hot_documents` hot documents (the least
 // recently written move first, down to the cap).
 struct TieringPolicy {
-  // "document" (the only store that moves in this release).
+  // The store whose rows move: "document", or another registered tiering::TierableStore.
   std::string store = "document";
   // One `$type`, or empty for every type of the store. Default every type.
   std::string type;
@@ -160,8 +160,8 @@ class DOTDO_EXPORT Tiering {
 
   // Moves what the policies select at `now_millis` (first finishing or undoing an interrupted run).
   Result<TieringRunStats> Run(int64_t now_millis);
-  // Merges the warm files of every partition with more than max_files_per_partition files (and
-  // drops masked rows) into as few files as max_documents_per_file allows.
+  // Merges the files of a partition with more than max_files_per_partition files (masked rows dropped)
+  // into as few as max_documents_per_file allows; cold partitions with masked rows are rewritten too.
   Result<TieringRunStats> Compact();
   // Per (store, table): hot and warm documents, files and bytes (`dotdo tier status`).
   Result<std::vector<TierTableStatus>> Tables();

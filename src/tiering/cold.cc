@@ -3,7 +3,11 @@
 // dotdo reads through, so reads fall through hot → warm → cold by the same code.
 #include "tiering/cold.h"
 
+#include <map>
 #include <set>
+#include <tuple>
+
+#include "tiering/tiering_mover.h"
 
 namespace dotdo::tiering {
 
@@ -112,6 +116,8 @@ Result<std::string> LocationRoot(ObjectStore& objects, const std::string& config
   if (auto* local = dynamic_cast<LocalObjectStore*>(&objects)) return "file://" + local->DataPath("x").parent_path().string() + "/";
   return std::string("dotdo-objects:///");
 }
+
+std::string ColdDataPrefixOf(const TierableStore& store) { return "cold/" + std::string(store.KeyPrefix()) + "/data"; }
 
 std::string ColdKeyOf(std::string_view warm_key) {
   return std::string(kColdDataPrefix) + std::string(warm_key.substr(kWarmPrefix.size()));
@@ -223,6 +229,104 @@ Status RecoverColdMoves(Tiering::Impl& impl) {
     }));
   }
   return OkStatus();
+}
+
+Status CompactCold(Tiering::Impl& impl, TieringRunStats& stats) {
+  TierState& ts = impl.state;
+  TierableStore* store = impl.Store("document");
+  if (store == nullptr) return OkStatus();
+  auto lock = DatabaseInternals::Conn(ts.db()).Lock();
+  DOTDO_ASSIGN_OR_RETURN(int64_t epoch, ts.StateValue("epoch"));
+  std::map<std::pair<std::string, std::string>, std::vector<FileEntry>> partitions;  // (table, day)
+  {
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<FileEntry>* files, ts.Files());
+    for (const FileEntry& f : *files)
+      if (f.info.store == store->Name() && f.info.tier == kTierCold) partitions[{f.info.table, f.info.day}].push_back(f);
+  }
+  std::vector<PreparedFile> added;
+  std::vector<const FileEntry*> removed;
+  for (auto& [part, list] : partitions) {
+    const bool masked = std::any_of(list.begin(), list.end(), [](const FileEntry& f) { return f.info.masked > 0; });
+    if (!masked && static_cast<int64_t>(list.size()) <= impl.options.max_files_per_partition) continue;
+    std::vector<const FileEntry*> sources;
+    for (const FileEntry& f : list) sources.push_back(&f);
+    DOTDO_ASSIGN_OR_RETURN(std::vector<TierBatch> batches,
+                           store->LoadFiles(ts, part.first, sources, impl.options.max_documents_per_file));
+    removed.insert(removed.end(), sources.begin(), sources.end());
+    for (TierBatch& batch : batches) {
+      DOTDO_ASSIGN_OR_RETURN(PreparedFile pf, WriteFile(ts, *store, part.first, part.second, std::move(batch), kTierCold));
+      DOTDO_RETURN_IF_ERROR(VerifyFile(ts, *store, pf));
+      stats.files_written++;
+      stats.bytes_written += pf.bytes;
+      added.push_back(std::move(pf));
+    }
+  }
+  if (removed.empty()) return OkStatus();
+  Status registered = RegisterCompaction(ts, added, removed, epoch, kTierCold);
+  // On failure the new objects are unregistered intents: they go.
+  DOTDO_ASSIGN_OR_RETURN(int64_t cleaned, RecoverMoves(ts));
+  (void)cleaned;
+  DOTDO_RETURN_IF_ERROR(registered);
+  stats.files_compacted += static_cast<int64_t>(removed.size());
+  return FinishColdRewrites(impl);
+}
+
+Status FinishColdRewrites(Tiering::Impl& impl) {
+  TierState& ts = impl.state;
+  Connection& conn = DatabaseInternals::Conn(ts.db());
+  std::vector<std::string> old_keys;
+  std::vector<FileEntry> new_files;
+  {
+    auto lock = conn.Lock();
+    if (!conn.TableExists("tier_cold_rewrites")) return OkStatus();
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT key, added FROM tier_cold_rewrites WHERE store = 'document' ORDER BY key"));
+    std::set<std::string> adds;
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (st.ColumnInt64(1) != 0) adds.insert(st.ColumnString(0));
+      else old_keys.push_back(st.ColumnString(0));
+    }
+    if (old_keys.empty() && adds.empty()) return OkStatus();
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<FileEntry>* files, ts.Files());
+    for (const FileEntry& f : *files)
+      if (adds.count(f.info.key) != 0) new_files.push_back(f);
+  }
+  DOTDO_ASSIGN_OR_RETURN(IcebergTable * table, ColdDocumentTable(impl));
+  DOTDO_RETURN_IF_ERROR(table->Refresh());
+  DOTDO_ASSIGN_OR_RETURN(std::vector<IcebergDataFile> current, table->Files());
+  std::set<std::string> live;
+  for (const IcebergDataFile& d : current) live.insert(d.key);
+  // What is still to do: an earlier attempt may have landed (then nothing is).
+  std::vector<std::string> remove;
+  for (const std::string& k : old_keys)
+    if (live.count(k) != 0) remove.push_back(k);
+  std::vector<IcebergDataFile> add;
+  for (const FileEntry& f : new_files) {
+    if (live.count(f.info.key) != 0) continue;
+    DOTDO_ASSIGN_OR_RETURN(int64_t days, DaysOf(f.info.day));
+    add.push_back(DataFileOf(f, f.info.key, days));
+  }
+  if (!remove.empty()) {
+    DOTDO_RETURN_IF_ERROR(table->Rewrite(remove, add).status());
+  } else if (!add.empty()) {
+    DOTDO_RETURN_IF_ERROR(table->Append(add).status());
+  }
+  auto lock = conn.Lock();
+  return ts.db().Transaction([&]() -> Status {
+    DOTDO_ASSIGN_OR_RETURN(auto del, conn.Prepare("DELETE FROM tier_cold_rewrites WHERE key = ?1"));
+    for (const std::string& k : old_keys) {
+      del.Reset();
+      del.Bind(1, k);
+      DOTDO_RETURN_IF_ERROR(del.Run());
+    }
+    for (const FileEntry& f : new_files) {
+      del.Reset();
+      del.Bind(1, f.info.key);
+      DOTDO_RETURN_IF_ERROR(del.Run());
+    }
+    return OkStatus();
+  });
 }
 
 }  // namespace dotdo::tiering

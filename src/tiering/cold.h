@@ -15,11 +15,15 @@
 #include <string>
 
 #include "tiering/iceberg_table.h"
+#include "tiering/tierable_store.h"
 #include "tiering/tiering_internal.h"
 
 namespace dotdo::tiering {
 
 inline constexpr std::string_view kColdDocumentsPrefix = "cold/documents";
+
+// The key prefix of a store's cold data files ("cold/documents/data").
+std::string ColdDataPrefixOf(const TierableStore& store);
 
 // The cold key of a warm key, and back (nullopt for keys of neither form).
 std::string ColdKeyOf(std::string_view warm_key);
@@ -36,6 +40,16 @@ Result<IcebergTable*> ColdDocumentTable(Tiering::Impl& impl);
 
 // Moves the warm files the policies' cold_after_millis select at `now`.
 Status MoveToCold(Tiering::Impl& impl, int64_t now, TieringRunStats& stats);
+
+// Rewrites the cold files of every partition that has masked rows (copies brought back hot or
+// deleted since) or more than max_files_per_partition files: the visible rows go into new data
+// files, registered in one transaction, then one Iceberg snapshot replaces the old files by the new
+// ones, so other Iceberg readers see what dotdo reads. The old files stay for the older snapshots
+// (time travel) until snapshot expiry deletes them.
+Status CompactCold(Tiering::Impl& impl, TieringRunStats& stats);
+// Commits to the Iceberg table the cold rewrites registered but not yet committed (a crash
+// between the two). Runs before anything else of Run and Compact.
+Status FinishColdRewrites(Tiering::Impl& impl);
 
 // Finishes (append landed) or undoes (it did not) cold moves a crash interrupted. Runs before
 // RecoverMoves, which leaves cold intents of still-registered warm files alone.

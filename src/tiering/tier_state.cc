@@ -55,6 +55,15 @@ CREATE TABLE tier_state (
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO tier_state(key, value) VALUES ('epoch', 1), ('seq_floor', 0), ('history_pruned_before', -9223372036854775808);
+)sql",
+    // A rewrite of cold files registered here and not yet committed to the store's Iceberg table:
+    // added = 1 for a new data file, 0 for one it replaces.
+    R"sql(
+CREATE TABLE tier_cold_rewrites (
+  store TEXT NOT NULL,
+  key   TEXT PRIMARY KEY,
+  added INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql"};
 
 std::optional<double> OptNum(const Json& j, const char* k) {
@@ -130,11 +139,17 @@ Result<std::string> TierState::LocalFile(const TierFileInfo& file) {
   const auto dir = std::filesystem::temp_directory_path() / "dotdo-tier-cache";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const auto path = dir / (file.sha256 + ".parquet");
-  if (std::filesystem::exists(path, ec)) return path.string();
+  // Without a recorded SHA-256 (a replaced cold file read as of an older snapshot) the copy is
+  // fetched each time and named by the hash of what was read.
+  if (!file.sha256.empty()) {
+    const auto cached = dir / (file.sha256 + ".parquet");
+    if (std::filesystem::exists(cached, ec)) return cached.string();
+  }
   DOTDO_ASSIGN_OR_RETURN(std::string bytes, objects_.Get(file.key));
-  if (internal::Sha256::Hex(bytes) != file.sha256)
+  const std::string sha256 = internal::Sha256::Hex(bytes);
+  if (!file.sha256.empty() && sha256 != file.sha256)
     return DataLossError("warm file '" + file.key + "' does not match its recorded SHA-256");
+  const auto path = dir / (sha256 + ".parquet");
   const auto tmp = path.string() + ".tmp" + internal::RandomHex(8);
   {
     std::ofstream out(tmp, std::ios::binary);
@@ -272,7 +287,8 @@ Result<std::optional<std::pair<const FileEntry*, FileRow>>> TierState::FindWarmC
   DOTDO_ASSIGN_OR_RETURN(const std::vector<FileEntry>* files, Files());
   const uint64_t h = IdHash(id);
   for (const FileEntry& f : *files) {
-    if (f.info.store != "document" || !f.id_bloom.MayContain(h)) {
+    if (f.info.store != "document") continue;  // another store's file: not a candidate
+    if (!f.id_bloom.MayContain(h)) {
       ThreadReport().files_skipped++;
       continue;
     }

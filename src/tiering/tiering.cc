@@ -2,10 +2,12 @@
 #include "dotdo/tiering.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/names.h"
 #include "document/document_reads.h"
 #include "tiering/cold.h"
+#include "tiering/tierable_store.h"
 #include "tiering/tiering_internal.h"
 #include "tiering/tiering_mover.h"
 
@@ -27,8 +29,12 @@ Status CheckOptions(const TieringOptions& o) {
   for (size_t i = 0; i < o.policies.size(); ++i) {
     const TieringPolicy& p = o.policies[i];
     const std::string where = "tiering policy " + std::to_string(i) + ": ";
-    if (p.store != "document")
-      return InvalidArgumentError(where + "store must be \"document\" (the store that moves in this release), got \"" + p.store + "\"");
+    const std::vector<std::string> stores = tiering::TierableStoreNames();
+    if (std::find(stores.begin(), stores.end(), p.store) == stores.end()) {
+      std::string names;
+      for (const std::string& n : stores) names += (names.empty() ? "\"" : ", \"") + n + "\"";
+      return InvalidArgumentError(where + "store must be one of the stores that move (" + names + "), got \"" + p.store + "\"");
+    }
     if (!p.type.empty()) DOTDO_RETURN_IF_ERROR(internal::ValidateTypeName(p.type, where + "type"));
     if (p.min_age_millis < -1) return InvalidArgumentError(where + "min_age_millis must be -1 (no age rule) or >= 0");
     if (p.max_hot_documents < -1) return InvalidArgumentError(where + "max_hot_documents must be -1 (no cap) or >= 0");
@@ -46,6 +52,7 @@ Result<std::unique_ptr<Tiering>> Tiering::Attach(Database& db, ObjectStore& obje
   DOTDO_RETURN_IF_ERROR(internal::EnsureStoreSchema(db, internal::kDocumentSpec));
   DOTDO_RETURN_IF_ERROR(tiering::EnsureTieringSchema(db));
   std::unique_ptr<Tiering> t(new Tiering(std::make_unique<Impl>(db, objects, std::move(options))));
+  t->impl_->stores = tiering::MakeTierableStores(db);
   internal::SetDocumentTier(db, &t->impl_->state);
   return t;
 }
@@ -59,6 +66,7 @@ Result<TieringRunStats> Tiering::Run(int64_t now_millis) {
   TierState& ts = impl_->state;
   Database& db = impl_->db;
   TieringRunStats stats;
+  DOTDO_RETURN_IF_ERROR(tiering::FinishColdRewrites(*impl_));
   DOTDO_RETURN_IF_ERROR(tiering::RecoverColdMoves(*impl_));
   DOTDO_ASSIGN_OR_RETURN(stats.files_recovered, tiering::RecoverMoves(ts));
   // Reads recorded by this process count for the idle rule and the cap's order.
@@ -73,24 +81,22 @@ Result<TieringRunStats> Tiering::Run(int64_t now_millis) {
   DOTDO_RETURN_IF_ERROR(reads.Flush());
   DOTDO_RETURN_IF_ERROR(reads.PruneGone());
   DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::MoveGroup> groups,
-                         tiering::SelectMoves(ts, impl_->options, now_millis, stats.reads_tracked_since));
+                         tiering::SelectMoves(ts, impl_->stores, impl_->options, now_millis, stats.reads_tracked_since));
   for (tiering::MoveGroup& g : groups) {
-    std::vector<tiering::FileRow> rows;
-    std::vector<std::string> hot_paths;
+    tiering::TierBatch batch;
     {
       auto lock = DatabaseInternals::Conn(db).Lock();
-      DOTDO_ASSIGN_OR_RETURN(rows, tiering::LoadHotRows(db, g.ids));
-      DOTDO_ASSIGN_OR_RETURN(hot_paths, tiering::HotPathsOf(db, g.type));
+      DOTDO_ASSIGN_OR_RETURN(batch, g.store->LoadHot(g.type, g.ids));
     }
-    if (rows.empty()) continue;
-    DOTDO_ASSIGN_OR_RETURN(tiering::PreparedFile pf, tiering::WriteFile(ts, g.type, g.day, std::move(rows), hot_paths));
+    if (batch.units.empty()) continue;
+    DOTDO_ASSIGN_OR_RETURN(tiering::PreparedFile pf, tiering::WriteFile(ts, *g.store, g.type, g.day, std::move(batch)));
     // A file that does not verify is removed; its rows stay hot.
-    Status verified = tiering::VerifyFile(ts, pf);
+    Status verified = tiering::VerifyFile(ts, *g.store, pf);
     if (!verified.ok()) {
       (void)tiering::RecoverMoves(ts);
       return verified;
     }
-    DOTDO_ASSIGN_OR_RETURN(int64_t moved, tiering::RegisterFile(ts, pf, &stats.skipped_changed));
+    DOTDO_ASSIGN_OR_RETURN(int64_t moved, tiering::RegisterFile(ts, *g.store, pf, &stats.skipped_changed));
     stats.documents_moved += moved;
     stats.versions_moved += pf.versions;
     stats.files_written++;
@@ -112,58 +118,46 @@ Result<TieringRunStats> Tiering::Compact() {
   TierState& ts = impl_->state;
   Database& db = impl_->db;
   TieringRunStats stats;
+  DOTDO_RETURN_IF_ERROR(tiering::FinishColdRewrites(*impl_));
   DOTDO_RETURN_IF_ERROR(tiering::RecoverColdMoves(*impl_));
   DOTDO_ASSIGN_OR_RETURN(stats.files_recovered, tiering::RecoverMoves(ts));
   auto lock = internal::DatabaseInternals::Conn(db).Lock();
   DOTDO_ASSIGN_OR_RETURN(int64_t epoch, ts.StateValue("epoch"));
   DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, ts.Files());
-  std::map<std::pair<std::string, std::string>, std::vector<const tiering::FileEntry*>> partitions;
+  // (store, table, day) -> its warm files.
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<const tiering::FileEntry*>> partitions;
   // Warm partitions only: cold files are Iceberg data files, rewritten only through the table.
   for (const auto& f : *files)
-    if (f.info.tier == tiering::kTierWarm) partitions[{f.info.table, f.info.day}].push_back(&f);
+    if (f.info.tier == tiering::kTierWarm) partitions[{f.info.store, f.info.table, f.info.day}].push_back(&f);
   std::vector<tiering::PreparedFile> added;
   std::vector<const tiering::FileEntry*> removed;
   for (auto& [part, list] : partitions) {
     if (static_cast<int64_t>(list.size()) <= impl_->options.max_files_per_partition) continue;
-    std::vector<tiering::FileRow> rows;
-    for (const tiering::FileEntry* f : list) {
-      DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::FileRow> part_rows, tiering::ReadUnmaskedRows(ts, *f));
-      for (auto& r : part_rows) rows.push_back(std::move(r));
-      removed.push_back(f);
-    }
-    DOTDO_ASSIGN_OR_RETURN(std::vector<std::string> hot_paths, tiering::HotPathsOf(db, part.first));
-    // Rows of one id stay together; a file holds at most max_documents_per_file ids.
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    std::vector<tiering::FileRow> chunk;
-    int64_t ids = 0;
-    auto flush = [&]() -> Status {
-      if (chunk.empty()) return OkStatus();
-      DOTDO_ASSIGN_OR_RETURN(tiering::PreparedFile pf, tiering::WriteFile(ts, part.first, part.second, std::move(chunk), hot_paths));
-      DOTDO_RETURN_IF_ERROR(tiering::VerifyFile(ts, pf));
+    tiering::TierableStore* store = impl_->Store(std::get<0>(part));
+    if (store == nullptr) continue;  // files of a store this process does not move stay as they are
+    const std::string& table = std::get<1>(part);
+    DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::TierBatch> batches,
+                           store->LoadFiles(ts, table, list, impl_->options.max_documents_per_file));
+    removed.insert(removed.end(), list.begin(), list.end());
+    for (tiering::TierBatch& batch : batches) {
+      DOTDO_ASSIGN_OR_RETURN(tiering::PreparedFile pf, tiering::WriteFile(ts, *store, table, std::get<2>(part), std::move(batch)));
+      DOTDO_RETURN_IF_ERROR(tiering::VerifyFile(ts, *store, pf));
       stats.files_written++;
       stats.bytes_written += pf.bytes;
       added.push_back(std::move(pf));
-      chunk.clear();
-      ids = 0;
-      return OkStatus();
-    };
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i == 0 || rows[i].id != rows[i - 1].id) {
-        if (ids == impl_->options.max_documents_per_file) DOTDO_RETURN_IF_ERROR(flush());
-        ++ids;
-      }
-      chunk.push_back(std::move(rows[i]));
     }
-    DOTDO_RETURN_IF_ERROR(flush());
   }
-  if (removed.empty()) return stats;
-  Status registered = tiering::RegisterCompaction(ts, added, removed, epoch);
-  // Whether it landed or not, the objects no longer registered go (new ones on failure, old ones
-  // on success).
-  DOTDO_ASSIGN_OR_RETURN(int64_t cleaned, tiering::RecoverMoves(ts));
-  (void)cleaned;
-  DOTDO_RETURN_IF_ERROR(registered);
-  stats.files_compacted = static_cast<int64_t>(removed.size());
+  if (!removed.empty()) {
+    Status registered = tiering::RegisterCompaction(ts, added, removed, epoch);
+    // Whether it landed or not, the objects no longer registered go (new ones on failure, old ones
+    // on success).
+    DOTDO_ASSIGN_OR_RETURN(int64_t cleaned, tiering::RecoverMoves(ts));
+    (void)cleaned;
+    DOTDO_RETURN_IF_ERROR(registered);
+    stats.files_compacted = static_cast<int64_t>(removed.size());
+  }
+  // Then the cold tier: partitions with masked rows or too many files are rewritten in the table.
+  DOTDO_RETURN_IF_ERROR(tiering::CompactCold(*impl_, stats));
   return stats;
 }
 
@@ -181,19 +175,15 @@ Result<std::vector<TierTableStatus>> Tiering::Tables() {
   Database& db = impl_->db;
   Connection& conn = DatabaseInternals::Conn(db);
   auto lock = conn.Lock();
-  std::map<std::string, TierTableStatus> by_table;
-  {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT type, count(*) FROM doc_documents WHERE deleted = 0 GROUP BY type"));
-    for (;;) {
-      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      TierTableStatus& t = by_table[st.ColumnString(0)];
-      t.hot_documents = st.ColumnInt64(1);
-    }
+  std::map<std::pair<std::string, std::string>, TierTableStatus> by_table;  // (store, table)
+  for (const auto& store : impl_->stores) {
+    DOTDO_ASSIGN_OR_RETURN(auto tables, store->HotTables());
+    for (const auto& [table, hot] : tables)
+      if (hot > 0) by_table[{std::string(store->Name()), table}].hot_documents = hot;
   }
   DOTDO_ASSIGN_OR_RETURN(const std::vector<tiering::FileEntry>* files, impl_->state.Files());
   for (const auto& f : *files) {
-    TierTableStatus& t = by_table[f.info.table];
+    TierTableStatus& t = by_table[{f.info.store, f.info.table}];
     const bool cold = f.info.tier == tiering::kTierCold;
     (cold ? t.cold_files : t.warm_files)++;
     (cold ? t.cold_bytes : t.warm_bytes) += f.info.bytes;
@@ -201,19 +191,19 @@ Result<std::vector<TierTableStatus>> Tiering::Tables() {
   }
   // Masked rows are live elsewhere (hot again) or gone: count them out exactly.
   {
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT f.tbl, f.tier, count(*) FROM tier_masks m JOIN tier_files f "
-                                                 "USING (file_id) GROUP BY f.tbl, f.tier"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT f.store, f.tbl, f.tier, count(*) FROM tier_masks m JOIN tier_files f "
+                                                 "USING (file_id) GROUP BY f.store, f.tbl, f.tier"));
     for (;;) {
       DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      TierTableStatus& t = by_table[st.ColumnString(0)];
-      (st.ColumnString(1) == tiering::kTierCold ? t.cold_documents : t.warm_documents) -= st.ColumnInt64(2);
+      TierTableStatus& t = by_table[{st.ColumnString(0), st.ColumnString(1)}];
+      (st.ColumnString(2) == tiering::kTierCold ? t.cold_documents : t.warm_documents) -= st.ColumnInt64(3);
     }
   }
   std::vector<TierTableStatus> out;
-  for (auto& [table, t] : by_table) {
-    t.store = "document";
-    t.table = table;
+  for (auto& [key, t] : by_table) {
+    t.store = key.first;
+    t.table = key.second;
     t.warm_documents = std::max<int64_t>(0, t.warm_documents);
     t.cold_documents = std::max<int64_t>(0, t.cold_documents);
     out.push_back(t);

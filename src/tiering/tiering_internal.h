@@ -28,17 +28,19 @@
 #include "dotdo/tiering.h"
 #include "tiering/duck_session.h"
 #include "tiering/iceberg_table.h"
+#include "tiering/tierable_store.h"
 
 namespace dotdo::tiering {
 
 inline constexpr std::string_view kComponent = "tiering";
 Status EnsureTieringSchema(Database& db);
 
-// The columns of a document file, in order; typed hot-path columns follow (named by their path).
-// `_current` rows are current rows (valid_to null); the others superseded versions of the same ids.
-inline constexpr std::string_view kDocumentColumns =
-    "_seq BIGINT, \"$id\" VARCHAR, \"$type\" VARCHAR, \"$version\" BIGINT, \"$createdAt\" TIMESTAMP, "
-    "\"$updatedAt\" TIMESTAMP, _deleted BOOLEAN, _current BOOLEAN, _valid_from BIGINT, _valid_to BIGINT, doc JSON";
+// The system columns of a document file, in order; typed hot-path columns follow (named by their
+// path). `_current` rows are current rows (valid_to null); the others superseded versions of the
+// same ids. (src/tiering/document_tierable.cc)
+const std::vector<TierColumn>& DocumentSystemColumns();
+// "<quoted name> <type>, ..." for CREATE TABLE.
+std::string ColumnsDdl(const std::vector<TierColumn>& columns);
 // The select list that reads a row back in the order RowFrom() expects.
 inline constexpr std::string_view kRowSelect =
     "_seq, \"$id\", \"$type\", \"$version\", epoch_ms(\"$createdAt\"), epoch_ms(\"$updatedAt\"), _deleted, "
@@ -144,6 +146,13 @@ class Tiering::Impl {
   Database& db;
   TieringOptions options;
   tiering::TierState state;
+  // One per registered store (tierable_store.h), built at Attach.
+  std::vector<std::unique_ptr<tiering::TierableStore>> stores;
+  tiering::TierableStore* Store(std::string_view name) {
+    for (auto& s : stores)
+      if (s->Name() == name) return s.get();
+    return nullptr;
+  }
   // The DocumentStore's cold-tier table, loaded (or created) on first use.
   std::optional<tiering::IcebergTable> cold_documents;
 };

@@ -58,10 +58,12 @@ Result<std::vector<SqlFile>> FilesFor(Tiering::Impl& impl, bool warm, bool cold,
   DOTDO_RETURN_IF_ERROR(snapshot.status());
   DOTDO_ASSIGN_OR_RETURN(std::vector<tiering::IcebergDataFile> data, table->Files(*snapshot));
   for (const tiering::IcebergDataFile& d : data) {
+    // A file a cold rewrite replaced since is no longer in the accelerator; it stays in the store
+    // for the older snapshots until they expire.
     auto it = by_key.find(d.key);
-    if (it == by_key.end()) return DataLossError("cold file '" + d.key + "' of snapshot " + std::to_string(*snapshot) +
-                                                 " is not in the accelerator");
-    DOTDO_ASSIGN_OR_RETURN(std::string path, ts.LocalFile(it->second->info));
+    TierFileInfo replaced;
+    replaced.key = d.key;
+    DOTDO_ASSIGN_OR_RETURN(std::string path, ts.LocalFile(it == by_key.end() ? replaced : it->second->info));
     out.push_back({path, -1});
   }
   return out;
@@ -118,7 +120,7 @@ Result<Json> Tiering::Sql(const std::vector<std::pair<std::string, Tiering*>>& n
     const std::string masks = schema + "._masks";
     if (list.empty()) {
       // No warm file yet: empty views with the system columns.
-      DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE TABLE " + schema + "._empty (" + std::string(tiering::kDocumentColumns) + ")"));
+      DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE TABLE " + schema + "._empty (" + tiering::ColumnsDdl(tiering::DocumentSystemColumns()) + ")"));
       DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE VIEW " + schema + ".documents AS SELECT * EXCLUDE (_current, _valid_to) FROM " +
                                        schema + "._empty"));
       DOTDO_RETURN_IF_ERROR(duck->Exec("CREATE VIEW " + schema + ".document_versions AS SELECT * FROM " + schema + "._empty"));

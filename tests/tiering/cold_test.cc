@@ -286,6 +286,134 @@ TEST(ColdTierTest, KilledMoverLosesNothingShowsNothingTwiceAndLeavesNoOrphan) {
   EXPECT_EQ(in_table, registered);
 }
 
+// Everything cold, then o3 brought back hot and u2 hard-deleted: their cold copies are masked.
+std::unique_ptr<Tiering> ColdWithMasks(ColdFixture& f, ObjectStore& objects) {
+  Populate(f);
+  auto tiering = Tiering::Attach(*f.db, objects, WarmThenCold(0)).value();
+  EXPECT_THAT(tiering->Run(f.clock.NowMillis()), IsOk());
+  EXPECT_THAT(f.docs->Update("o3", {{"$set", {{"amount", 1000}}}}), IsOk());
+  EXPECT_THAT(f.docs->Delete("u2", {.hard = true}), IsOk());
+  f.clock.Advance(1000);
+  return tiering;
+}
+
+// The keys of the cold table's current snapshot and of the registered cold files.
+std::pair<std::set<std::string>, std::set<std::string>> ColdKeys(ColdFixture& f, Tiering& tiering) {
+  std::set<std::string> in_table, registered;
+  auto table = tiering::IcebergTable::Load(*f.objects, "cold/documents");
+  EXPECT_THAT(table, IsOk());
+  if (table.ok()) {
+    const std::vector<tiering::IcebergDataFile> data = table->Files().value();
+    for (const auto& d : data) in_table.insert(d.key);
+  }
+  const std::vector<TierFileInfo> files = tiering.Files().value();
+  for (const auto& file : files)
+    if (file.tier == "cold") registered.insert(file.key);
+  return {in_table, registered};
+}
+
+TEST(ColdTierTest, CompactRewritesMaskedColdFilesSoEveryIcebergReaderAgrees) {
+  ColdFixture f;
+  auto tiering = ColdWithMasks(f, *f.objects);
+  DocumentQueryOptions q;
+  q.type = "order";
+  q.limit = 1000;
+  const std::vector<std::string> ids = AllIds(*f.docs, q);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto history, f.docs->History("o14"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto before, tiering->Files());
+  // The partitions (type, day) of o3 and u2 are rewritten whole: order day 1 has two files.
+  std::set<std::pair<std::string, std::string>> masked_partitions;
+  for (const auto& x : before)
+    if (x.masked > 0) masked_partitions.insert({x.table, x.day});
+  ASSERT_EQ(masked_partitions.size(), 2u);
+  const int64_t rewritten = std::count_if(before.begin(), before.end(), [&](const auto& x) {
+    return masked_partitions.count({x.table, x.day}) != 0;
+  });
+  EXPECT_EQ(rewritten, 3);
+  const std::vector<std::pair<std::string, Tiering*>> ns = {{"shop", tiering.get()}};
+  const int64_t committed_at = f.clock.NowMillis();
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json then, Tiering::Sql(ns, "SELECT count(*) AS n FROM shop.document_versions",
+                                                     {.tiers = {"cold"}, .cold_as_of_ms = committed_at}));
+  f.clock.Advance(1000);
+
+  DOTDO_ASSERT_OK_AND_ASSIGN(TieringRunStats c, tiering->Compact());
+  EXPECT_EQ(c.files_compacted, rewritten);
+  EXPECT_EQ(c.files_written, 3);  // order day 1: 29 documents left, at most 25 per file; users: 9
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto after, tiering->Files());
+  EXPECT_EQ(after.size(), before.size());
+  for (const auto& file : after) {
+    EXPECT_EQ(file.tier, "cold");
+    EXPECT_EQ(file.masked, 0) << file.key;
+  }
+  // Our reads are unchanged...
+  EXPECT_EQ(AllIds(*f.docs, q), ids);
+  EXPECT_EQ(*f.docs->Count("order"), 59);
+  EXPECT_EQ(*f.docs->Count("user"), 9);
+  EXPECT_EQ((*f.docs->Get("o3"))["amount"], 1000);
+  EXPECT_THAT(f.docs->Get("u2"), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(*f.docs->History("o14"), history);
+  // ... and the table's current snapshot now holds exactly the visible rows: one "overwrite"
+  // snapshot replaced the two files; 80 rows less o3's and u2's.
+  auto [in_table, registered] = ColdKeys(f, *tiering);
+  EXPECT_EQ(in_table, registered);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto snapshots, tiering->ColdSnapshots());
+  EXPECT_EQ(snapshots.back().operation, "overwrite");
+  EXPECT_EQ(snapshots.back().records, 78);
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto table, tiering::IcebergTable::Load(*f.objects, "cold/documents"));
+  const std::string modules = DOTDO_NPM_ICEBERG_DIR "/node_modules";
+  auto run = dotdo::testing::RunProgram("/usr/bin/node", {DOTDO_TEST_DATA_DIR "/icebird_read.mjs", modules,
+                                                          table.location(), "_seq", "_current"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json out = Json::parse(run.out);
+  EXPECT_EQ(out["rows"], 78);
+  EXPECT_EQ(out["distinct_ids"], 68);
+  // Time travel still reads the table as committed then: the old files stay until expiry.
+  DOTDO_ASSERT_OK_AND_ASSIGN(Json travelled, Tiering::Sql(ns, "SELECT count(*) AS n FROM shop.document_versions",
+                                                          {.tiers = {"cold"}, .cold_as_of_ms = committed_at}));
+  EXPECT_EQ(travelled, then);
+  EXPECT_EQ(f.Objects("cold/documents/data/"), before.size() + static_cast<size_t>(rewritten));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto expired, table.ExpireSnapshots(f.clock.NowMillis() + 1, 1));
+  EXPECT_EQ(expired.deleted_data_files.size(), static_cast<size_t>(rewritten));
+  EXPECT_EQ(f.Objects("cold/documents/data/"), after.size());
+  EXPECT_EQ(*f.docs->Count("order"), 59);
+  // Nothing is left to rewrite.
+  DOTDO_ASSERT_OK_AND_ASSIGN(TieringRunStats again, tiering->Compact());
+  EXPECT_EQ(again.files_compacted, 0);
+}
+
+TEST(ColdTierTest, IoErrorsDuringAColdRewriteLoseNothingAndTheNextRunCommitsIt) {
+  for (internal::ObjectOp op : {internal::ObjectOp::kPut, internal::ObjectOp::kGet}) {
+    for (int nth = 1; nth <= 8; ++nth) {
+      SCOPED_TRACE(std::to_string(static_cast<int>(op)) + " #" + std::to_string(nth));
+      ColdFixture f;
+      internal::FaultyObjectStore faulty(*f.objects);
+      auto tiering = ColdWithMasks(f, faulty);
+      faulty.Arm({.op = op, .nth = nth});
+      (void)tiering->Compact();
+      faulty.Disarm();
+      // A fresh tier (as after a restart) settles whatever the failure left.
+      tiering.reset();
+      TieringOptions settle_only = WarmThenCold(-1);
+      settle_only.policies[0].min_age_millis = -1;  // the Run only settles; nothing moves
+      DOTDO_ASSERT_OK_AND_ASSIGN(tiering, Tiering::Attach(*f.db, faulty, settle_only));
+      ASSERT_THAT(tiering->Run(f.clock.NowMillis()), IsOk());
+      ASSERT_THAT(tiering->Compact(), IsOk());
+      auto [in_table, registered] = ColdKeys(f, *tiering);
+      EXPECT_EQ(in_table, registered);
+      const std::vector<TierFileInfo> files = tiering->Files().value();
+      for (const auto& file : files) EXPECT_EQ(file.masked, 0) << file.key;
+      EXPECT_EQ(tiering->ColdSnapshots().value().back().records, 78);
+      DocumentQueryOptions q;
+      q.type = "order";
+      q.limit = 1000;
+      std::vector<std::string> ids = AllIds(*f.docs, q);
+      EXPECT_EQ(ids.size(), 59u);
+      EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 59u);
+      EXPECT_EQ(*f.docs->Count("user"), 9);
+    }
+  }
+}
+
 TEST(ColdTierTest, BadOptions) {
   ColdFixture f;
   TieringOptions o = WarmThenCold(-2);
