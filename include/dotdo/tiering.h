@@ -126,6 +126,13 @@ struct ColdSnapshot {
   int64_t records = 0;
 };
 
+// What ExpireColdSnapshots removed.
+struct ColdExpireStats {
+  int64_t snapshots_expired = 0;
+  int64_t data_files_deleted = 0;      // files of expired snapshots no kept one lists (replaced by Compact)
+  int64_t metadata_files_deleted = 0;  // their manifest lists and manifests
+};
+
 // What the calling thread's last tiered read touched (Get/Query/Count/History/GetAsOf of a
 // DocumentStore whose Database has a Tiering).
 struct TierReadReport {
@@ -170,6 +177,11 @@ class DOTDO_EXPORT Tiering {
   // The snapshots of the store's cold-tier Iceberg table, oldest first (none before the first
   // cold move). store: "document".
   Result<std::vector<ColdSnapshot>> ColdSnapshots(std::string_view store = "document");
+  // Drops the cold table's snapshots committed before `older_than_ms`, keeping the current one and
+  // the newest `retain_last` (>= 1, else kInvalidArgument), then deletes the files no kept snapshot
+  // lists: data files that Compact replaced, manifests, manifest lists. Time travel (Sql with
+  // cold_as_of_ms) before the oldest kept snapshot then finds no snapshot. No table yet: nothing.
+  Result<ColdExpireStats> ExpireColdSnapshots(int64_t older_than_ms, int retain_last = 1);
 
   const TieringOptions& options() const;
 

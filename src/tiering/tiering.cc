@@ -230,4 +230,22 @@ Result<std::vector<ColdSnapshot>> Tiering::ColdSnapshots(std::string_view store)
   return out;
 }
 
+Result<ColdExpireStats> Tiering::ExpireColdSnapshots(int64_t older_than_ms, int retain_last) {
+  if (retain_last < 1) return InvalidArgumentError("retain_last must be >= 1, got " + std::to_string(retain_last));
+  // A rewrite registered but not committed to the table is committed first: expiry then sees the
+  // table as the accelerator does.
+  DOTDO_RETURN_IF_ERROR(tiering::FinishColdRewrites(*impl_));
+  Result<tiering::IcebergTable> table = tiering::IcebergTable::Load(impl_->state.objects(), std::string(tiering::kColdDocumentsPrefix));
+  if (!table.ok() && table.status().code() == StatusCode::kNotFound) return ColdExpireStats{};
+  DOTDO_RETURN_IF_ERROR(table.status());
+  table->SetClock(&impl_->db.clock());
+  DOTDO_ASSIGN_OR_RETURN(tiering::IcebergExpireResult r, table->ExpireSnapshots(older_than_ms, retain_last));
+  impl_->cold_documents.reset();  // the cached handle reloads the new head
+  ColdExpireStats out;
+  out.snapshots_expired = static_cast<int64_t>(r.expired_snapshot_ids.size());
+  out.data_files_deleted = static_cast<int64_t>(r.deleted_data_files.size());
+  out.metadata_files_deleted = static_cast<int64_t>(r.deleted_manifest_lists.size() + r.deleted_manifests.size());
+  return out;
+}
+
 }  // namespace dotdo

@@ -427,6 +427,9 @@ TEST(ColdTierTest, BadOptions) {
   DOTDO_ASSERT_OK_AND_ASSIGN(auto none, tiering->ColdSnapshots());
   EXPECT_TRUE(none.empty());
   EXPECT_THAT(tiering->ColdSnapshots("graph"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(tiering->ExpireColdSnapshots(0, 0), StatusIs(StatusCode::kInvalidArgument, "retain_last"));
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColdExpireStats nothing, tiering->ExpireColdSnapshots(f.clock.NowMillis()));
+  EXPECT_EQ(nothing.snapshots_expired, 0);  // no table yet
 }
 
 // The lsns of every event row in the archive table's current snapshot, in file order.

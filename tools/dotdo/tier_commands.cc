@@ -21,7 +21,17 @@ struct TierArgs {
   std::string cold_after = "never";
   std::string idle_for;          // empty: no idle rule
   bool older_than_given = false;
+  int64_t max_files = 8;         // compact
+  int retain = 1;                // expire
 };
+
+Json StatsJson(const TieringRunStats& s) {
+  return Json{{"documentsMoved", s.documents_moved}, {"versionsMoved", s.versions_moved},
+              {"filesWritten", s.files_written},     {"bytesWritten", s.bytes_written},
+              {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed},
+              {"filesToCold", s.files_to_cold},      {"bytesToCold", s.bytes_to_cold},
+              {"readsTrackedSince", s.reads_tracked_since > 0 ? Json(FormatIso8601(s.reads_tracked_since)) : Json()}};
+}
 
 Json FileJson(const TierFileInfo& f) {
   return Json{{"key", f.key},         {"store", f.store},   {"table", f.table}, {"day", f.day},
@@ -55,17 +65,38 @@ Result<Json> RunMove(Context& ctx, const TierArgs& a) {
     DOTDO_ASSIGN_OR_RETURN(now, ParseTimestamp(a.now));
   }
   DOTDO_ASSIGN_OR_RETURN(TieringRunStats s, tiering->Run(now));
-  return Json{{"documentsMoved", s.documents_moved}, {"versionsMoved", s.versions_moved},
-              {"filesWritten", s.files_written},     {"bytesWritten", s.bytes_written},
-              {"filesRecovered", s.files_recovered}, {"skippedChanged", s.skipped_changed},
-              {"filesToCold", s.files_to_cold},      {"bytesToCold", s.bytes_to_cold},
-              {"readsTrackedSince", s.reads_tracked_since > 0 ? Json(FormatIso8601(s.reads_tracked_since)) : Json()}};
+  return StatsJson(s);
+}
+
+Result<Json> RunCompact(Context& ctx, const TierArgs& a) {
+  TieringOptions options;
+  options.max_documents_per_file = a.per_file;
+  options.max_files_per_partition = a.max_files;
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+  DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers(options));
+  DOTDO_ASSIGN_OR_RETURN(TieringRunStats s, tiering->Compact());
+  Json out = StatsJson(s);
+  out["filesCompacted"] = s.files_compacted;
+  return out;
+}
+
+Result<Json> RunExpire(Context& ctx, const TierArgs& a) {
+  DOTDO_ASSIGN_OR_RETURN(int64_t older_than, ParseDurationMillis(a.older_than));
+  DOTDO_ASSIGN_OR_RETURN(Namespace * n, ctx.OpenNamespace(false));
+  DOTDO_ASSIGN_OR_RETURN(Tiering * tiering, n->Tiers());
+  int64_t now = n->db().NowMillis();
+  if (!a.now.empty()) {
+    DOTDO_ASSIGN_OR_RETURN(now, ParseTimestamp(a.now));
+  }
+  DOTDO_ASSIGN_OR_RETURN(ColdExpireStats s, tiering->ExpireColdSnapshots(now - older_than, a.retain));
+  return Json{{"snapshotsExpired", s.snapshots_expired}, {"dataFilesDeleted", s.data_files_deleted},
+              {"metadataFilesDeleted", s.metadata_files_deleted}};
 }
 
 }  // namespace
 
 const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
-  auto* tier = app.add_subcommand("tier", "Hot -> warm -> cold tiering of documents: status, run, files, snapshots");
+  auto* tier = app.add_subcommand("tier", "Hot -> warm -> cold tiering of documents: status, run, compact, files, snapshots, expire");
   tier->require_subcommand(1);
   auto a = std::make_shared<TierArgs>();
 
@@ -99,6 +130,20 @@ const CommandGroup kTierCommands(28, [](CLI::App& app, Context& ctx) {
     a->older_than_given = older->count() > 0;
     ctx.Finish(RunMove(ctx, *a));
   });
+
+  auto* compact = tier->add_subcommand("compact", "Merge small warm files; rewrite cold partitions with masked rows "
+                                                  "(one Iceberg snapshot)");
+  compact->add_option("--per-file", a->per_file, "Documents per file written (default 100000)");
+  compact->add_option("--max-files", a->max_files, "Files a partition may have before it is merged (default 8)");
+  compact->callback([&ctx, a] { ctx.Finish(RunCompact(ctx, *a)); });
+
+  auto* expire = tier->add_subcommand("expire", "Drop cold-table snapshots older than --older-than and delete the "
+                                                "files only they listed");
+  auto* expire_age = expire->add_option("--older-than", a->older_than, "Snapshots committed this long ago (e.g. 7d)");
+  expire_age->required();
+  expire->add_option("--retain", a->retain, "Keep at least this many newest snapshots (default 1)");
+  expire->add_option("--now", a->now, "The time the age is measured from (ms or ISO 8601; default now)");
+  expire->callback([&ctx, a] { ctx.Finish(RunExpire(ctx, *a)); });
 
   tier->add_subcommand("snapshots", "The snapshots of the cold tier's Iceberg table (for sql --as-of)")->callback([&ctx] {
     ctx.Finish([&]() -> Result<Json> {
