@@ -72,6 +72,17 @@ int64_t Populate(ColdFixture& f) {
   return o14_v1_at;
 }
 
+// Every order id of a query, each once: the 59 live orders of Populate. Returns them.
+std::vector<std::string> ExpectEachOrderOnce(ColdFixture& f) {
+  DocumentQueryOptions q;
+  q.type = "order";
+  q.limit = 1000;
+  std::vector<std::string> ids = AllIds(*f.docs, q);
+  EXPECT_EQ(ids.size(), 59u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 59u);
+  return ids;
+}
+
 TEST(ColdTierTest, ColdFilesReadAsBeforeAndIcebergReadersAgree) {
   ColdFixture f;
   const int64_t o14_v1_at = Populate(f);
@@ -181,12 +192,7 @@ TEST(ColdTierTest, WritesBringColdDocumentsBackAndSqlTravelsInTime) {
   EXPECT_EQ(*f.docs->Count("order", {{"amount", 1000}}), 1);
   EXPECT_EQ(*f.docs->Count("order"), 59);
   EXPECT_THAT(f.docs->Get("u2"), StatusIs(StatusCode::kNotFound));
-  DocumentQueryOptions q;
-  q.type = "order";
-  q.limit = 1000;
-  std::vector<std::string> ids = AllIds(*f.docs, q);
-  EXPECT_EQ(ids.size(), 59u);
-  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 59u);
+  const std::vector<std::string> ids = ExpectEachOrderOnce(f);
 
   const std::vector<std::pair<std::string, Tiering*>> ns = {{"shop", tiering.get()}};
   DOTDO_ASSERT_OK_AND_ASSIGN(Json now, Tiering::Sql(ns, "SELECT count(*) AS n FROM shop.documents", {.tiers = {"cold"}}));
@@ -211,7 +217,7 @@ TEST(ColdTierTest, WritesBringColdDocumentsBackAndSqlTravelsInTime) {
   DOTDO_ASSERT_OK_AND_ASSIGN(tiering, Tiering::Attach(*f.db, *f.objects, warm_only_policy));
   DOTDO_ASSERT_OK_AND_ASSIGN(TieringRunStats again, tiering->Run(f.clock.NowMillis()));
   EXPECT_EQ(again.documents_moved, 1);
-  EXPECT_EQ(AllIds(*f.docs, q), ids);
+  EXPECT_EQ(ExpectEachOrderOnce(f), ids);
   EXPECT_EQ(*f.docs->Get("o3"), *f.docs->Get("o3"));
   EXPECT_EQ((*f.docs->Get("o3"))["amount"], 1000);
 }
@@ -238,12 +244,7 @@ TEST(ColdTierTest, IoErrorsAtEveryStepLoseNothingAndTheNextRunFinishes) {
     DOTDO_ASSERT_OK_AND_ASSIGN(auto table, tiering::IcebergTable::Load(*f.objects, "cold/documents"));
     DOTDO_ASSERT_OK_AND_ASSIGN(auto data, table.Files());
     EXPECT_EQ(data.size(), files.size());  // every cold file is in the table once
-    DocumentQueryOptions q;
-    q.type = "order";
-    q.limit = 1000;
-    std::vector<std::string> ids = AllIds(*f.docs, q);
-    EXPECT_EQ(ids.size(), 59u);
-    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 59u);
+    ExpectEachOrderOnce(f);
     EXPECT_THAT(f.docs->Get("o29"), IsOk());
     (void)failed;
   }
@@ -403,12 +404,7 @@ TEST(ColdTierTest, IoErrorsDuringAColdRewriteLoseNothingAndTheNextRunCommitsIt) 
       const std::vector<TierFileInfo> files = tiering->Files().value();
       for (const auto& file : files) EXPECT_EQ(file.masked, 0) << file.key;
       EXPECT_EQ(tiering->ColdSnapshots().value().back().records, 78);
-      DocumentQueryOptions q;
-      q.type = "order";
-      q.limit = 1000;
-      std::vector<std::string> ids = AllIds(*f.docs, q);
-      EXPECT_EQ(ids.size(), 59u);
-      EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 59u);
+      ExpectEachOrderOnce(f);
       EXPECT_EQ(*f.docs->Count("user"), 9);
     }
   }
