@@ -90,6 +90,19 @@ Status SyncPath(const std::string& path, int flags) {
   return rc == 0 ? OkStatus() : UnavailableError("fsync of " + path + " failed");
 }
 
+// Every record with what the index keeps of it: (label, embedding, id, $type), or, with a label
+// bound to ?1, that record alone.
+constexpr std::string_view kRowsSql =
+    "SELECT v.label, v.embedding, r.id, r.type FROM vec_vectors AS v JOIN vec_records AS r ON r.label = v.label";
+
+Status ReadRow(Statement& st, int dimension, int64_t* label, VectorIndex::Row* row) {
+  *label = st.ColumnInt64(0);
+  DOTDO_ASSIGN_OR_RETURN(row->v, BlobToFloats(st.ColumnBlob(1), dimension));
+  row->id = st.ColumnString(2);
+  row->type = st.ColumnString(3);
+  return OkStatus();
+}
+
 // The space the graph is walked in: int8 scalar quantization with one scale per vector. An element
 // is [float scale][float squared norm of the dequantized vector][int8 code, padded with zeros to a
 // multiple of 32]; code[i] = round(127 * v[i] / max|v|), scale = max|v| / 127, so v ~ scale * code.
@@ -240,16 +253,28 @@ void VectorIndex::Reset(const VectorConfig& config, const VectorStoreOptions& op
     hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), capacity, static_cast<size_t>(options.hnsw_m),
                                                               static_cast<size_t>(options.hnsw_ef_construction));
   if (hnsw_) PlaceGraphOnHugePages(*hnsw_);
-  codes_.assign(capacity * words_, 0);
-  floats_.assign(capacity * dim, 0.0f);
+  codes_.clear();
+  floats_.clear();
+  ids_.clear();
+  types_.clear();
+  type_names_.clear();
+  type_numbers_.clear();
+  Grow(capacity);
   changes_since_save_ = 0;
 }
 
-Status VectorIndex::Apply(int64_t label, const std::vector<float>* v) {
+void VectorIndex::Grow(size_t capacity) {
+  codes_.resize(capacity * words_, 0);
+  floats_.resize(capacity * static_cast<size_t>(config_.dimension), 0.0f);
+  ids_.resize(capacity);
+  types_.resize(capacity, 0);
+}
+
+Status VectorIndex::Apply(int64_t label, const Row* row) {
   auto lbl = static_cast<hnswlib::labeltype>(label);
   auto found = hnsw_->label_lookup_.find(lbl);
   ++changes_since_save_;
-  if (v == nullptr) {
+  if (row == nullptr) {
     if (found != hnsw_->label_lookup_.end() && !hnsw_->isMarkedDeleted(found->second)) hnsw_->markDelete(lbl);
     return OkStatus();
   }
@@ -258,24 +283,30 @@ Status VectorIndex::Apply(int64_t label, const std::vector<float>* v) {
       const size_t grown = hnsw_->max_elements_ * 2 + 1024;
       hnsw_->resizeIndex(grown);
       PlaceGraphOnHugePages(*hnsw_);
-      codes_.resize(grown * words_, 0);
-      floats_.resize(grown * static_cast<size_t>(config_.dimension), 0.0f);
+      Grow(grown);
     }
     std::vector<char> element(space_->get_data_size());
-    EncodeInt8(v->data(), v->size(), PaddedCodeBytes(v->size()), element.data());
+    EncodeInt8(row->v.data(), row->v.size(), PaddedCodeBytes(row->v.size()), element.data());
     hnsw_->addPoint(element.data(), lbl);
-    SetCode(hnsw_->label_lookup_.at(lbl), v->data());
+    SetElement(hnsw_->label_lookup_.at(lbl), *row);
     return OkStatus();
   }, StatusCode::kInternal);
 }
 
-void VectorIndex::SetCode(size_t id, const float* v) {
+void VectorIndex::SetElement(size_t id, const Row& row) {
   const auto dim = static_cast<size_t>(config_.dimension);
-  std::copy(v, v + dim, floats_.data() + id * dim);
+  std::copy(row.v.begin(), row.v.begin() + static_cast<std::ptrdiff_t>(dim), floats_.data() + id * dim);
   uint64_t* code = codes_.data() + id * words_;
   std::fill(code, code + words_, 0);
   for (size_t i = 0; i < dim; ++i)
-    if (v[i] > 0) code[i / 64] |= uint64_t{1} << (i % 64);
+    if (row.v[i] > 0) code[i / 64] |= uint64_t{1} << (i % 64);
+  ids_[id] = row.id;
+  auto type = type_numbers_.find(row.type);
+  if (type == type_numbers_.end()) {
+    type = type_numbers_.emplace(row.type, static_cast<uint32_t>(type_names_.size())).first;
+    type_names_.push_back(row.type);
+  }
+  types_[id] = type->second;
 }
 
 Status VectorIndex::Rebuild(const VectorConfig& config, const VectorStoreOptions& options) {
@@ -286,12 +317,14 @@ Status VectorIndex::Rebuild(const VectorConfig& config, const VectorStoreOptions
   DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
   DOTDO_ASSIGN_OR_RETURN(int64_t count, ScalarInt(conn, "SELECT COUNT(*) FROM vec_records"));
   Reset(config, options, static_cast<size_t>(count + count / 4 + 1024));
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_vectors ORDER BY label"));
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string(kRowsSql) + " ORDER BY v.label"));
+  Row row;
   for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(st.ColumnBlob(1), config.dimension));
-    DOTDO_RETURN_IF_ERROR(Apply(st.ColumnInt64(0), &v));
+    DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
+    if (!more) break;
+    int64_t label = 0;
+    DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
+    DOTDO_RETURN_IF_ERROR(Apply(label, &row));
   }
   applied_seq_ = max_seq;
   saved_seq_ = saved;
@@ -323,21 +356,23 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
   const size_t expected = space_->get_data_size() + sizeof(hnswlib::labeltype) + (hnsw_ ? hnsw_->size_links_level0_ : 0);
   if (!hnsw_ || hnsw_->size_data_per_element_ != expected) return Rebuild(config, options);
   PlaceGraphOnHugePages(*hnsw_);
-  codes_.assign(hnsw_->max_elements_ * words_, 0);
-  floats_.assign(hnsw_->max_elements_ * static_cast<size_t>(config.dimension), 0.0f);
+  Grow(hnsw_->max_elements_);
   {
-    // The float32 vectors come from the truth. A row changed after the file's seq is replayed from
-    // the log below, a label the file holds but SQLite no longer does is marked deleted there.
+    // The float32 vectors, ids and types come from the truth. A row changed after the file's seq is
+    // replayed from the log below, a label the file holds but SQLite no longer does is marked
+    // deleted there.
     Snapshot snap(conn);
     DOTDO_RETURN_IF_ERROR(snap.status());
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_vectors"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kRowsSql));
+    Row row;
     for (;;) {
-      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
+      if (!more) break;
       auto found = hnsw_->label_lookup_.find(static_cast<hnswlib::labeltype>(st.ColumnInt64(0)));
       if (found == hnsw_->label_lookup_.end()) continue;
-      DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(st.ColumnBlob(1), config.dimension));
-      SetCode(found->second, v.data());
+      int64_t label = 0;
+      DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
+      SetElement(found->second, row);
     }
   }
   applied_seq_ = saved_seq_ = saved;
@@ -387,17 +422,15 @@ Status VectorIndex::CatchUp(const VectorConfig& config, const VectorStoreOptions
       }
     }
     if (!labels.empty()) {
-      DOTDO_ASSIGN_OR_RETURN(auto get, conn.Prepare("SELECT embedding FROM vec_vectors WHERE label = ?1"));
+      DOTDO_ASSIGN_OR_RETURN(auto get, conn.Prepare(std::string(kRowsSql) + " WHERE v.label = ?1"));
+      Row row;
       for (const auto& [label, unused] : labels) {
         get.Reset();
         get.Bind(1, label);
-        DOTDO_ASSIGN_OR_RETURN(bool row, get.Step());
-        if (row) {
-          DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(get.ColumnBlob(0), config.dimension));
-          DOTDO_RETURN_IF_ERROR(Apply(label, &v));
-        } else {
-          DOTDO_RETURN_IF_ERROR(Apply(label, nullptr));
-        }
+        DOTDO_ASSIGN_OR_RETURN(bool present, get.Step());
+        int64_t read_label = 0;
+        if (present) DOTDO_RETURN_IF_ERROR(ReadRow(get, config.dimension, &read_label, &row));
+        DOTDO_RETURN_IF_ERROR(Apply(label, present ? &row : nullptr));
       }
     }
     applied_seq_ = last;
@@ -447,9 +480,9 @@ Status VectorIndex::Save() {
   return OkStatus();
 }
 
-std::vector<std::pair<int64_t, double>> VectorIndex::SearchHnsw(const std::vector<float>& query, size_t k,
-                                                                size_t ef) const {
-  std::vector<std::pair<int64_t, double>> out;
+std::vector<std::pair<size_t, double>> VectorIndex::SearchHnsw(const std::vector<float>& query, size_t k,
+                                                               size_t ef) const {
+  std::vector<std::pair<size_t, double>> out;
   if (!hnsw_ || hnsw_->cur_element_count == 0) return out;
   const size_t beam = std::max(ef, k), dim = static_cast<size_t>(config_.dimension);
   std::vector<char> element(space_->get_data_size());
@@ -460,14 +493,17 @@ std::vector<std::pair<int64_t, double>> VectorIndex::SearchHnsw(const std::vecto
   void* param = float_space_->get_dist_func_param();
   out.reserve(pq.size());
   for (; !pq.empty(); pq.pop()) {
-    const auto label = pq.top().second;
-    const double d = exact(query.data(), floats_.data() + hnsw_->label_lookup_.at(label) * dim, param);
+    const size_t id = hnsw_->label_lookup_.at(pq.top().second);
+    const double d = exact(query.data(), floats_.data() + id * dim, param);
     const double score = config_.metric == VectorMetric::kL2 ? -std::sqrt(std::max(0.0, d)) : 1.0 - d;
-    out.emplace_back(static_cast<int64_t>(label), score);
+    out.emplace_back(id, score);
   }
   const size_t keep = std::min(k, out.size());
+  // Ties broken by label, so equal scores come back in one order whatever the graph's layout.
   std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(),
-                    [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+                    [&](const auto& a, const auto& b) {
+                      return a.second != b.second ? a.second > b.second : LabelOf(a.first) < LabelOf(b.first);
+                    });
   out.resize(keep);
   return out;
 }
@@ -483,24 +519,21 @@ int64_t VectorIndex::deleted() const { return hnsw_ ? static_cast<int64_t>(hnsw_
 int64_t VectorIndex::memory_bytes() const {
   if (!hnsw_) return 0;
   // Graph elements (links, int8 codes, labels), their upper-level links, and the float32 copies.
+  // Then the ids and types kept beside them.
   int64_t bytes = static_cast<int64_t>(hnsw_->cur_element_count *
-                                       (hnsw_->size_data_per_element_ + static_cast<size_t>(config_.dimension) * sizeof(float)));
+                                       (hnsw_->size_data_per_element_ + static_cast<size_t>(config_.dimension) * sizeof(float) +
+                                        sizeof(std::string) + sizeof(uint32_t)));
+  for (size_t i = 0; i < hnsw_->cur_element_count; ++i)
+    if (ids_[i].capacity() >= sizeof(std::string)) bytes += static_cast<int64_t>(ids_[i].capacity() + 1);
   for (size_t i = 0; i < hnsw_->cur_element_count; ++i)
     bytes += static_cast<int64_t>(hnsw_->element_levels_[i] * hnsw_->size_links_per_element_);
   return bytes;
 }
 
-Result<std::vector<int64_t>> VectorIndex::PendingLabels() {
-  Connection& conn = DatabaseInternals::Conn(db_);
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT DISTINCT label FROM vec_log WHERE seq > ?1"));
-  st.Bind(1, applied_seq_);
-  std::vector<int64_t> out;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(st.ColumnInt64(0));
-  }
-  return out;
+Result<bool> VectorIndex::CurrentInTransaction() {
+  if (!hnsw_) return false;
+  DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(DatabaseInternals::Conn(db_)));
+  return max_seq == applied_seq_;
 }
 
 }  // namespace dotdo::internal
