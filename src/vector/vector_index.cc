@@ -193,7 +193,8 @@ void EncodeInt8(const float* v, size_t dim, size_t bytes, char* out) {
   const float inv = max_abs > 0 ? 127.0f / max_abs : 0.0f;
   int64_t sq = 0;
   for (size_t i = 0; i < dim; ++i) {
-    const auto c = static_cast<int8_t>(std::clamp(std::lround(v[i] * inv), -127L, 127L));
+    // Round to nearest with one SSE conversion (std::lround is a library call per value).
+    const auto c = static_cast<int8_t>(std::clamp(_mm_cvtss_si32(_mm_set_ss(v[i] * inv)), -127, 127));
     code[i] = c;
     sq += int64_t{c} * c;
   }
@@ -487,13 +488,39 @@ std::vector<std::pair<size_t, double>> VectorIndex::SearchHnsw(const std::vector
   const size_t beam = std::max(ef, k), dim = static_cast<size_t>(config_.dimension);
   std::vector<char> element(space_->get_data_size());
   EncodeInt8(query.data(), dim, PaddedCodeBytes(dim), element.data());
-  hnsw_->setEf(beam);
-  auto pq = hnsw_->searchKnn(element.data(), beam);
+  // hnswlib's searchKnn in its two steps (the greedy descent through the upper levels, then its own
+  // beam search of level 0, searchBaseLayerST), without what searchKnn adds around them: two
+  // atomic counter increments per expanded node and the turn of internal ids into labels (which
+  // the re-rank would turn back through label_lookup_, a hash lookup per candidate).
+  const hnswlib::HierarchicalNSW<float>& h = *hnsw_;
+  const void* q = element.data();
+  hnswlib::tableint entry = h.enterpoint_node_;
+  float entry_distance = h.fstdistfunc_(q, h.getDataByInternalId(entry), h.dist_func_param_);
+  for (int level = h.maxlevel_; level > 0; --level) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      hnswlib::linklistsizeint* list = h.get_linklist(entry, level);
+      const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (int i = 0, n = h.getListCount(list); i < n; ++i) {
+        const float d = h.fstdistfunc_(q, h.getDataByInternalId(neighbours[i]), h.dist_func_param_);
+        if (d < entry_distance) {
+          entry_distance = d;
+          entry = neighbours[i];
+          changed = true;
+        }
+      }
+    }
+  }
+  auto top = h.num_deleted_ ? h.searchBaseLayerST<true, false>(entry, q, beam)
+                            : h.searchBaseLayerST<false, false>(entry, q, beam);
   const hnswlib::DISTFUNC<float> exact = float_space_->get_dist_func();
   void* param = float_space_->get_dist_func_param();
-  out.reserve(pq.size());
-  for (; !pq.empty(); pq.pop()) {
-    const size_t id = hnsw_->label_lookup_.at(pq.top().second);
+  out.reserve(top.size());
+  for (; !top.empty(); top.pop()) {
+    const size_t id = top.top().second;
+    // The best of these become results, whose id and type are read next.
+    __builtin_prefetch(&ids_[id]);
+    __builtin_prefetch(&types_[id]);
     const double d = exact(query.data(), floats_.data() + id * dim, param);
     const double score = config_.metric == VectorMetric::kL2 ? -std::sqrt(std::max(0.0, d)) : 1.0 - d;
     out.emplace_back(id, score);

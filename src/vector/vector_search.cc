@@ -312,12 +312,16 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   const int dim = q.vector_dim == 0 ? config.dimension : q.vector_dim;
   std::vector<float> query = q.embedding;
   if (dim < config.dimension && query.size() == static_cast<size_t>(config.dimension)) query.resize(static_cast<size_t>(dim));
-  VectorConfig query_config = config;
-  query_config.dimension = dim;
-  if (dim < config.dimension) query_config.metric = VectorMetric::kCosine;
+  const VectorConfig query_config{.dimension = dim,
+                                  .metric = dim < config.dimension ? VectorMetric::kCosine : config.metric,
+                                  .lsh_bits = config.lsh_bits};
   DOTDO_RETURN_IF_ERROR(PrepareEmbedding(query, query_config, "the query embedding"));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter compiled, CompileVectorFilter(db, q.filter));
-  const CompiledFilter* filter = compiled.sql == "1" ? nullptr : &compiled;
+  std::optional<CompiledFilter> compiled;
+  const CompiledFilter* filter = nullptr;
+  if (!q.filter.is_null() && !(q.filter.is_object() && q.filter.empty())) {
+    DOTDO_ASSIGN_OR_RETURN(compiled, CompileVectorFilter(db, q.filter));
+    if (compiled->sql != "1") filter = &*compiled;
+  }
   DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kVectorSpec));
   if (!present) return std::vector<VectorSearchResult>();
 
