@@ -142,7 +142,7 @@ struct VectorStats {
   int64_t count = 0;
   int64_t index_elements = 0;    // in the HNSW graph, deleted ones included until compaction
   int64_t index_deleted = 0;
-  int64_t index_bytes = 0;       // HNSW memory (vectors + links)
+  int64_t index_bytes = 0;       // index memory: graph (int8 codes + links), float32 copies, ids and types
   int64_t raw_vector_bytes = 0;  // count * dimension * 4
   bool pq_trained = false;
   int pq_subquantizers = 0;
