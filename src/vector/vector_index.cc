@@ -311,26 +311,32 @@ void VectorIndex::SetElement(size_t id, const Row& row) {
 }
 
 Status VectorIndex::Rebuild(const VectorConfig& config, const VectorStoreOptions& options) {
-  Connection& conn = DatabaseInternals::Conn(db_);
-  Snapshot snap(conn);
-  DOTDO_RETURN_IF_ERROR(snap.status());
-  DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(conn));
-  DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
-  DOTDO_ASSIGN_OR_RETURN(int64_t count, ScalarInt(conn, "SELECT COUNT(*) FROM vec_records"));
-  Reset(config, options, static_cast<size_t>(count + count / 4 + 1024));
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string(kRowsSql) + " ORDER BY v.label"));
-  Row row;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
-    if (!more) break;
-    int64_t label = 0;
-    DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
-    DOTDO_RETURN_IF_ERROR(Apply(label, &row));
-  }
-  applied_seq_ = max_seq;
-  saved_seq_ = saved;
-  changes_since_save_ = count;
-  return OkStatus();
+  checked_writes_ = ~uint64_t{0};
+  Status built = [&]() -> Status {
+    Connection& conn = DatabaseInternals::Conn(db_);
+    Snapshot snap(conn);
+    DOTDO_RETURN_IF_ERROR(snap.status());
+    DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(conn));
+    DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
+    DOTDO_ASSIGN_OR_RETURN(int64_t count, ScalarInt(conn, "SELECT COUNT(*) FROM vec_records"));
+    Reset(config, options, static_cast<size_t>(count + count / 4 + 1024));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string(kRowsSql) + " ORDER BY v.label"));
+    Row row;
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
+      if (!more) break;
+      int64_t label = 0;
+      DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
+      DOTDO_RETURN_IF_ERROR(Apply(label, &row));
+    }
+    applied_seq_ = max_seq;
+    saved_seq_ = saved;
+    changes_since_save_ = count;
+    return OkStatus();
+  }();
+  // A partly rebuilt graph is never searched: the next catch-up starts over.
+  if (!built.ok()) hnsw_.reset();
+  return built;
 }
 
 Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& options) {
@@ -406,7 +412,17 @@ Status VectorIndex::CatchUp(const VectorConfig& config, const VectorStoreOptions
     DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
     if (saved > applied_seq_) hnsw_.reset();
   }
-  if (!hnsw_) DOTDO_RETURN_IF_ERROR(Load(config, options));
+  // Until this catch-up completes the index may be partly replayed (a replay of the log from
+  // applied_seq_ again is idempotent): no search may take it as fresh. A partly loaded index is
+  // dropped, so the next catch-up loads it again.
+  checked_writes_ = ~uint64_t{0};
+  if (!hnsw_) {
+    Status loaded = Load(config, options);
+    if (!loaded.ok()) {
+      hnsw_.reset();
+      return loaded;
+    }
+  }
   {
     Snapshot snap(conn);
     DOTDO_RETURN_IF_ERROR(snap.status());
