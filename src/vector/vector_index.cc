@@ -389,6 +389,8 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
 
 Result<bool> VectorIndex::Fresh() {
   if (!hnsw_ || writes_ != checked_writes_) return false;
+  // A private in-memory namespace has no other connection that could commit.
+  if (db_.path().empty()) return checked_data_version_ >= 0;
   DOTDO_ASSIGN_OR_RETURN(const int64_t data_version, ScalarInt(DatabaseInternals::Conn(db_), "PRAGMA data_version"));
   return data_version == checked_data_version_;
 }
