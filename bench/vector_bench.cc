@@ -9,7 +9,9 @@
 // the exact top 10 by brute force.
 //   build            inserts/s into an indexed store (InsertBatch of 10,000 + the index catch-up)
 //                    against hnswlib addPoint of the same vectors (M 16, ef_construction 100 both).
-//   search_*         ours: VectorStore::Search at the smallest ef of a ladder whose recall@10 >= 0.98;
+//   search_*         ours: VectorStore::Search (default result: id, $type, score, stage; no content
+//                    or metadata, as the baseline returns labels) at the smallest ef of a ladder
+//                    whose recall@10 >= 0.98;
 //                    baseline: hnswlib alone (same graph parameters and insertion order) at the
 //                    smallest ef reaching our recall. QPS ratio = ours / baseline; each line carries
 //                    `recall` and `baseline_recall`.

@@ -11,8 +11,11 @@
 // Truth and derived state: the float32 vectors live in SQLite (`vec_records`) and are the truth.
 // The HNSW index, the in-memory binary codes and the FTS5 postings are derived: the HNSW index is
 // saved beside the namespace file with the change sequence it reflects, and a reopen loads it and
-// replays only the later changes; every result is checked against SQLite before it is returned, so a
-// deleted record is never served. See docs/formats/vector.md.
+// replays only the later changes. A search first makes sure the index reflects every committed
+// change (a counter and PRAGMA data_version when nothing changed, else a replay of the log), so a
+// deleted record is never served and a committed one never missed; the index keeps each record's id
+// and $type beside its vector, so a result reads its row only for content or metadata. See
+// docs/formats/vector.md.
 //
 // Grammar (anything else is kInvalidArgument and nothing is written):
 //   id          a record id: [A-Za-z0-9_.:@~+=-]{1,128}
@@ -113,13 +116,18 @@ struct VectorSearchOptions {
   std::optional<VectorSearchStages> stages;
   // HNSW beam. Default 0 = max(limit, options.hnsw_ef_search).
   int ef = 0;
+  // Also return each result's content / metadata, read from its row. Default false: a result is
+  // id, $type, score and stage, which the index holds in memory, so an unfiltered search reads no
+  // row at all.
+  bool with_content = false;
+  bool with_metadata = false;
 };
 
 struct VectorSearchResult {
   std::string id;
   std::string type;
-  std::string content;
-  Json metadata;
+  std::optional<std::string> content;  // set when the search asked with_content
+  std::optional<Json> metadata;        // set when the search asked with_metadata
   // Higher is better: cosine similarity, dot product, or minus the Euclidean distance.
   double score = 0;
   SearchStage stage = SearchStage::kHnsw;
@@ -134,7 +142,7 @@ struct VectorStats {
   int64_t count = 0;
   int64_t index_elements = 0;    // in the HNSW graph, deleted ones included until compaction
   int64_t index_deleted = 0;
-  int64_t index_bytes = 0;       // HNSW memory (vectors + links)
+  int64_t index_bytes = 0;       // index memory: graph (int8 codes + links), float32 copies, ids and types
   int64_t raw_vector_bytes = 0;  // count * dimension * 4
   bool pq_trained = false;
   int pq_subquantizers = 0;

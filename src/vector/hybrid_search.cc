@@ -94,14 +94,15 @@ Result<std::vector<HybridResult>> HybridSearch::Query(const HybridQuery& q) {
     vq.limit = n;
     vq.filter = q.where;
     vq.vector_dim = q.vector_dim;
+    vq.with_content = vq.with_metadata = true;
     DOTDO_ASSIGN_OR_RETURN(auto hits, internal::SearchImpl(db_, *stored, options, vq));
     int64_t rank = 0;
     for (auto& h : hits) {
       Candidate& c = by_id[h.id];
       c.result.id = h.id;
       c.result.type = h.type;
-      c.result.content = h.content;
-      c.result.metadata = std::move(h.metadata);
+      c.result.content = std::move(h.content).value_or("");
+      c.result.metadata = std::move(h.metadata).value_or(Json::object());
       c.result.vector_rank = ++rank;
       c.result.vector_score = h.score;
     }

@@ -55,8 +55,10 @@ Json VectorRecordToJson(const VectorRecord& r, bool with_embedding) {
 }
 
 Json VectorSearchResultToJson(const VectorSearchResult& r) {
-  return Json{{"id", r.id},       {"$type", r.type}, {"content", r.content}, {"metadata", r.metadata},
-              {"score", r.score}, {"stage", SearchStageName(r.stage)}};
+  Json j{{"id", r.id}, {"$type", r.type}, {"score", r.score}, {"stage", SearchStageName(r.stage)}};
+  if (r.content) j["content"] = *r.content;
+  if (r.metadata) j["metadata"] = *r.metadata;
+  return j;
 }
 
 Json VectorStatsToJson(const VectorStats& s) {

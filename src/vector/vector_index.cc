@@ -90,6 +90,19 @@ Status SyncPath(const std::string& path, int flags) {
   return rc == 0 ? OkStatus() : UnavailableError("fsync of " + path + " failed");
 }
 
+// Every record with what the index keeps of it: (label, embedding, id, $type), or, with a label
+// bound to ?1, that record alone.
+constexpr std::string_view kRowsSql =
+    "SELECT v.label, v.embedding, r.id, r.type FROM vec_vectors AS v JOIN vec_records AS r ON r.label = v.label";
+
+Status ReadRow(Statement& st, int dimension, int64_t* label, VectorIndex::Row* row) {
+  *label = st.ColumnInt64(0);
+  DOTDO_ASSIGN_OR_RETURN(row->v, BlobToFloats(st.ColumnBlob(1), dimension));
+  row->id = st.ColumnString(2);
+  row->type = st.ColumnString(3);
+  return OkStatus();
+}
+
 // The space the graph is walked in: int8 scalar quantization with one scale per vector. An element
 // is [float scale][float squared norm of the dequantized vector][int8 code, padded with zeros to a
 // multiple of 32]; code[i] = round(127 * v[i] / max|v|), scale = max|v| / 127, so v ~ scale * code.
@@ -180,7 +193,8 @@ void EncodeInt8(const float* v, size_t dim, size_t bytes, char* out) {
   const float inv = max_abs > 0 ? 127.0f / max_abs : 0.0f;
   int64_t sq = 0;
   for (size_t i = 0; i < dim; ++i) {
-    const auto c = static_cast<int8_t>(std::clamp(std::lround(v[i] * inv), -127L, 127L));
+    // Round to nearest with one SSE conversion (std::lround is a library call per value).
+    const auto c = static_cast<int8_t>(std::clamp(_mm_cvtss_si32(_mm_set_ss(v[i] * inv)), -127, 127));
     code[i] = c;
     sq += int64_t{c} * c;
   }
@@ -240,16 +254,28 @@ void VectorIndex::Reset(const VectorConfig& config, const VectorStoreOptions& op
     hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), capacity, static_cast<size_t>(options.hnsw_m),
                                                               static_cast<size_t>(options.hnsw_ef_construction));
   if (hnsw_) PlaceGraphOnHugePages(*hnsw_);
-  codes_.assign(capacity * words_, 0);
-  floats_.assign(capacity * dim, 0.0f);
+  codes_.clear();
+  floats_.clear();
+  ids_.clear();
+  types_.clear();
+  type_names_.clear();
+  type_numbers_.clear();
+  Grow(capacity);
   changes_since_save_ = 0;
 }
 
-Status VectorIndex::Apply(int64_t label, const std::vector<float>* v) {
+void VectorIndex::Grow(size_t capacity) {
+  codes_.resize(capacity * words_, 0);
+  floats_.resize(capacity * static_cast<size_t>(config_.dimension), 0.0f);
+  ids_.resize(capacity);
+  types_.resize(capacity, 0);
+}
+
+Status VectorIndex::Apply(int64_t label, const Row* row) {
   auto lbl = static_cast<hnswlib::labeltype>(label);
   auto found = hnsw_->label_lookup_.find(lbl);
   ++changes_since_save_;
-  if (v == nullptr) {
+  if (row == nullptr) {
     if (found != hnsw_->label_lookup_.end() && !hnsw_->isMarkedDeleted(found->second)) hnsw_->markDelete(lbl);
     return OkStatus();
   }
@@ -258,45 +284,59 @@ Status VectorIndex::Apply(int64_t label, const std::vector<float>* v) {
       const size_t grown = hnsw_->max_elements_ * 2 + 1024;
       hnsw_->resizeIndex(grown);
       PlaceGraphOnHugePages(*hnsw_);
-      codes_.resize(grown * words_, 0);
-      floats_.resize(grown * static_cast<size_t>(config_.dimension), 0.0f);
+      Grow(grown);
     }
     std::vector<char> element(space_->get_data_size());
-    EncodeInt8(v->data(), v->size(), PaddedCodeBytes(v->size()), element.data());
+    EncodeInt8(row->v.data(), row->v.size(), PaddedCodeBytes(row->v.size()), element.data());
     hnsw_->addPoint(element.data(), lbl);
-    SetCode(hnsw_->label_lookup_.at(lbl), v->data());
+    SetElement(hnsw_->label_lookup_.at(lbl), *row);
     return OkStatus();
   }, StatusCode::kInternal);
 }
 
-void VectorIndex::SetCode(size_t id, const float* v) {
+void VectorIndex::SetElement(size_t id, const Row& row) {
   const auto dim = static_cast<size_t>(config_.dimension);
-  std::copy(v, v + dim, floats_.data() + id * dim);
+  std::copy(row.v.begin(), row.v.begin() + static_cast<std::ptrdiff_t>(dim), floats_.data() + id * dim);
   uint64_t* code = codes_.data() + id * words_;
   std::fill(code, code + words_, 0);
   for (size_t i = 0; i < dim; ++i)
-    if (v[i] > 0) code[i / 64] |= uint64_t{1} << (i % 64);
+    if (row.v[i] > 0) code[i / 64] |= uint64_t{1} << (i % 64);
+  ids_[id] = row.id;
+  auto type = type_numbers_.find(row.type);
+  if (type == type_numbers_.end()) {
+    type = type_numbers_.emplace(row.type, static_cast<uint32_t>(type_names_.size())).first;
+    type_names_.push_back(row.type);
+  }
+  types_[id] = type->second;
 }
 
 Status VectorIndex::Rebuild(const VectorConfig& config, const VectorStoreOptions& options) {
-  Connection& conn = DatabaseInternals::Conn(db_);
-  Snapshot snap(conn);
-  DOTDO_RETURN_IF_ERROR(snap.status());
-  DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(conn));
-  DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
-  DOTDO_ASSIGN_OR_RETURN(int64_t count, ScalarInt(conn, "SELECT COUNT(*) FROM vec_records"));
-  Reset(config, options, static_cast<size_t>(count + count / 4 + 1024));
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_vectors ORDER BY label"));
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(st.ColumnBlob(1), config.dimension));
-    DOTDO_RETURN_IF_ERROR(Apply(st.ColumnInt64(0), &v));
-  }
-  applied_seq_ = max_seq;
-  saved_seq_ = saved;
-  changes_since_save_ = count;
-  return OkStatus();
+  checked_writes_ = ~uint64_t{0};
+  Status built = [&]() -> Status {
+    Connection& conn = DatabaseInternals::Conn(db_);
+    Snapshot snap(conn);
+    DOTDO_RETURN_IF_ERROR(snap.status());
+    DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(conn));
+    DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
+    DOTDO_ASSIGN_OR_RETURN(int64_t count, ScalarInt(conn, "SELECT COUNT(*) FROM vec_records"));
+    Reset(config, options, static_cast<size_t>(count + count / 4 + 1024));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(std::string(kRowsSql) + " ORDER BY v.label"));
+    Row row;
+    for (;;) {
+      DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
+      if (!more) break;
+      int64_t label = 0;
+      DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
+      DOTDO_RETURN_IF_ERROR(Apply(label, &row));
+    }
+    applied_seq_ = max_seq;
+    saved_seq_ = saved;
+    changes_since_save_ = count;
+    return OkStatus();
+  }();
+  // A partly rebuilt graph is never searched: the next catch-up starts over.
+  if (!built.ok()) hnsw_.reset();
+  return built;
 }
 
 Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& options) {
@@ -323,21 +363,23 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
   const size_t expected = space_->get_data_size() + sizeof(hnswlib::labeltype) + (hnsw_ ? hnsw_->size_links_level0_ : 0);
   if (!hnsw_ || hnsw_->size_data_per_element_ != expected) return Rebuild(config, options);
   PlaceGraphOnHugePages(*hnsw_);
-  codes_.assign(hnsw_->max_elements_ * words_, 0);
-  floats_.assign(hnsw_->max_elements_ * static_cast<size_t>(config.dimension), 0.0f);
+  Grow(hnsw_->max_elements_);
   {
-    // The float32 vectors come from the truth. A row changed after the file's seq is replayed from
-    // the log below, a label the file holds but SQLite no longer does is marked deleted there.
+    // The float32 vectors, ids and types come from the truth. A row changed after the file's seq is
+    // replayed from the log below, a label the file holds but SQLite no longer does is marked
+    // deleted there.
     Snapshot snap(conn);
     DOTDO_RETURN_IF_ERROR(snap.status());
-    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT label, embedding FROM vec_vectors"));
+    DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(kRowsSql));
+    Row row;
     for (;;) {
-      DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      DOTDO_ASSIGN_OR_RETURN(bool more, st.Step());
+      if (!more) break;
       auto found = hnsw_->label_lookup_.find(static_cast<hnswlib::labeltype>(st.ColumnInt64(0)));
       if (found == hnsw_->label_lookup_.end()) continue;
-      DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(st.ColumnBlob(1), config.dimension));
-      SetCode(found->second, v.data());
+      int64_t label = 0;
+      DOTDO_RETURN_IF_ERROR(ReadRow(st, config.dimension, &label, &row));
+      SetElement(found->second, row);
     }
   }
   applied_seq_ = saved_seq_ = saved;
@@ -347,6 +389,8 @@ Status VectorIndex::Load(const VectorConfig& config, const VectorStoreOptions& o
 
 Result<bool> VectorIndex::Fresh() {
   if (!hnsw_ || writes_ != checked_writes_) return false;
+  // A private in-memory namespace has no other connection that could commit.
+  if (db_.path().empty()) return checked_data_version_ >= 0;
   DOTDO_ASSIGN_OR_RETURN(const int64_t data_version, ScalarInt(DatabaseInternals::Conn(db_), "PRAGMA data_version"));
   return data_version == checked_data_version_;
 }
@@ -370,7 +414,17 @@ Status VectorIndex::CatchUp(const VectorConfig& config, const VectorStoreOptions
     DOTDO_ASSIGN_OR_RETURN(int64_t saved, SavedIndexSeq(conn));
     if (saved > applied_seq_) hnsw_.reset();
   }
-  if (!hnsw_) DOTDO_RETURN_IF_ERROR(Load(config, options));
+  // Until this catch-up completes the index may be partly replayed (a replay of the log from
+  // applied_seq_ again is idempotent): no search may take it as fresh. A partly loaded index is
+  // dropped, so the next catch-up loads it again.
+  checked_writes_ = ~uint64_t{0};
+  if (!hnsw_) {
+    Status loaded = Load(config, options);
+    if (!loaded.ok()) {
+      hnsw_.reset();
+      return loaded;
+    }
+  }
   {
     Snapshot snap(conn);
     DOTDO_RETURN_IF_ERROR(snap.status());
@@ -387,17 +441,15 @@ Status VectorIndex::CatchUp(const VectorConfig& config, const VectorStoreOptions
       }
     }
     if (!labels.empty()) {
-      DOTDO_ASSIGN_OR_RETURN(auto get, conn.Prepare("SELECT embedding FROM vec_vectors WHERE label = ?1"));
+      DOTDO_ASSIGN_OR_RETURN(auto get, conn.Prepare(std::string(kRowsSql) + " WHERE v.label = ?1"));
+      Row row;
       for (const auto& [label, unused] : labels) {
         get.Reset();
         get.Bind(1, label);
-        DOTDO_ASSIGN_OR_RETURN(bool row, get.Step());
-        if (row) {
-          DOTDO_ASSIGN_OR_RETURN(auto v, BlobToFloats(get.ColumnBlob(0), config.dimension));
-          DOTDO_RETURN_IF_ERROR(Apply(label, &v));
-        } else {
-          DOTDO_RETURN_IF_ERROR(Apply(label, nullptr));
-        }
+        DOTDO_ASSIGN_OR_RETURN(bool present, get.Step());
+        int64_t read_label = 0;
+        if (present) DOTDO_RETURN_IF_ERROR(ReadRow(get, config.dimension, &read_label, &row));
+        DOTDO_RETURN_IF_ERROR(Apply(label, present ? &row : nullptr));
       }
     }
     applied_seq_ = last;
@@ -447,27 +499,56 @@ Status VectorIndex::Save() {
   return OkStatus();
 }
 
-std::vector<std::pair<int64_t, double>> VectorIndex::SearchHnsw(const std::vector<float>& query, size_t k,
-                                                                size_t ef) const {
-  std::vector<std::pair<int64_t, double>> out;
+std::vector<std::pair<size_t, double>> VectorIndex::SearchHnsw(const std::vector<float>& query, size_t k,
+                                                               size_t ef) const {
+  std::vector<std::pair<size_t, double>> out;
   if (!hnsw_ || hnsw_->cur_element_count == 0) return out;
   const size_t beam = std::max(ef, k), dim = static_cast<size_t>(config_.dimension);
   std::vector<char> element(space_->get_data_size());
   EncodeInt8(query.data(), dim, PaddedCodeBytes(dim), element.data());
-  hnsw_->setEf(beam);
-  auto pq = hnsw_->searchKnn(element.data(), beam);
+  // hnswlib's searchKnn in its two steps (the greedy descent through the upper levels, then its own
+  // beam search of level 0, searchBaseLayerST), without what searchKnn adds around them: two
+  // atomic counter increments per expanded node and the turn of internal ids into labels (which
+  // the re-rank would turn back through label_lookup_, a hash lookup per candidate).
+  const hnswlib::HierarchicalNSW<float>& h = *hnsw_;
+  const void* q = element.data();
+  hnswlib::tableint entry = h.enterpoint_node_;
+  float entry_distance = h.fstdistfunc_(q, h.getDataByInternalId(entry), h.dist_func_param_);
+  for (int level = h.maxlevel_; level > 0; --level) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      hnswlib::linklistsizeint* list = h.get_linklist(entry, level);
+      const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (int i = 0, n = h.getListCount(list); i < n; ++i) {
+        const float d = h.fstdistfunc_(q, h.getDataByInternalId(neighbours[i]), h.dist_func_param_);
+        if (d < entry_distance) {
+          entry_distance = d;
+          entry = neighbours[i];
+          changed = true;
+        }
+      }
+    }
+  }
+  auto top = h.num_deleted_ ? h.searchBaseLayerST<true, false>(entry, q, beam)
+                            : h.searchBaseLayerST<false, false>(entry, q, beam);
   const hnswlib::DISTFUNC<float> exact = float_space_->get_dist_func();
   void* param = float_space_->get_dist_func_param();
-  out.reserve(pq.size());
-  for (; !pq.empty(); pq.pop()) {
-    const auto label = pq.top().second;
-    const double d = exact(query.data(), floats_.data() + hnsw_->label_lookup_.at(label) * dim, param);
+  out.reserve(top.size());
+  for (; !top.empty(); top.pop()) {
+    const size_t id = top.top().second;
+    // The best of these become results, whose id and type are read next.
+    __builtin_prefetch(&ids_[id]);
+    __builtin_prefetch(&types_[id]);
+    const double d = exact(query.data(), floats_.data() + id * dim, param);
     const double score = config_.metric == VectorMetric::kL2 ? -std::sqrt(std::max(0.0, d)) : 1.0 - d;
-    out.emplace_back(static_cast<int64_t>(label), score);
+    out.emplace_back(id, score);
   }
   const size_t keep = std::min(k, out.size());
+  // Ties broken by label, so equal scores come back in one order whatever the graph's layout.
   std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(),
-                    [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+                    [&](const auto& a, const auto& b) {
+                      return a.second != b.second ? a.second > b.second : LabelOf(a.first) < LabelOf(b.first);
+                    });
   out.resize(keep);
   return out;
 }
@@ -483,24 +564,21 @@ int64_t VectorIndex::deleted() const { return hnsw_ ? static_cast<int64_t>(hnsw_
 int64_t VectorIndex::memory_bytes() const {
   if (!hnsw_) return 0;
   // Graph elements (links, int8 codes, labels), their upper-level links, and the float32 copies.
+  // Then the ids and types kept beside them.
   int64_t bytes = static_cast<int64_t>(hnsw_->cur_element_count *
-                                       (hnsw_->size_data_per_element_ + static_cast<size_t>(config_.dimension) * sizeof(float)));
+                                       (hnsw_->size_data_per_element_ + static_cast<size_t>(config_.dimension) * sizeof(float) +
+                                        sizeof(std::string) + sizeof(uint32_t)));
+  for (size_t i = 0; i < hnsw_->cur_element_count; ++i)
+    if (ids_[i].capacity() >= sizeof(std::string)) bytes += static_cast<int64_t>(ids_[i].capacity() + 1);
   for (size_t i = 0; i < hnsw_->cur_element_count; ++i)
     bytes += static_cast<int64_t>(hnsw_->element_levels_[i] * hnsw_->size_links_per_element_);
   return bytes;
 }
 
-Result<std::vector<int64_t>> VectorIndex::PendingLabels() {
-  Connection& conn = DatabaseInternals::Conn(db_);
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("SELECT DISTINCT label FROM vec_log WHERE seq > ?1"));
-  st.Bind(1, applied_seq_);
-  std::vector<int64_t> out;
-  for (;;) {
-    DOTDO_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(st.ColumnInt64(0));
-  }
-  return out;
+Result<bool> VectorIndex::CurrentInTransaction() {
+  if (!hnsw_) return false;
+  DOTDO_ASSIGN_OR_RETURN(int64_t max_seq, MaxLogSeq(DatabaseInternals::Conn(db_)));
+  return max_seq == applied_seq_;
 }
 
 }  // namespace dotdo::internal

@@ -10,8 +10,13 @@
 //   3. vec_config.index_seq = S is committed only after the index file `<db>.vec-S.hnsw` is durable
 //      (fsynced and renamed), and vec_log rows with seq <= S are deleted in that same transaction.
 //   4. The in-memory index only ever reflects committed changes: it is caught up outside
-//      transactions; a search inside a transaction treats the labels of the open log as pending.
-//   5. A search result is always re-read from vec_records, so a label absent there is never served.
+//      transactions, and it reflects exactly the changes with seq <= applied_seq(); a search inside
+//      a transaction uses it only when the highest seq the transaction sees is applied_seq().
+//   5. Beside every element the index holds its record's id and $type, set from the record's row by
+//      the same replay that sets its vector; so an index known to be caught up (invariant 4, and
+//      Fresh() or a CatchUp in the search's own call) answers id, $type and score without reading a
+//      row, and a label deleted in SQLite is marked deleted there, never served. Rows are read only
+//      for what memory does not hold: content, metadata, and filters.
 #pragma once
 
 #include <cstdint>
@@ -142,6 +147,13 @@ struct HugePageAllocator {
 // The HNSW graph of one Database with what it reflects.
 class VectorIndex {
  public:
+  // What the index keeps of a record's row (Apply with null: the label has no row, it was deleted).
+  struct Row {
+    std::vector<float> v;
+    std::string id;
+    std::string type;
+  };
+
   explicit VectorIndex(Database& db);
   ~VectorIndex();
 
@@ -156,15 +168,18 @@ class VectorIndex {
   Status Save();
   Status Rebuild(const VectorConfig& config, const VectorStoreOptions& options);
 
-  // (label, score) of the k best, deleted elements skipped: the graph is walked on the int8 codes
-  // with a beam of max(ef, k), and every candidate of the beam is re-ranked on its float32 vector
-  // (exact scores). REQUIRES: loaded().
-  std::vector<std::pair<int64_t, double>> SearchHnsw(const std::vector<float>& query, size_t k, size_t ef) const;
-  // Every live element: its label and stored vector (dimension floats).
+  // (internal id, score) of the k best, best first, deleted elements skipped: the graph is walked on
+  // the int8 codes with a beam of max(ef, k), and every candidate of the beam is re-ranked on its
+  // float32 vector (exact scores). REQUIRES: loaded().
+  std::vector<std::pair<size_t, double>> SearchHnsw(const std::vector<float>& query, size_t k, size_t ef) const;
+  // Elements by internal id, 0..capacity(): live or not, label, stored vector (dimension floats),
+  // and the record's id and $type (invariant 5).
   size_t capacity() const;
   bool Live(size_t internal_id) const;
   int64_t LabelOf(size_t internal_id) const;
   const float* VectorOf(size_t internal_id) const;
+  const std::string& IdOf(size_t internal_id) const { return ids_[internal_id]; }
+  const std::string& TypeOf(size_t internal_id) const { return type_names_[types_[internal_id]]; }
   const uint64_t* CodeOf(size_t internal_id) const { return codes_.data() + internal_id * words_; }
   size_t words() const { return words_; }
   int64_t applied_seq() const { return applied_seq_; }
@@ -172,16 +187,19 @@ class VectorIndex {
   int64_t elements() const;
   int64_t deleted() const;
   int64_t memory_bytes() const;
-  // Labels changed by log entries after applied_seq() visible to the caller (its open transaction).
-  Result<std::vector<int64_t>> PendingLabels();
+  // Inside the caller's transaction: whether the index reflects exactly what the transaction sees
+  // (the highest vec_log seq it sees is applied_seq(); a read of sqlite_sequence).
+  Result<bool> CurrentInTransaction();
   // Called by every vector write of this Database (under its lock): the next CatchUp looks at the
   // log again. Commits of other connections are seen through PRAGMA data_version.
   void NoteWrite() { ++writes_; }
 
  private:
   Status Load(const VectorConfig& config, const VectorStoreOptions& options);
-  Status Apply(int64_t label, const std::vector<float>* v);
-  void SetCode(size_t internal_id, const float* v);
+  Status Apply(int64_t label, const Row* row);
+  // Sets what the index holds beside element `internal_id` (vector, codes, id, $type).
+  void SetElement(size_t internal_id, const Row& row);
+  void Grow(size_t capacity);
   void Reset(const VectorConfig& config, const VectorStoreOptions& options, size_t capacity);
   std::string FilePath(int64_t seq) const;
 
@@ -197,6 +215,11 @@ class VectorIndex {
   std::vector<float, HugePageAllocator<float>> floats_;
   std::vector<uint64_t, HugePageAllocator<uint64_t>> codes_;
   size_t words_ = 0;
+  // The record's id and interned $type by internal id (invariant 5).
+  std::vector<std::string> ids_;
+  std::vector<uint32_t> types_;
+  std::vector<std::string> type_names_;
+  std::map<std::string, uint32_t, std::less<>> type_numbers_;
   int64_t applied_seq_ = 0;
   int64_t saved_seq_ = 0;
   int64_t changes_since_save_ = 0;

@@ -6,7 +6,13 @@
 // that exact scan is the answer (complete and exact however selective the filter).
 // Otherwise HNSW is asked for limit * total / matches * 2 + 10 candidates (enough to hold `limit`
 // matches at that selectivity with margin), which are filtered in SQL; if fewer than min(limit,
-// matches) survive, the exact scan answers instead. Every result is re-read from vec_records.
+// matches) survive, the exact scan answers instead.
+//
+// Where a result comes from: a search first has the index caught up (invariants 4 and 5 of
+// vector_internal.h); then an unfiltered search without content or metadata is answered from the
+// index's memory alone (id, $type, exact score), reading no row. Anything that needs a row (a filter
+// checked in SQL, content, metadata) runs its reads in one read transaction in which the index was
+// seen current, and a label without a row there is skipped, never served.
 // A term on an indexed metadata path (VectorStoreOptions::indexed_metadata_paths) compiles to the
 // plain scalar form its expression index serves, so a selective filter reads only its matching rows.
 #include <algorithm>
@@ -72,6 +78,8 @@ struct Query {
   int64_t limit;
   const CompiledFilter* filter;  // null when none
   SearchStage stage;
+  bool with_content;
+  bool with_metadata;
 };
 
 double Score(const Query& q, const float* stored) {
@@ -88,17 +96,25 @@ Result<Json> MetadataText(Connection& conn, std::string_view jsonb) {
   return ParseMetadata(st.ColumnText(0));
 }
 
-// Fetches the rows of `scored` (best first) and returns the first q.limit that still exist (and
-// match the filter) in that order. One cached statement, stepped once per label: a label whose row
-// is gone (deleted since the index was caught up) or filtered out is never served, and the lookups
-// stop as soon as `limit` rows are found.
+// The row statement of a query: id and $type, the asked-for columns, the filter.
+std::string RowSql(const Query& q) {
+  std::string sql = "SELECT id, type";
+  if (q.with_content) sql += ", content";
+  if (q.with_metadata) sql += ", metadata";
+  sql += " FROM vec_records WHERE label = ?1";
+  // The filter's "?" parameters number on from ?1.
+  if (q.filter) sql += " AND (" + q.filter->sql + ")";
+  return sql;
+}
+
+// Fetches the rows of `scored` (labels, best first) and returns the first q.limit that still exist
+// (and match the filter) in that order. One cached statement, stepped once per label: a label whose
+// row is gone or filtered out is never served, and the lookups stop as soon as `limit` rows are found.
 Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vector<Scored>& scored, const Query& q) {
   std::vector<VectorSearchResult> out;
   if (scored.empty()) return out;
   Connection& conn = DatabaseInternals::Conn(db);
-  static const std::string kUnfiltered = "SELECT id, type, content, metadata FROM vec_records WHERE label = ?1";
-  // The filter's "?" parameters number on from ?1.
-  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(q.filter ? kUnfiltered + " AND (" + q.filter->sql + ")" : kUnfiltered));
+  DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare(RowSql(q)));
   if (q.filter)
     for (size_t i = 0; i < q.filter->params.size(); ++i) st.Bind(static_cast<int>(i + 2), q.filter->params[i]);
   out.reserve(std::min(scored.size(), static_cast<size_t>(q.limit)));
@@ -111,17 +127,46 @@ Result<std::vector<VectorSearchResult>> Materialize(Database& db, const std::vec
     VectorSearchResult& r = out.emplace_back();
     r.id = st.ColumnString(0);
     r.type = st.ColumnString(1);
-    r.content = st.ColumnString(2);
-    std::optional<Json> metadata = DecodeJsonb(st.ColumnBlob(3));
-    if (metadata) {
-      r.metadata = std::move(*metadata);
-    } else {
-      DOTDO_ASSIGN_OR_RETURN(r.metadata, MetadataText(conn, st.ColumnBlob(3)));
+    int col = 2;
+    if (q.with_content) r.content = st.ColumnString(col++);
+    if (q.with_metadata) {
+      const std::string_view blob = st.ColumnBlob(col);
+      std::optional<Json> metadata = DecodeJsonb(blob);
+      if (metadata) {
+        r.metadata = std::move(*metadata);
+      } else {
+        DOTDO_ASSIGN_OR_RETURN(r.metadata, MetadataText(conn, blob));
+      }
     }
     r.score = score;
     r.stage = q.stage;
   }
   return out;
+}
+
+// Results of `scored` ((score, internal id) of live elements, best first). Served from the index's
+// memory when nothing needs a row and the index is known to reflect the committed state
+// (`current`); otherwise their rows are read by label (Materialize, which also applies q.filter).
+Result<std::vector<VectorSearchResult>> Output(Database& db, const VectorIndex& index, const std::vector<Scored>& scored,
+                                               const Query& q, bool current) {
+  if (current && !q.filter && !q.with_content && !q.with_metadata) {
+    std::vector<VectorSearchResult> out;
+    out.reserve(std::min(scored.size(), static_cast<size_t>(q.limit)));
+    for (const auto& [score, id] : scored) {
+      if (static_cast<int64_t>(out.size()) >= q.limit) break;
+      const auto internal_id = static_cast<size_t>(id);
+      VectorSearchResult& r = out.emplace_back();
+      r.id = index.IdOf(internal_id);
+      r.type = index.TypeOf(internal_id);
+      r.score = score;
+      r.stage = q.stage;
+    }
+    return out;
+  }
+  std::vector<Scored> labels;
+  labels.reserve(scored.size());
+  for (const auto& [score, id] : scored) labels.emplace_back(score, index.LabelOf(static_cast<size_t>(id)));
+  return Materialize(db, labels, q);
 }
 
 // Exact scan of the rows matching the filter, read from SQLite (the truth). With max_rows >= 0,
@@ -195,9 +240,11 @@ void KeepBest(std::vector<size_t>& ids, int64_t keep, F score) {
   for (int64_t i = 0; i < keep; ++i) ids.push_back(s[static_cast<size_t>(i)].second);
 }
 
+// `allowed` (when given) holds the labels matching the filter, read in the search's snapshot; the
+// results then need no filter check (q.filter is left unset).
 Result<std::vector<VectorSearchResult>> Progressive(Database& db, const VectorIndex& index, Query q,
                                                     const VectorSearchStages& stages,
-                                                    const std::unordered_set<int64_t>* allowed) {
+                                                    const std::unordered_set<int64_t>* allowed, bool current) {
   std::vector<size_t> ids = LiveIds(index, allowed);
   const size_t words = index.words();
   std::vector<uint64_t> qcode(words, 0);
@@ -214,22 +261,21 @@ Result<std::vector<VectorSearchResult>> Progressive(Database& db, const VectorIn
   if (256 < q.config.dimension)
     KeepBest(ids, stages.prefix256, [&](size_t id) { return PrefixCosine(q.v.data(), index.VectorOf(id), 256); });
   TopK top(static_cast<size_t>(q.limit));
-  for (size_t id : ids) top.Add(Score(q, index.VectorOf(id)), index.LabelOf(id));
+  for (size_t id : ids) top.Add(Score(q, index.VectorOf(id)), static_cast<int64_t>(id));
   q.stage = SearchStage::kRerank;
-  return Materialize(db, top.Sorted(), q);
+  return Output(db, index, top.Sorted(), q, current);
 }
 
 Result<std::vector<VectorSearchResult>> ExactIndex(Database& db, const VectorIndex& index, Query q,
-                                                   const std::unordered_set<int64_t>* allowed) {
+                                                   const std::unordered_set<int64_t>* allowed, bool current) {
   q.stage = SearchStage::kExact;
   TopK top(static_cast<size_t>(q.limit));
   for (size_t id = 0; id < index.capacity(); ++id) {
     if (!index.Live(id)) continue;
-    const int64_t label = index.LabelOf(id);
-    if (allowed && !allowed->count(label)) continue;
-    top.Add(Score(q, index.VectorOf(id)), label);
+    if (allowed && !allowed->count(index.LabelOf(id))) continue;
+    top.Add(Score(q, index.VectorOf(id)), static_cast<int64_t>(id));
   }
-  return Materialize(db, top.Sorted(), q);
+  return Output(db, index, top.Sorted(), q, current);
 }
 
 Result<int64_t> Count(Database& db, const CompiledFilter* filter) {
@@ -266,12 +312,16 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   const int dim = q.vector_dim == 0 ? config.dimension : q.vector_dim;
   std::vector<float> query = q.embedding;
   if (dim < config.dimension && query.size() == static_cast<size_t>(config.dimension)) query.resize(static_cast<size_t>(dim));
-  VectorConfig query_config = config;
-  query_config.dimension = dim;
-  if (dim < config.dimension) query_config.metric = VectorMetric::kCosine;
+  const VectorConfig query_config{.dimension = dim,
+                                  .metric = dim < config.dimension ? VectorMetric::kCosine : config.metric,
+                                  .lsh_bits = config.lsh_bits};
   DOTDO_RETURN_IF_ERROR(PrepareEmbedding(query, query_config, "the query embedding"));
-  DOTDO_ASSIGN_OR_RETURN(CompiledFilter compiled, CompileVectorFilter(db, q.filter));
-  const CompiledFilter* filter = compiled.sql == "1" ? nullptr : &compiled;
+  std::optional<CompiledFilter> compiled;
+  const CompiledFilter* filter = nullptr;
+  if (!q.filter.is_null() && !(q.filter.is_object() && q.filter.empty())) {
+    DOTDO_ASSIGN_OR_RETURN(compiled, CompileVectorFilter(db, q.filter));
+    if (compiled->sql != "1") filter = &*compiled;
+  }
   DOTDO_ASSIGN_OR_RETURN(bool present, StoreSchemaPresent(db, kVectorSpec));
   if (!present) return std::vector<VectorSearchResult>();
 
@@ -279,32 +329,34 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(VectorState * state, VectorStateOf(db));
   VectorIndex& index = state->index;
-  bool usable;
-  // Outside a transaction every read of the search shares one read snapshot (one WAL read lock).
+  // Whether the index is known to reflect exactly the state the search's reads see.
+  bool current = false;
   std::optional<ReadSnapshot> snapshot;
-  if (!db.InTransaction()) {
-    snapshot.emplace(conn);
-    DOTDO_RETURN_IF_ERROR(snapshot->status());
+  if (db.InTransaction()) {
+    // The index may lag the caller's own uncommitted changes, or commits its snapshot already sees
+    // (invariant 4): then only the truth answers.
+    DOTDO_ASSIGN_OR_RETURN(current, index.CurrentInTransaction());
+  } else if (!filter && !q.with_content && !q.with_metadata) {
+    // Nothing but the index is read: no read transaction, only the freshness check.
     DOTDO_ASSIGN_OR_RETURN(bool fresh, index.Fresh());
-    if (!fresh) {
-      // Catching up may load, rebuild or save the index (its own transactions): outside the snapshot.
-      snapshot.reset();
-      DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
+    if (!fresh) DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
+    current = index.loaded();
+  } else {
+    // The rows read below share one read snapshot (one WAL read lock) in which the index was seen
+    // current. Catching up may load, rebuild or save the index (its own transactions): outside it.
+    for (int attempt = 0;; ++attempt) {
       snapshot.emplace(conn);
       DOTDO_RETURN_IF_ERROR(snapshot->status());
-    }
-    usable = index.loaded();
-  } else {
-    // Inside a transaction the index may lag the caller's own uncommitted changes (invariant 4):
-    // use it only when nothing is pending, otherwise read the truth.
-    usable = index.loaded();
-    if (usable) {
-      DOTDO_ASSIGN_OR_RETURN(auto pending, index.PendingLabels());
-      usable = pending.empty();
+      DOTDO_ASSIGN_OR_RETURN(current, index.Fresh());
+      // A writer of another connection committing between every catch-up and snapshot: go on
+      // with rows re-read by label (never serving a row the snapshot lacks).
+      if (current || attempt == 2) break;
+      snapshot.reset();
+      DOTDO_RETURN_IF_ERROR(index.CatchUp(config, options));
     }
   }
-  Query base{config, query, dim, q.limit, filter, SearchStage::kHnsw};
-  if (!usable) return ExactSql(db, base);
+  Query base{config, query, dim, q.limit, filter, SearchStage::kHnsw, q.with_content, q.with_metadata};
+  if (!index.loaded() || (db.InTransaction() && !current)) return ExactSql(db, base);
 
   int64_t matches = 0, total = 0;
   std::unordered_set<int64_t> allowed;
@@ -321,16 +373,19 @@ Result<std::vector<VectorSearchResult>> SearchImpl(Database& db, const VectorCon
     }
   }
   const std::unordered_set<int64_t>* allowed_ptr = filter ? &allowed : nullptr;
-  if (dim < config.dimension) return ExactIndex(db, index, base, allowed_ptr);
-  if (q.stages) return Progressive(db, index, base, *q.stages, allowed_ptr);
+  Query in_memory = base;
+  in_memory.filter = nullptr;  // applied through `allowed`
+  if (dim < config.dimension) return ExactIndex(db, index, in_memory, allowed_ptr, current);
+  if (q.stages) return Progressive(db, index, in_memory, *q.stages, allowed_ptr, current);
 
   int64_t k = q.limit;
   if (filter) k = std::min<int64_t>(index.elements(), q.limit * total / matches * 2 + 10);
   const size_t ef = static_cast<size_t>(std::max<int64_t>(k, q.ef > 0 ? q.ef : std::max<int64_t>(q.limit, options.hnsw_ef_search)));
   auto hits = index.SearchHnsw(query, static_cast<size_t>(k), ef);
   std::vector<Scored> scored;
-  for (const auto& [label, score] : hits) scored.emplace_back(score, label);
-  DOTDO_ASSIGN_OR_RETURN(auto results, Materialize(db, scored, base));
+  scored.reserve(hits.size());
+  for (const auto& [id, score] : hits) scored.emplace_back(score, static_cast<int64_t>(id));
+  DOTDO_ASSIGN_OR_RETURN(auto results, Output(db, index, scored, base, current));
   if (filter && static_cast<int64_t>(results.size()) < std::min(q.limit, matches)) return ExactSql(db, base);
   return results;
 }

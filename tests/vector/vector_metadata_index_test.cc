@@ -236,7 +236,7 @@ TEST(VectorJsonbTest, DecodingStoredMetadataMatchesTheTextPath) {
   Json nested = Json::array();
   for (int i = 0; i < 40; ++i) nested = Json::array({nested});
   DOTDO_ASSERT_OK(vs->Insert(Rec(1, {1, 0}, {{"d", nested}})));
-  DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs->Search({.embedding = {1, 0}, .limit = 1}));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto r, vs->Search({.embedding = {1, 0}, .limit = 1, .with_metadata = true}));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].metadata, (Json{{"d", nested}}));
 }

@@ -161,6 +161,7 @@ Result<Json> RunSearch(Context& ctx, const VecArgs& a) {
   o.vector_dim = a.dim;
   o.ef = a.ef;
   if (a.progressive) o.stages = VectorSearchStages{};
+  o.with_content = o.with_metadata = true;
   if (!a.filter.empty()) {
     DOTDO_ASSIGN_OR_RETURN(o.filter, JsonArg("filter", a.filter));
   }
