@@ -140,19 +140,20 @@ bool DecodeStrings(std::string_view& in, ColumnData& c) {
   in.remove_prefix(1);
   std::vector<uint64_t> codes;
   uint64_t n = 0;
-  auto read_string = [&](std::string& s) {
+  auto read_string = [&]() {
     uint64_t len = 0;
     std::string_view bytes;
     if (!GetVarint(in, len) || !GetBytes(in, len, bytes)) return false;
-    s.assign(bytes);
+    c.dict.push_back(bytes);
     return true;
   };
+  c.dict.clear();
   if (mode == kDictStrings) {
     uint64_t dn = 0;
     if (!GetVarint(in, dn) || dn > in.size()) return false;
-    c.dict.resize(dn);
-    for (auto& s : c.dict)
-      if (!read_string(s)) return false;
+    c.dict.reserve(dn, in.size());
+    for (uint64_t i = 0; i < dn; ++i)
+      if (!read_string()) return false;
     if (!GetVarint(in, n) || n > (uint64_t{1} << 32) || in.empty()) return false;
     const int width = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
@@ -161,10 +162,10 @@ bool DecodeStrings(std::string_view& in, ColumnData& c) {
       if (code >= dn) return false;
   } else if (mode == kPlainStrings) {
     if (!GetVarint(in, n) || n > in.size()) return false;
-    c.dict.resize(n);
+    c.dict.reserve(n, in.size());
     codes.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      if (!read_string(c.dict[i])) return false;
+      if (!read_string()) return false;
       codes[i] = i;
     }
   } else {
@@ -447,7 +448,7 @@ ColumnData SliceColumn(const ColumnData& c, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) CopyRow(c, i, out, i - begin, static_cast<uint32_t>(i - begin));
   if (c.kind == ColumnKind::kString) {
     out.dict.clear();  // Resize put the empty value there
-    out.dict.reserve(end - begin);
+    out.dict.reserve(end - begin, 0);
     for (size_t i = begin; i < end; ++i) out.dict.emplace_back(c.Str(i));
     if (out.dict.empty()) out.dict.emplace_back();
   }
@@ -480,7 +481,7 @@ Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames
     if (first) {
       out.kind = part.kind;
       out.Resize(rows);
-      if (out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+      if (out.kind == ColumnKind::kString) out.dict = {std::string_view()};
       first = false;
     } else if (part.kind != out.kind) {
       return Corrupt("row groups of different kinds");
@@ -488,11 +489,10 @@ Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames
     const auto base = static_cast<uint32_t>(out.dict.size());
     const bool strings = out.kind == ColumnKind::kString;
     for (size_t j = 0; j < n; ++j) CopyRow(part, j, out, begin + j, strings && part.nonnull[j] ? base + part.codes[j] : 0);
-    if (out.kind == ColumnKind::kString)
-      for (std::string& s : part.dict) out.dict.push_back(std::move(s));
+    if (out.kind == ColumnKind::kString) out.dict.Append(part.dict);
   }
   if (first) out.Resize(rows);  // no group wanted: every row absent
-  if (first && out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+  if (first && out.kind == ColumnKind::kString) out.dict = {std::string_view()};
   return out;
 }
 

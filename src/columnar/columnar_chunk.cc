@@ -412,7 +412,7 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   }
   // Strings become dictionary form (value = its own code) for the encoder.
   auto strings_into = [](ColumnData& c, std::vector<std::string>& values) {
-    c.dict = std::move(values);
+    c.dict = values;
     for (size_t i = 0; i < c.codes.size(); ++i) c.codes[i] = static_cast<uint32_t>(i);
     if (c.dict.empty()) c.dict.emplace_back();
   };
