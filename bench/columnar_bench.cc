@@ -3,7 +3,7 @@
 // (C API, an in-memory table loaded from the same records, its default threads), all in the same
 // run on the same data: N records (10M; --quick 200k; DOTDO_BENCH_COLUMNAR_RECORDS overrides) of 10
 // types, 5 statuses, amounts, timestamps over 90 days and a unique email per record, inserted in
-// batches of 100k in time order.
+// batches of 100k in time order. DOTDO_BENCH_COLUMNAR_ROUNDS sets the interleaved rounds per case (3).
 // Cases: aggregate_vs_sqlite / aggregate_vs_duckdb (per type: group by status, count, sum and avg
 // of amount; queries/s), range_query_vs_sqlite (one type, a 2-hour window of $createdAt, returning
 // $id, $createdAt, amount and status as vectors on both sides; queries/s), point_lookup_vs_sqlite (one record by email; lookups/s),
@@ -303,7 +303,8 @@ DOTDO_BENCH_SUITE(columnar) {
       if (!SameAgg(*ours, duck.Aggregate(t))) return Fail("aggregate: ours and DuckDB differ for " + t);
 #endif
     }
-    const int rounds = 3;
+    // DOTDO_BENCH_COLUMNAR_ROUNDS: more interleaved rounds per case (default 3), e.g. for a profile.
+    const int rounds = std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS") ? std::max(1, std::atoi(std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS"))) : 3;
     auto agg = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
                               [&] { for (const auto& t : types) (void)rows.Aggregate(t); });
     Report({"columnar", "aggregate_vs_sqlite", "queries_per_s", "sqlite_indexed", kTypes / agg.ours, kTypes / agg.baseline, true,
