@@ -87,34 +87,43 @@ Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<Js
   return out;
 }
 
-Status AppendRecord(ChunkReader& chunk, size_t row, const std::vector<JsonPath>& columns, const std::vector<std::string>& dotted,
-                    ColumnarColumns& out) {
+Result<size_t> AppendRecords(ChunkReader& chunk, const std::vector<uint8_t>& match, size_t limit, const std::vector<JsonPath>& columns,
+                             const std::vector<std::string>& dotted, ColumnarColumns& out) {
   DOTDO_ASSIGN_OR_RETURN(const ColumnData* ids, chunk.Column(kIdColumn));
   DOTDO_ASSIGN_OR_RETURN(const ColumnData* ts, chunk.Column(kCreatedColumn));
   if (ids == nullptr || ts == nullptr) return DataLossError("columnar chunk lacks its system columns");
-  out.ids.emplace_back(ids->Str(row));
-  out.created_at.push_back(ts->ints[row]);
+  // Per path, once per chunk: its own subcolumn, and whether a row outside it lacks the path.
+  std::vector<const ColumnData*> own(columns.size(), nullptr);
+  std::vector<uint8_t> absent_is_missing(columns.size(), 0);
   for (size_t k = 0; k < columns.size(); ++k) {
-    ColumnarColumn& col = out.columns[k];
-    // The path's own subcolumn answers when the row's value is in it, or when the chunk keeps no
-    // value of the path elsewhere (rest_count 0: a row without it lacks the path).
     if (const ColumnStats* s = chunk.meta().Column(dotted[k])) {
-      DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, chunk.Column(s->name));
-      if (c != nullptr && c->present[row]) {
-        AppendColumnValue(col, *c, row);
-        continue;
-      }
-      if (c != nullptr && s->rest_count == 0) {
+      DOTDO_ASSIGN_OR_RETURN(own[k], chunk.Column(s->name));
+      absent_is_missing[k] = own[k] != nullptr && s->rest_count == 0;
+    }
+  }
+  size_t appended = 0;
+  for (size_t row = 0; row < match.size() && out.size() < limit; ++row) {
+    if (!match[row]) continue;
+    ++appended;
+    out.ids.emplace_back(ids->Str(row));
+    out.created_at.push_back(ts->ints[row]);
+    for (size_t k = 0; k < columns.size(); ++k) {
+      ColumnarColumn& col = out.columns[k];
+      // The path's own subcolumn answers when the row's value is in it, or when the chunk keeps
+      // no value of the path elsewhere (rest_count 0: a row without it lacks the path).
+      if (own[k] != nullptr && own[k]->present[row]) {
+        AppendColumnValue(col, *own[k], row);
+      } else if (absent_is_missing[k]) {
         AppendMissing(col);
-        continue;
+      } else {
+        Json scratch;
+        DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(columns[k], dotted[k], row, scratch));
+        if (v == nullptr) AppendMissing(col);
+        else AppendJson(col, *v);
       }
     }
-    Json scratch;
-    DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(columns[k], dotted[k], row, scratch));
-    if (v == nullptr) AppendMissing(col);
-    else AppendJson(col, *v);
   }
-  return OkStatus();
+  return appended;
 }
 
 void AppendRow(const ColumnarRow& row, const std::vector<JsonPath>& columns, ColumnarColumns& out) {
@@ -308,13 +317,12 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
     return o.descending ? internal::KeyLess(b.first, a.first) : internal::KeyLess(a.first, b.first);
   };
   DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+    if (!sorted && columnar) {
+      DOTDO_RETURN_IF_ERROR(internal::AppendRecords(chunk, match, limit, columns, dotted, out.columns).status());
+      return out.columns.size() < limit;
+    }
     for (size_t i = 0; i < match.size(); ++i) {
       if (!match[i]) continue;
-      if (!sorted && columnar) {
-        DOTDO_RETURN_IF_ERROR(internal::AppendRecord(chunk, i, columns, dotted, out.columns));
-        if (out.columns.size() >= limit) return false;
-        continue;
-      }
       if (!sorted) {
         DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, internal::ReadRow(chunk, i, columns));
         out.rows.push_back(std::move(row));
