@@ -3,15 +3,16 @@
 // (C API, an in-memory table loaded from the same records, its default threads), all in the same
 // run on the same data: N records (10M; --quick 200k; DOTDO_BENCH_COLUMNAR_RECORDS overrides) of 10
 // types, 5 statuses, amounts, timestamps over 90 days and a unique email per record, inserted in
-// batches of 100k in time order.
+// batches of 100k in time order. DOTDO_BENCH_COLUMNAR_ROUNDS sets the interleaved rounds per case (3).
 // Cases: aggregate_vs_sqlite / aggregate_vs_duckdb (per type: group by status, count, sum and avg
 // of amount; queries/s), range_query_vs_sqlite (one type, a 2-hour window of $createdAt, returning
-// amount and status; queries/s), point_lookup_vs_sqlite (one record by email; lookups/s),
+// $id, $createdAt, amount and status as vectors on both sides; queries/s), point_lookup_vs_sqlite (one record by email; lookups/s),
 // point_lookup_miss_vs_sqlite (an email no record has: the floor of a lookup, the bloom probes of
 // every chunk of the type and nothing else read; lookups/s), disk_bytes (row table file / ours), row_writes_per_1000 (db.stats() for 1000 records into one
 // partition). Every case checks that the sides return the same answer; a mismatch fails the run.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #ifdef DOTDO_HAVE_DUCKDB
@@ -80,6 +82,23 @@ bool SameAgg(const AggResult& a, const AggResult& b) {
   return true;
 }
 
+// A range query's answer, column by column.
+struct RangeColumns {
+  std::vector<std::string> ids, status;
+  std::vector<int64_t> ts;
+  std::vector<double> amount;
+};
+
+// The records of a range answer as (ts, id, amount, status), sorted, for comparing two sides.
+using RangeRecords = std::vector<std::tuple<int64_t, std::string, double, std::string>>;
+
+RangeRecords Sorted(const RangeColumns& c) {
+  RangeRecords out;
+  for (size_t i = 0; i < c.ids.size(); ++i) out.emplace_back(c.ts[i], c.ids[i], c.amount[i], c.status[i]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 class RowTable {
  public:
   explicit RowTable(const std::string& path) {
@@ -92,7 +111,7 @@ class RowTable {
     Check(sqlite3_prepare_v2(db_, "INSERT INTO rows VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &insert_, nullptr), db_, "prep");
     Check(sqlite3_prepare_v2(db_, "SELECT status, COUNT(*), SUM(amount), AVG(amount) FROM rows WHERE type = ?1 GROUP BY status",
                              -1, &agg_, nullptr), db_, "prep");
-    Check(sqlite3_prepare_v2(db_, "SELECT id, amount, status FROM rows WHERE type = ?1 AND ts >= ?2 AND ts < ?3", -1, &range_, nullptr),
+    Check(sqlite3_prepare_v2(db_, "SELECT id, ts, amount, status FROM rows WHERE type = ?1 AND ts >= ?2 AND ts < ?3", -1, &range_, nullptr),
           db_, "prep");
     Check(sqlite3_prepare_v2(db_, "SELECT id, type, ts, status, amount FROM rows WHERE email = ?1", -1, &point_, nullptr), db_, "prep");
   }
@@ -123,17 +142,20 @@ class RowTable {
     sqlite3_reset(agg_);
     return out;
   }
-  int64_t Range(const std::string& type, int64_t from, int64_t to, double* sum) {
-    int64_t n = 0;
+  // The window's records into plain vectors: the same values our columnar result holds.
+  RangeColumns Range(const std::string& type, int64_t from, int64_t to) {
+    RangeColumns out;
     sqlite3_bind_text(range_, 1, type.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(range_, 2, from);
     sqlite3_bind_int64(range_, 3, to);
     while (sqlite3_step(range_) == SQLITE_ROW) {
-      ++n;
-      *sum += sqlite3_column_double(range_, 1);
+      out.ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(range_, 0)));
+      out.ts.push_back(sqlite3_column_int64(range_, 1));
+      out.amount.push_back(sqlite3_column_double(range_, 2));
+      out.status.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(range_, 3)));
     }
     sqlite3_reset(range_);
-    return n;
+    return out;
   }
   std::string Point(const std::string& email) {
     std::string id;
@@ -281,7 +303,8 @@ DOTDO_BENCH_SUITE(columnar) {
       if (!SameAgg(*ours, duck.Aggregate(t))) return Fail("aggregate: ours and DuckDB differ for " + t);
 #endif
     }
-    const int rounds = 3;
+    // DOTDO_BENCH_COLUMNAR_ROUNDS: more interleaved rounds per case (default 3), e.g. for a profile.
+    const int rounds = std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS") ? std::max(1, std::atoi(std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS"))) : 3;
     auto agg = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
                               [&] { for (const auto& t : types) (void)rows.Aggregate(t); });
     Report({"columnar", "aggregate_vs_sqlite", "queries_per_s", "sqlite_indexed", kTypes / agg.ours, kTypes / agg.baseline, true,
@@ -297,27 +320,33 @@ DOTDO_BENCH_SUITE(columnar) {
     const int probes = options.quick ? 50 : 100;
     std::vector<std::pair<std::string, int64_t>> windows;
     for (int p = 0; p < probes; ++p) windows.push_back({types[p % kTypes], kT0 + static_cast<int64_t>(Mix(p) % (kSpan - 7'200'000))});
+    // Ours returns the columnar form (ids, $createdAt, amount, status as vectors); the row table's
+    // side reads the same four values of each row into vectors.
+    auto range_query = [&](const std::string& t, int64_t from) {
+      return col.Query({.type = t, .where = {{"$createdAt", {{"$gte", from}, {"$lt", from + 7'200'000}}}}, .columns = {"amount", "status"},
+                        .limit = kMaxColumnarQueryLimit, .layout = ColumnarLayout::kColumns});
+    };
     int64_t matched = 0, range_chunks = 0, range_groups = 0;
     for (const auto& [t, from] : windows) {
-      auto r = col.Query({.type = t, .where = {{"$createdAt", {{"$gte", from}, {"$lt", from + 7'200'000}}}}, .columns = {"amount", "status"},
-                          .limit = kMaxColumnarQueryLimit});
+      auto r = range_query(t, from);
       if (!r.ok()) return Fail(r.status().ToString());
-      double sum = 0;
-      if (static_cast<int64_t>(r->rows.size()) != rows.Range(t, from, from + 7'200'000, &sum)) return Fail("range query: counts differ");
-      matched += static_cast<int64_t>(r->rows.size());
+      const ColumnarColumns& c = r->columns;
+      if (c.columns[0].kind != ColumnarValueKind::kDouble || c.columns[1].kind != ColumnarValueKind::kString)
+        return Fail("range query: amount and status are not typed columns");
+      const RangeColumns ours{.ids = c.ids, .status = c.columns[1].strings, .ts = c.created_at, .amount = c.columns[0].doubles};
+      if (Sorted(ours) != Sorted(rows.Range(t, from, from + 7'200'000))) return Fail("range query: answers differ");
+      matched += static_cast<int64_t>(c.size());
       range_chunks += r->scan.chunks_read;
       range_groups += r->scan.groups_read;
     }
     auto range = RunInterleaved(rounds, [&] {
-      for (const auto& [t, from] : windows)
-        (void)col.Query({.type = t, .where = {{"$createdAt", {{"$gte", from}, {"$lt", from + 7'200'000}}}}, .columns = {"amount", "status"},
-                         .limit = kMaxColumnarQueryLimit});
+      for (const auto& [t, from] : windows) (void)range_query(t, from);
     }, [&] {
-      double sum = 0;
-      for (const auto& [t, from] : windows) rows.Range(t, from, from + 7'200'000, &sum);
+      for (const auto& [t, from] : windows) (void)rows.Range(t, from, from + 7'200'000);
     });
     Report({"columnar", "range_query_vs_sqlite", "queries_per_s", "sqlite_indexed", probes / range.ours, probes / range.baseline, true,
-            "2-hour $createdAt window of one type, amount + status returned; " + std::to_string(matched / probes) +
+            "2-hour $createdAt window of one type, columnar result ($id, $createdAt, amount, status vectors) vs the row table's "
+            "values read into vectors; " + std::to_string(matched / probes) +
                 " rows per query; per query " + PerQuery(range_chunks, probes) + " chunks and " + PerQuery(range_groups, probes) +
                 " row groups of 1024 decoded"});
 

@@ -12,6 +12,7 @@
 //   dotdo::ColumnarStore col(*db);
 //   col.InsertBatch({{.type = "Order", .data = {{"status", "paid"}, {"amount", 12.5}}}});
 //   auto rows = col.Query({.type = "Order", .where = {{"amount", {{"$gt", 10}}}}, .limit = 10});
+//   auto cols = col.Query({.type = "Order", .columns = {"amount"}, .layout = dotdo::ColumnarLayout::kColumns});
 //   auto agg = col.Aggregate({.type = "Order", .group_by = {"status"}, .metrics = {"count", "sum:amount"}});
 //
 // Rules (anything else is kInvalidArgument and nothing is written):
@@ -92,6 +93,12 @@ struct ColumnarRow {
   friend bool operator==(const ColumnarRow&, const ColumnarRow&) = default;
 };
 
+// How Query returns its records.
+enum class ColumnarLayout : uint8_t {
+  kRows,     // ColumnarQueryResult::rows: one ColumnarRow (a Json object) per record
+  kColumns,  // ColumnarQueryResult::columns: one typed vector per projected path
+};
+
 struct ColumnarQueryOptions {
   std::string type;                  // required
   Json where = nullptr;              // the platform filter language; null = every record
@@ -99,10 +106,47 @@ struct ColumnarQueryOptions {
   std::string order_by;              // a data path, "$id" or "$createdAt"; empty = insertion order
   bool descending = false;
   int64_t limit = 1000;              // 1..kMaxColumnarQueryLimit
+  // Default kRows. kColumns requires `columns` (a whole record has no fixed set of paths).
+  ColumnarLayout layout = ColumnarLayout::kRows;
+};
+
+// The kind of every non-null value of a result column.
+enum class ColumnarValueKind : uint8_t {
+  kNone,    // no returned record has a non-null value at the path
+  kBool,    // ints: 0 / 1
+  kInt,     // ints
+  kDouble,  // doubles (integers among them come back as doubles)
+  kString,  // strings
+  kJson,    // json: mixed kinds, arrays, objects, or integers a double cannot hold exactly
+};
+
+// One projected path of a columnar result: slot i belongs to record i of the result.
+struct ColumnarColumn {
+  std::string path;
+  ColumnarValueKind kind = ColumnarValueKind::kNone;
+  std::vector<uint8_t> present;      // 1 = the path is in the record (a value or JSON null)
+  std::vector<uint8_t> nonnull;      // 1 = a value (present and not JSON null)
+  // Only the vector of `kind` is filled (one slot per record; 0 / "" / null where there is no value).
+  std::vector<int64_t> ints;         // kBool, kInt
+  std::vector<double> doubles;       // kDouble
+  std::vector<std::string> strings;  // kString
+  std::vector<Json> json;            // kJson
+  size_t size() const { return present.size(); }
+  // Slot i as JSON: null when absent or null. REQUIRES: i < size().
+  Json Value(size_t i) const;
+};
+
+// A query result column by column: the same records, in the same order, as the row form.
+struct ColumnarColumns {
+  std::vector<std::string> ids;
+  std::vector<int64_t> created_at;
+  std::vector<ColumnarColumn> columns;  // one per ColumnarQueryOptions::columns, in that order
+  size_t size() const { return ids.size(); }
 };
 
 struct ColumnarQueryResult {
-  std::vector<ColumnarRow> rows;
+  std::vector<ColumnarRow> rows;  // layout kRows
+  ColumnarColumns columns;        // layout kColumns
   ColumnarScanStats scan;
 };
 

@@ -140,19 +140,20 @@ bool DecodeStrings(std::string_view& in, ColumnData& c) {
   in.remove_prefix(1);
   std::vector<uint64_t> codes;
   uint64_t n = 0;
-  auto read_string = [&](std::string& s) {
+  auto read_string = [&]() {
     uint64_t len = 0;
     std::string_view bytes;
     if (!GetVarint(in, len) || !GetBytes(in, len, bytes)) return false;
-    s.assign(bytes);
+    c.dict.push_back(bytes);
     return true;
   };
+  c.dict.clear();
   if (mode == kDictStrings) {
     uint64_t dn = 0;
     if (!GetVarint(in, dn) || dn > in.size()) return false;
-    c.dict.resize(dn);
-    for (auto& s : c.dict)
-      if (!read_string(s)) return false;
+    c.dict.reserve(dn, in.size());
+    for (uint64_t i = 0; i < dn; ++i)
+      if (!read_string()) return false;
     if (!GetVarint(in, n) || n > (uint64_t{1} << 32) || in.empty()) return false;
     const int width = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
@@ -161,10 +162,10 @@ bool DecodeStrings(std::string_view& in, ColumnData& c) {
       if (code >= dn) return false;
   } else if (mode == kPlainStrings) {
     if (!GetVarint(in, n) || n > in.size()) return false;
-    c.dict.resize(n);
+    c.dict.reserve(n, in.size());
     codes.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      if (!read_string(c.dict[i])) return false;
+      if (!read_string()) return false;
       codes[i] = i;
     }
   } else {
@@ -316,7 +317,11 @@ std::string Frame(const std::string& raw) {
   return out;
 }
 
-Result<std::string> Unframe(std::string_view blob) {
+namespace {
+
+// The raw bytes of a frame: a view of `blob` itself when stored uncompressed, else decompressed
+// into `scratch` (whose capacity is reused across calls).
+Result<std::string_view> UnframeView(std::string_view blob, std::string& scratch) {
   if (blob.empty()) return Corrupt("empty frame");
   const uint8_t codec = static_cast<uint8_t>(blob[0]);
   blob.remove_prefix(1);
@@ -324,13 +329,21 @@ Result<std::string> Unframe(std::string_view blob) {
   if (!GetVarint(blob, len) || len > (uint64_t{1} << 32)) return Corrupt("bad frame length");
   if (codec == kFrameNone) {
     if (blob.size() != len) return Corrupt("frame length mismatch");
-    return std::string(blob);
+    return blob;
   }
   if (codec != kFrameZstd) return Corrupt("unknown frame codec");
-  std::string raw(len, '\0');
-  const size_t n = ZSTD_decompressDCtx(Zstd().d, raw.data(), raw.size(), blob.data(), blob.size());
+  if (scratch.size() < len) scratch.resize(len);
+  const size_t n = ZSTD_decompressDCtx(Zstd().d, scratch.data(), len, blob.data(), blob.size());
   if (ZSTD_isError(n) || n != len) return Corrupt("zstd frame does not decode");
-  return raw;
+  return std::string_view(scratch.data(), len);
+}
+
+}  // namespace
+
+Result<std::string> Unframe(std::string_view blob) {
+  std::string scratch;
+  DOTDO_ASSIGN_OR_RETURN(std::string_view raw, UnframeView(blob, scratch));
+  return std::string(raw);
 }
 
 std::string EncodeColumn(const ColumnData& c) {
@@ -370,8 +383,11 @@ std::string EncodeColumn(const ColumnData& c) {
 }
 
 Result<ColumnData> DecodeColumn(std::string_view blob) {
-  DOTDO_ASSIGN_OR_RETURN(std::string raw, Unframe(blob));
-  std::string_view in = raw;
+  // Every value is copied out of the raw bytes, so one decompression buffer per thread serves
+  // every frame.
+  thread_local std::string scratch;
+  if (scratch.capacity() > (size_t{4} << 20)) std::string().swap(scratch);  // keep no large frame's buffer
+  DOTDO_ASSIGN_OR_RETURN(std::string_view in, UnframeView(blob, scratch));
   if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kFormatVersion) return Corrupt("unknown column version");
   ColumnData c;
   const uint8_t kind = static_cast<uint8_t>(in[1]);
@@ -380,11 +396,9 @@ Result<ColumnData> DecodeColumn(std::string_view blob) {
   in.remove_prefix(2);
   uint64_t n = 0;
   if (!GetVarint(in, n) || n > (uint64_t{1} << 24)) return Corrupt("bad row count");
-  std::vector<uint8_t> present, nonnull;
-  if (!UnpackBitmap(in, n, present) || !UnpackBitmap(in, n, nonnull)) return Corrupt("truncated bitmaps");
+  if (n / 4 > in.size()) return Corrupt("truncated bitmaps");  // before sizing the column by n
   c.Resize(n);
-  c.present = std::move(present);
-  c.nonnull = std::move(nonnull);
+  if (!UnpackBitmap(in, n, c.present) || !UnpackBitmap(in, n, c.nonnull)) return Corrupt("truncated bitmaps");
   size_t values = 0;
   for (size_t i = 0; i < n; ++i) {
     if (c.nonnull[i] && !c.present[i]) return Corrupt("a value in an absent row");
@@ -399,6 +413,10 @@ Result<ColumnData> DecodeColumn(std::string_view blob) {
       break;
     }
     case ColumnKind::kInt: {
+      if (values == n) {  // no nulls: the values are the column
+        if (!DecodeInts(in, c.ints) || c.ints.size() != n) return Corrupt("bad integers");
+        break;
+      }
       std::vector<int64_t> vals;
       if (!DecodeInts(in, vals) || vals.size() != values) return Corrupt("bad integers");
       for (size_t i = 0, k = 0; i < n; ++i)
@@ -447,7 +465,7 @@ ColumnData SliceColumn(const ColumnData& c, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) CopyRow(c, i, out, i - begin, static_cast<uint32_t>(i - begin));
   if (c.kind == ColumnKind::kString) {
     out.dict.clear();  // Resize put the empty value there
-    out.dict.reserve(end - begin);
+    out.dict.reserve(end - begin, 0);
     for (size_t i = begin; i < end; ++i) out.dict.emplace_back(c.Str(i));
     if (out.dict.empty()) out.dict.emplace_back();
   }
@@ -480,7 +498,7 @@ Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames
     if (first) {
       out.kind = part.kind;
       out.Resize(rows);
-      if (out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+      if (out.kind == ColumnKind::kString) out.dict = {std::string_view()};
       first = false;
     } else if (part.kind != out.kind) {
       return Corrupt("row groups of different kinds");
@@ -488,11 +506,10 @@ Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames
     const auto base = static_cast<uint32_t>(out.dict.size());
     const bool strings = out.kind == ColumnKind::kString;
     for (size_t j = 0; j < n; ++j) CopyRow(part, j, out, begin + j, strings && part.nonnull[j] ? base + part.codes[j] : 0);
-    if (out.kind == ColumnKind::kString)
-      for (std::string& s : part.dict) out.dict.push_back(std::move(s));
+    if (out.kind == ColumnKind::kString) out.dict.Append(part.dict);
   }
   if (first) out.Resize(rows);  // no group wanted: every row absent
-  if (first && out.kind == ColumnKind::kString) out.dict.assign(1, std::string());
+  if (first && out.kind == ColumnKind::kString) out.dict = {std::string_view()};
   return out;
 }
 

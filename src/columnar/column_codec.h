@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,51 @@ enum class ColumnKind : uint8_t { kBool = 1, kInt = 2, kDouble = 3, kString = 4 
 
 const char* ColumnKindName(ColumnKind kind);
 
+// The strings of a column's dictionary, stored back to back in one buffer: decoding a group of
+// long strings costs one buffer, not one allocation per value.
+class StringDict {
+ public:
+  StringDict() = default;
+  StringDict(std::initializer_list<std::string_view> values) { *this = values; }
+  StringDict& operator=(std::initializer_list<std::string_view> values) {
+    clear();
+    for (std::string_view v : values) push_back(v);
+    return *this;
+  }
+  StringDict& operator=(const std::vector<std::string>& values) {
+    clear();
+    for (const std::string& v : values) push_back(v);
+    return *this;
+  }
+  size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  std::string_view operator[](size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return {bytes_.data() + begin, ends_[i] - begin};
+  }
+  void push_back(std::string_view v) {
+    bytes_.append(v);
+    ends_.push_back(bytes_.size());
+  }
+  void emplace_back(std::string_view v = {}) { push_back(v); }
+  void clear() {
+    bytes_.clear();
+    ends_.clear();
+  }
+  void reserve(size_t values, size_t bytes) {
+    ends_.reserve(values);
+    bytes_.reserve(bytes);
+  }
+  void Append(const StringDict& other) {
+    for (size_t i = 0; i < other.size(); ++i) push_back(other[i]);
+  }
+  friend bool operator==(const StringDict&, const StringDict&) = default;
+
+ private:
+  std::string bytes_;
+  std::vector<size_t> ends_;  // end offset of each value in bytes_
+};
+
 // A decoded column: one slot per row. Values of rows that are absent or null are 0 / "".
 struct ColumnData {
   ColumnKind kind = ColumnKind::kInt;
@@ -39,7 +85,7 @@ struct ColumnData {
   std::vector<uint8_t> was_int;   // kDouble: the JSON value was an integer
   // kString: values as codes into dict (plain encodings decode to a dictionary of all values).
   std::vector<uint32_t> codes;
-  std::vector<std::string> dict;
+  StringDict dict;
 
   size_t size() const { return present.size(); }
   void Resize(size_t n);

@@ -178,7 +178,7 @@ Result<ColumnarAggregateResult> ColumnarStore::Aggregate(const ColumnarAggregate
       // every row in group 0
     } else if (gcol != nullptr && gcol->kind == ColumnKind::kString) {
       std::vector<uint32_t> by_code(gcol->dict.size());
-      for (size_t c = 0; c < gcol->dict.size(); ++c) by_code[c] = group_of(Json::array({gcol->dict[c]}));
+      for (size_t c = 0; c < gcol->dict.size(); ++c) by_code[c] = group_of(Json::array({std::string(gcol->dict[c])}));
       const uint32_t null_group = group_of(Json::array({nullptr}));
       for (size_t i = 0; i < n; ++i) gid[i] = gcol->nonnull[i] ? by_code[gcol->codes[i]] : null_group;
     } else {

@@ -412,7 +412,7 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   }
   // Strings become dictionary form (value = its own code) for the encoder.
   auto strings_into = [](ColumnData& c, std::vector<std::string>& values) {
-    c.dict = std::move(values);
+    c.dict = values;
     for (size_t i = 0; i < c.codes.size(); ++i) c.codes[i] = static_cast<uint32_t>(i);
     if (c.dict.empty()) c.dict.emplace_back();
   };
@@ -631,16 +631,20 @@ Result<const std::vector<uint8_t>*> ChunkReader::Deleted() {
 }
 
 Result<const Json*> ChunkReader::Rest(size_t row) {
+  static const Json* const kEmpty = new Json(Json::object());
   if (!rest_loaded_) {
     DOTDO_ASSIGN_OR_RETURN(const ColumnData* c, Load(kRestColumn));
-    rest_.assign(rows(), Json::object());
-    if (c != nullptr) {
-      for (size_t i = 0; i < rows(); ++i) {
-        if (!c->nonnull[i]) continue;
-        DOTDO_ASSIGN_OR_RETURN(rest_[i], ParseJson(c->Str(i), "columnar _rest", {.max_depth = kNoDepthCheck}));
-      }
-    }
+    // Parsed on first use per row: a lookup of one row parses one, and a chunk without `_rest`
+    // (every value in subcolumns) parses and allocates nothing.
+    rest_column_ = c;
+    if (c != nullptr) rest_.assign(rows(), Json());
+    rest_parsed_.assign(c != nullptr ? rows() : 0, 0);
     rest_loaded_ = true;
+  }
+  if (rest_column_ == nullptr || !rest_column_->nonnull[row]) return kEmpty;
+  if (!rest_parsed_[row]) {
+    DOTDO_ASSIGN_OR_RETURN(rest_[row], ParseJson(rest_column_->Str(row), "columnar _rest", {.max_depth = kNoDepthCheck}));
+    rest_parsed_[row] = 1;
   }
   return &rest_[row];
 }

@@ -567,12 +567,10 @@ bool ScalarOpMay(const ScalarOp& op, const ColumnStats& s, const ChunkAccel* acc
   const bool range = op.op == TermOp::kGt || op.op == TermOp::kGte || op.op == TermOp::kLt || op.op == TermOp::kLte;
   if (!eq && !range) return true;
   const BracketValue::B column_bracket = s.kind == ColumnKind::kString ? BracketValue::B::kStr : BracketValue::B::kNum;
-  std::vector<std::optional<uint64_t>> hashed;
   bool any = false;
   for (const BracketValue& o : op.operands) {
     if (o.b == BracketValue::B::kNull || o.b == BracketValue::B::kOther) return true;  // kept simple
     if (o.b != column_bracket || s.nonnull == 0) continue;  // never equal or ordered
-    if (eq && accel != nullptr) hashed.push_back(o.hash);
     if (!s.has_minmax) {
       any = true;
       continue;
@@ -587,8 +585,14 @@ bool ScalarOpMay(const ScalarOp& op, const ColumnStats& s, const ChunkAccel* acc
     }
     any = any || RangeMay(op.op, lo, hi);
   }
-  if (!any) return false;
-  return !(eq && BloomMiss(accel, s.name, hashed));
+  if (!any || !eq || accel == nullptr) return any;
+  // The bloom, probed once the statistics let the chunk through: a miss when every operand that
+  // could equal a value of the column is absent from it (an operand without a hash may be there).
+  auto it = accel->blooms.find(s.name);
+  if (it == accel->blooms.end()) return true;
+  for (const BracketValue& o : op.operands)
+    if (o.b == column_bracket && (!o.hash || BloomFilter::MayContain(it->second, *o.hash))) return true;
+  return false;
 }
 
 // False when the chunk statistics prove the term false for every row.

@@ -161,7 +161,9 @@ class ChunkReader {
   size_t first_group_ = 0, end_group_ = 0, first_row_ = 0, rows_ = 0;
   std::map<std::string, std::unique_ptr<ColumnData>, std::less<>> columns_;
   std::map<std::string, bool, std::less<>> missing_;
-  std::vector<Json> rest_;
+  const ColumnData* rest_column_ = nullptr;  // owned by columns_
+  std::vector<Json> rest_;                   // parsed `_rest` of the rows flagged in rest_parsed_
+  std::vector<uint8_t> rest_parsed_;
   bool rest_loaded_ = false;
   std::optional<std::vector<uint8_t>> deleted_;
   int64_t data_reads_ = 0;

@@ -3,6 +3,7 @@
 // Delete/Update (bloom on $id, then the id column of the candidate chunks), and tombstones.
 #include <algorithm>
 
+#include "columnar/columnar_result.h"
 #include "columnar/columnar_rows.h"
 #include "core/json.h"
 #include "core/names.h"
@@ -84,6 +85,55 @@ Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<Js
     if (v != nullptr) DOTDO_RETURN_IF_ERROR(p.Set(out.data, *v));
   }
   return out;
+}
+
+Result<size_t> AppendRecords(ChunkReader& chunk, const std::vector<uint8_t>& match, size_t limit, const std::vector<JsonPath>& columns,
+                             const std::vector<std::string>& dotted, ColumnarColumns& out) {
+  DOTDO_ASSIGN_OR_RETURN(const ColumnData* ids, chunk.Column(kIdColumn));
+  DOTDO_ASSIGN_OR_RETURN(const ColumnData* ts, chunk.Column(kCreatedColumn));
+  if (ids == nullptr || ts == nullptr) return DataLossError("columnar chunk lacks its system columns");
+  // Per path, once per chunk: its own subcolumn, and whether a row outside it lacks the path.
+  std::vector<const ColumnData*> own(columns.size(), nullptr);
+  std::vector<uint8_t> absent_is_missing(columns.size(), 0);
+  for (size_t k = 0; k < columns.size(); ++k) {
+    if (const ColumnStats* s = chunk.meta().Column(dotted[k])) {
+      DOTDO_ASSIGN_OR_RETURN(own[k], chunk.Column(s->name));
+      absent_is_missing[k] = own[k] != nullptr && s->rest_count == 0;
+    }
+  }
+  size_t appended = 0;
+  for (size_t row = 0; row < match.size() && out.size() < limit; ++row) {
+    if (!match[row]) continue;
+    ++appended;
+    out.ids.emplace_back(ids->Str(row));
+    out.created_at.push_back(ts->ints[row]);
+    for (size_t k = 0; k < columns.size(); ++k) {
+      ColumnarColumn& col = out.columns[k];
+      // The path's own subcolumn answers when the row's value is in it, or when the chunk keeps
+      // no value of the path elsewhere (rest_count 0: a row without it lacks the path).
+      if (own[k] != nullptr && own[k]->present[row]) {
+        AppendColumnValue(col, *own[k], row);
+      } else if (absent_is_missing[k]) {
+        AppendMissing(col);
+      } else {
+        Json scratch;
+        DOTDO_ASSIGN_OR_RETURN(const Json* v, chunk.Value(columns[k], dotted[k], row, scratch));
+        if (v == nullptr) AppendMissing(col);
+        else AppendJson(col, *v);
+      }
+    }
+  }
+  return appended;
+}
+
+void AppendRow(const ColumnarRow& row, const std::vector<JsonPath>& columns, ColumnarColumns& out) {
+  out.ids.push_back(row.id);
+  out.created_at.push_back(row.created_at);
+  for (size_t k = 0; k < columns.size(); ++k) {
+    const Json* v = columns[k].Find(row.data);
+    if (v == nullptr) AppendMissing(out.columns[k]);
+    else AppendJson(out.columns[k], *v);
+  }
 }
 
 namespace {
@@ -247,8 +297,15 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
     DOTDO_ASSIGN_OR_RETURN(auto p, internal::ParsePaths({o.order_by}, "order_by"));
     order = p[0];
   }
+  const bool columnar = o.layout == ColumnarLayout::kColumns;
+  if (columnar && columns.empty()) return InvalidArgumentError("layout kColumns needs the columns to return");
   DOTDO_ASSIGN_OR_RETURN(ColumnarFilter filter, ColumnarFilter::Compile(o.where));
   ColumnarQueryResult out;
+  std::vector<std::string> dotted;
+  if (columnar) {
+    for (const std::string& c : o.columns) out.columns.columns.push_back({.path = c});
+    for (const internal::JsonPath& p : columns) dotted.push_back(p.ToDotted());
+  }
   Connection& conn = DatabaseInternals::Conn(db_);
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
@@ -260,6 +317,10 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
     return o.descending ? internal::KeyLess(b.first, a.first) : internal::KeyLess(a.first, b.first);
   };
   DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+    if (!sorted && columnar) {
+      DOTDO_RETURN_IF_ERROR(internal::AppendRecords(chunk, match, limit, columns, dotted, out.columns).status());
+      return out.columns.size() < limit;
+    }
     for (size_t i = 0; i < match.size(); ++i) {
       if (!match[i]) continue;
       if (!sorted) {
@@ -286,7 +347,10 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
     }
     return true;
   }));
-  for (auto& b : best) out.rows.push_back(std::move(b.second));
+  for (auto& b : best) {
+    if (columnar) internal::AppendRow(b.second, columns, out.columns);
+    else out.rows.push_back(std::move(b.second));
+  }
   return out;
 }
 

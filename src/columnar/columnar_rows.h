@@ -42,5 +42,12 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
 
 // The record at `row` of the chunk, with all data or only `columns`.
 Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<JsonPath>& columns);
+// Appends the matching rows of the chunk to `out` until it holds `limit` records, one slot per
+// path of `columns` (`dotted`: their ToDotted() forms; out.columns in the same order): the same
+// values ReadRow would return. Returns how many were appended.
+Result<size_t> AppendRecords(ChunkReader& chunk, const std::vector<uint8_t>& match, size_t limit, const std::vector<JsonPath>& columns,
+                             const std::vector<std::string>& dotted, ColumnarColumns& out);
+// Appends a row read by ReadRow with `columns` to `out`.
+void AppendRow(const ColumnarRow& row, const std::vector<JsonPath>& columns, ColumnarColumns& out);
 
 }  // namespace dotdo::internal

@@ -61,6 +61,60 @@ TEST(ColumnarStoreTest, InsertQueryGetRoundTrip) {
   EXPECT_THAT(col.Get("nope"), StatusIs(StatusCode::kNotFound));
 }
 
+TEST(ColumnarStoreTest, ColumnarLayoutReturnsTypedVectorsWithNulls) {
+  auto db = testing::OpenMemoryDb();
+  ColumnarStore col(*db);
+  std::vector<ColumnarRecord> recs = Orders(6);
+  recs[1].data["amount"] = nullptr;
+  recs[2].data.erase("status");
+  for (int i = 0; i < 6; ++i) recs[i].data["n"] = i;
+  recs[5].data["flag"] = true;
+  DOTDO_ASSERT_OK(col.InsertBatch(recs));
+  DOTDO_ASSERT_OK_AND_ASSIGN(auto q, col.Query({.type = "Order", .columns = {"amount", "status", "n", "flag", "none"},
+                                                .layout = ColumnarLayout::kColumns}));
+  EXPECT_TRUE(q.rows.empty());
+  const ColumnarColumns& c = q.columns;
+  ASSERT_EQ(c.size(), 6u);
+  EXPECT_EQ(c.ids, (std::vector<std::string>{"o0", "o1", "o2", "o3", "o4", "o5"}));
+  EXPECT_EQ(c.created_at[4], kT0 + 4);
+  const ColumnarColumn& amount = c.columns[0];
+  EXPECT_EQ(amount.kind, ColumnarValueKind::kDouble);
+  EXPECT_EQ(amount.doubles, (std::vector<double>{0, 0, 1, 1.5, 2, 2.5}));
+  EXPECT_EQ(amount.present, (std::vector<uint8_t>{1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(amount.nonnull, (std::vector<uint8_t>{1, 0, 1, 1, 1, 1}));
+  const ColumnarColumn& status = c.columns[1];
+  EXPECT_EQ(status.kind, ColumnarValueKind::kString);
+  EXPECT_EQ(status.strings, (std::vector<std::string>{"paid", "open", "", "shipped", "void", "paid"}));
+  EXPECT_EQ(status.present, (std::vector<uint8_t>{1, 1, 0, 1, 1, 1}));
+  EXPECT_EQ(c.columns[2].kind, ColumnarValueKind::kInt);
+  EXPECT_EQ(c.columns[2].ints, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(c.columns[3].kind, ColumnarValueKind::kBool);  // in `_rest` (1 of 6 records): still typed
+  EXPECT_EQ(c.columns[3].Value(5), Json(true));
+  EXPECT_EQ(c.columns[3].Value(0), Json(nullptr));
+  EXPECT_EQ(c.columns[4].kind, ColumnarValueKind::kNone);
+  EXPECT_EQ(c.columns[4].present, (std::vector<uint8_t>(6, 0)));
+
+  // Later batches widen `n` (int -> double in one chunk, then a string): the result column widens
+  // to double, then to JSON, keeping every value.
+  std::vector<ColumnarRecord> more = Orders(2, kT0 + kDay, 6);
+  more[0].data["n"] = 6.5;
+  more[1].data["n"] = 7;
+  DOTDO_ASSERT_OK(col.InsertBatch(more));
+  DOTDO_ASSERT_OK_AND_ASSIGN(q, col.Query({.type = "Order", .columns = {"n"}, .layout = ColumnarLayout::kColumns}));
+  EXPECT_EQ(q.columns.columns[0].kind, ColumnarValueKind::kDouble);
+  EXPECT_EQ(q.columns.columns[0].doubles, (std::vector<double>{0, 1, 2, 3, 4, 5, 6.5, 7}));
+  std::vector<ColumnarRecord> text = Orders(1, kT0 + 2 * kDay, 8);
+  text[0].data["n"] = "eight";
+  DOTDO_ASSERT_OK(col.InsertBatch(text));
+  DOTDO_ASSERT_OK_AND_ASSIGN(q, col.Query({.type = "Order", .columns = {"n"}, .order_by = "$createdAt", .descending = true,
+                                           .limit = 3, .layout = ColumnarLayout::kColumns}));
+  EXPECT_EQ(q.columns.ids, (std::vector<std::string>{"o8", "o7", "o6"}));
+  EXPECT_EQ(q.columns.columns[0].kind, ColumnarValueKind::kJson);
+  EXPECT_EQ(q.columns.columns[0].json, (std::vector<Json>{"eight", 7, 6.5}));
+
+  EXPECT_THAT(col.Query({.type = "Order", .layout = ColumnarLayout::kColumns}), StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST(ColumnarStoreTest, OneBatchIsOneChunkWithFewRowWritesAndOneEvent) {
   auto db = testing::OpenMemoryDb();
   ColumnarStore col(*db);
