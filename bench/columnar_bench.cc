@@ -6,9 +6,11 @@
 // batches of 100k in time order. DOTDO_BENCH_COLUMNAR_ROUNDS sets the interleaved rounds per case (3).
 // Cases: aggregate_vs_sqlite / aggregate_vs_duckdb (per type: group by status, count, sum and avg
 // of amount; queries/s), range_query_vs_sqlite (one type, a 2-hour window of $createdAt, returning
-// $id, $createdAt, amount and status as vectors on both sides; queries/s), point_lookup_vs_sqlite (one record by email; lookups/s),
-// point_lookup_miss_vs_sqlite (an email no record has: the floor of a lookup, the bloom probes of
-// every chunk of the type and nothing else read; lookups/s), disk_bytes (row table file / ours), row_writes_per_1000 (db.stats() for 1000 records into one
+// $id, $createdAt, amount and status as vectors on both sides; queries/s), lookup_index_build (the
+// email lookup index of every type: time and resident memory), point_lookup_vs_sqlite (one record
+// by email through the lookup index; lookups/s), point_lookup_bloom_vs_sqlite (the same through the
+// blooms alone), point_lookup_miss_vs_sqlite / _miss_bloom_vs_sqlite (an email no record has),
+// disk_bytes (row table file / ours), row_writes_per_1000 (db.stats() for 1000 records into one
 // partition). Every case checks that the sides return the same answer; a mismatch fails the run.
 #include <sqlite3.h>
 
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -24,6 +27,8 @@
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <unistd.h>
 
 #ifdef DOTDO_HAVE_DUCKDB
 #include <duckdb.h>
@@ -242,6 +247,14 @@ int64_t FileBytes(const std::filesystem::path& db_file) {
   return main_bytes + (std::filesystem::exists(wal) ? static_cast<int64_t>(std::filesystem::file_size(wal)) : 0);
 }
 
+// The process's resident memory (/proc/self/statm), 0 when unknown.
+int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
 std::vector<ColumnarRecord> ToRecords(const std::vector<Rec>& batch) {
   std::vector<ColumnarRecord> out;
   out.reserve(batch.size());
@@ -292,10 +305,19 @@ DOTDO_BENCH_SUITE(columnar) {
     Report({"columnar", "insert", "records_per_s", "sqlite_indexed", static_cast<double>(n) / ours_s, static_cast<double>(n) / base_s,
             true, sizes + "; duckdb appender " + std::to_string(static_cast<int64_t>(static_cast<double>(n) / std::max(duck_s, 1e-9))) + "/s"});
 
-    // aggregate: every type once per round.
+    // DOTDO_BENCH_COLUMNAR_CASES: a comma-separated subset of aggregate, range, point (default all),
+    // e.g. to profile one of them; the load, disk_bytes and row_writes_per_1000 always run.
+    const std::string cases = std::getenv("DOTDO_BENCH_COLUMNAR_CASES") ? std::getenv("DOTDO_BENCH_COLUMNAR_CASES") : "aggregate,range,point";
+    auto wanted = [&](const char* c) { return ("," + cases + ",").find("," + std::string(c) + ",") != std::string::npos; };
+    // DOTDO_BENCH_COLUMNAR_ROUNDS: more interleaved rounds per case (default 3), e.g. for a profile.
+    const int rounds = std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS") ? std::max(1, std::atoi(std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS"))) : 3;
+    const int probes = options.quick ? 50 : 100;
     std::vector<std::string> types;
     for (int t = 0; t < kTypes; ++t) types.push_back("T" + std::to_string(t));
+
+    // aggregate: every type once per round.
     for (const std::string& t : types) {
+      if (!wanted("aggregate")) break;
       auto ours = OursAggregate(col, t);
       if (!ours.ok()) return Fail(ours.status().ToString());
       if (!SameAgg(*ours, rows.Aggregate(t))) return Fail("aggregate: ours and the row table differ for " + t);
@@ -303,8 +325,7 @@ DOTDO_BENCH_SUITE(columnar) {
       if (!SameAgg(*ours, duck.Aggregate(t))) return Fail("aggregate: ours and DuckDB differ for " + t);
 #endif
     }
-    // DOTDO_BENCH_COLUMNAR_ROUNDS: more interleaved rounds per case (default 3), e.g. for a profile.
-    const int rounds = std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS") ? std::max(1, std::atoi(std::getenv("DOTDO_BENCH_COLUMNAR_ROUNDS"))) : 3;
+    if (wanted("aggregate")) {
     auto agg = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
                               [&] { for (const auto& t : types) (void)rows.Aggregate(t); });
     Report({"columnar", "aggregate_vs_sqlite", "queries_per_s", "sqlite_indexed", kTypes / agg.ours, kTypes / agg.baseline, true,
@@ -315,9 +336,10 @@ DOTDO_BENCH_SUITE(columnar) {
     Report({"columnar", "aggregate_vs_duckdb", "queries_per_s", "duckdb", kTypes / aggd.ours, kTypes / aggd.baseline, true,
             "the same query; DuckDB in-memory, default threads"});
 #endif
+    }
 
     // range query: a 2-hour window of one type.
-    const int probes = options.quick ? 50 : 100;
+    if (wanted("range")) {
     std::vector<std::pair<std::string, int64_t>> windows;
     for (int p = 0; p < probes; ++p) windows.push_back({types[p % kTypes], kT0 + static_cast<int64_t>(Mix(p) % (kSpan - 7'200'000))});
     // Ours returns the columnar form (ids, $createdAt, amount, status as vectors); the row table's
@@ -350,36 +372,61 @@ DOTDO_BENCH_SUITE(columnar) {
                 " rows per query; per query " + PerQuery(range_chunks, probes) + " chunks and " + PerQuery(range_groups, probes) +
                 " row groups of 1024 decoded"});
 
-    // point lookup by email (a bloom column).
+    }
+
+    // point lookups by email: through the lookup index (ColumnarOptions::lookup_columns, an
+    // in-memory hash table built from the chunks on a type's first lookup), and through the blooms
+    // alone (the same data read by a store without the index).
+    if (wanted("point")) {
+    ColumnarStore indexed(*db, {.bloom_columns = {"email"}, .lookup_columns = {"email"}});
     std::vector<Rec> targets;
     for (int p = 0; p < probes; ++p) targets.push_back(Make(static_cast<int64_t>(Mix(1000 + p) % static_cast<uint64_t>(n)), n));
-    int64_t point_chunks = 0, point_groups = 0;
-    for (const Rec& r : targets) {
-      auto q = col.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1});
-      if (!q.ok() || q->rows.size() != 1 || q->rows[0].id != r.id || rows.Point(r.email) != r.id) return Fail("point lookup differs");
-      point_chunks += q->scan.chunks_read;
-      point_groups += q->scan.groups_read;
+    const int64_t rss_before = RssBytes();
+    const double build_s = TimeIt([&] {
+      for (const std::string& t : types) (void)indexed.Query({.type = t, .where = {{"email", "nobody@example.com"}}, .limit = 1});
+    });
+    const int64_t rss_delta = RssBytes() - rss_before;
+    Report({"columnar", "lookup_index_build", "ms", "", build_s * 1000, 0, false,
+            "the email index of all " + std::to_string(n) + " records (every type's first lookup); resident memory +" +
+                std::to_string(rss_delta / (1 << 20)) + " MiB (" + PerQuery(rss_delta, n) + " bytes per record)"});
+    auto point_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
+      int64_t chunks = 0, groups = 0;
+      for (const Rec& r : targets) {
+        auto q = store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1});
+        if (!q.ok() || q->rows.size() != 1 || q->rows[0].id != r.id || rows.Point(r.email) != r.id) return InternalError("point lookup differs");
+        chunks += q->scan.chunks_read;
+        groups += q->scan.groups_read;
+      }
+      auto point = RunInterleaved(rounds, [&] { for (const Rec& r : targets) (void)store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1}); },
+                                  [&] { for (const Rec& r : targets) (void)rows.Point(r.email); });
+      Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / point.ours, probes / point.baseline, true,
+              "by email: " + how + ", vs a B-tree index; per lookup " + PerQuery(chunks, probes) + " chunks and " +
+                  PerQuery(groups, probes) + " row groups read"});
+      return OkStatus();
+    };
+    // A lookup that finds nothing: the index's probe (or every chunk's bloom of the type).
+    auto miss_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
+      int64_t total = 0;
+      for (int p = 0; p < probes; ++p) {
+        const std::string email = "nobody" + std::to_string(p) + "@example.com";
+        auto q = store.Query({.type = targets[p].type, .where = {{"email", email}}, .limit = 1});
+        if (!q.ok() || !q->rows.empty() || !rows.Point(email).empty()) return InternalError("point lookup miss differs");
+        total += q->scan.chunks_total;
+      }
+      auto miss = RunInterleaved(rounds, [&] {
+        for (int p = 0; p < probes; ++p)
+          (void)store.Query({.type = targets[p].type, .where = {{"email", "nobody" + std::to_string(p) + "@example.com"}}, .limit = 1});
+      }, [&] { for (int p = 0; p < probes; ++p) (void)rows.Point("nobody" + std::to_string(p) + "@example.com"); });
+      Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / miss.ours, probes / miss.baseline, true,
+              "an absent email: " + how + " (" + PerQuery(total, probes) + " chunks of the type), nothing decoded"});
+      return OkStatus();
+    };
+    for (Status st : {point_case(indexed, "point_lookup_vs_sqlite", "the lookup index, then one row of each column decoded"),
+                      point_case(col, "point_lookup_bloom_vs_sqlite", "no index: chunk and row-group blooms, one group per column decoded"),
+                      miss_case(indexed, "point_lookup_miss_vs_sqlite", "one probe of the lookup index"),
+                      miss_case(col, "point_lookup_miss_bloom_vs_sqlite", "no index: every chunk's bloom probed")})
+      if (!st.ok()) return Fail(st.ToString());
     }
-    auto point = RunInterleaved(rounds, [&] { for (const Rec& r : targets) (void)col.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1}); },
-                                [&] { for (const Rec& r : targets) (void)rows.Point(r.email); });
-    Report({"columnar", "point_lookup_vs_sqlite", "lookups_per_s", "sqlite_indexed", probes / point.ours, probes / point.baseline, true,
-            "by email: cached chunk bloom, then row-group blooms, one group per column read, vs a B-tree index; per lookup " +
-                PerQuery(point_chunks, probes) + " chunks and " + PerQuery(point_groups, probes) + " row groups decoded"});
-
-    // a lookup that finds nothing: the cost of probing every chunk's bloom of the type.
-    int64_t miss_chunks = 0;
-    for (int p = 0; p < probes; ++p) {
-      const std::string email = "nobody" + std::to_string(p) + "@example.com";
-      auto q = col.Query({.type = targets[p].type, .where = {{"email", email}}, .limit = 1});
-      if (!q.ok() || !q->rows.empty() || !rows.Point(email).empty()) return Fail("point lookup miss differs");
-      miss_chunks += q->scan.chunks_total;
-    }
-    auto miss = RunInterleaved(rounds, [&] {
-      for (int p = 0; p < probes; ++p)
-        (void)col.Query({.type = targets[p].type, .where = {{"email", "nobody" + std::to_string(p) + "@example.com"}}, .limit = 1});
-    }, [&] { for (int p = 0; p < probes; ++p) (void)rows.Point("nobody" + std::to_string(p) + "@example.com"); });
-    Report({"columnar", "point_lookup_miss_vs_sqlite", "lookups_per_s", "sqlite_indexed", probes / miss.ours, probes / miss.baseline, true,
-            "an absent email: the bloom probes of " + PerQuery(miss_chunks, probes) + " chunks per lookup, nothing decoded"});
 
     // disk bytes after checkpoints.
     rows.Checkpoint();

@@ -382,12 +382,172 @@ std::string EncodeColumn(const ColumnData& c) {
   return Frame(raw);
 }
 
-Result<ColumnData> DecodeColumn(std::string_view blob) {
-  // Every value is copied out of the raw bytes, so one decompression buffer per thread serves
-  // every frame.
+namespace {
+
+// The directory of a grouped blob: `frames[b]` holds rows [b * block_rows, (b + 1) * block_rows).
+struct BlockDirectory {
+  size_t block_rows = 0;
+  std::vector<std::string_view> frames;
+};
+
+Result<BlockDirectory> ReadBlocks(std::string_view in) {
+  BlockDirectory dir;
+  uint64_t block_rows = 0, blocks = 0;
+  in.remove_prefix(1);
+  if (!GetVarint(in, block_rows) || block_rows == 0 || block_rows > (uint64_t{1} << 24) || !GetVarint(in, blocks) ||
+      blocks > in.size())
+    return Corrupt("bad block directory");
+  dir.block_rows = static_cast<size_t>(block_rows);
+  std::vector<uint64_t> lengths(blocks);
+  for (uint64_t& len : lengths)
+    if (!GetVarint(in, len) || len == 0 || len > in.size()) return Corrupt("bad block directory");
+  for (uint64_t len : lengths) {
+    if (len > in.size()) return Corrupt("truncated block");
+    dir.frames.push_back(in.substr(0, len));
+    in.remove_prefix(len);
+  }
+  if (!in.empty()) return Corrupt("trailing bytes after the blocks");
+  for (std::string_view f : dir.frames)
+    if (IsGroupedColumn(f)) return Corrupt("a block holds blocks");  // one level only
+  return dir;
+}
+
+// Every value is copied out of the raw bytes, so one decompression buffer per thread serves every
+// frame.
+std::string& FrameScratch() {
   thread_local std::string scratch;
   if (scratch.capacity() > (size_t{4} << 20)) std::string().swap(scratch);  // keep no large frame's buffer
-  DOTDO_ASSIGN_OR_RETURN(std::string_view in, UnframeView(blob, scratch));
+  return scratch;
+}
+
+bool BitAt(std::string_view bitmap, size_t i) { return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1; }
+
+// Set bits among the first `end` bits.
+size_t BitsBefore(std::string_view bitmap, size_t end) {
+  size_t n = 0;
+  const size_t full = end / 8;
+  for (size_t b = 0; b < full; ++b) n += static_cast<size_t>(std::popcount(static_cast<uint8_t>(bitmap[b])));
+  if (end % 8 != 0) n += static_cast<size_t>(std::popcount(static_cast<uint8_t>(static_cast<uint8_t>(bitmap[full]) & ((1u << (end % 8)) - 1))));
+  return n;
+}
+
+// Value `index` of a run packed at `width` bits. REQUIRES: the run holds it.
+uint64_t PackedAt(std::string_view packed, size_t index, int width) {
+  const auto* p = reinterpret_cast<const uint8_t*>(packed.data());
+  uint64_t v = 0;
+  size_t bit = index * static_cast<size_t>(width);
+  for (int done = 0; done < width;) {
+    const int off = static_cast<int>(bit % 8);
+    const int take = std::min(8 - off, width - done);
+    v |= static_cast<uint64_t>((p[bit / 8] >> off) & ((1u << take) - 1)) << done;
+    done += take;
+    bit += static_cast<size_t>(take);
+  }
+  return v;
+}
+
+// The non-null value `k` of `values` into row 0 of `c` (kind, bitmaps set); `in` is the frame's
+// payload after the bitmaps, `row` the row's index in the frame of `rows` rows.
+bool DecodeValueAt(std::string_view in, size_t rows, size_t row, size_t values, size_t k, ColumnData& c) {
+  switch (c.kind) {
+    case ColumnKind::kBool:
+      if (in.size() < (values + 7) / 8) return false;
+      c.ints[0] = BitAt(in, k);
+      return true;
+    case ColumnKind::kInt: {
+      uint64_t n = 0, first = 0;
+      if (!GetVarint(in, n) || n != values || !GetU64(in, first) || in.empty()) return false;
+      const int width = static_cast<uint8_t>(in[0]);
+      in.remove_prefix(1);
+      if (width > 64 || in.size() < ((n - 1) * static_cast<size_t>(width) + 7) / 8) return false;
+      uint64_t cur = first;
+      for (size_t i = 0; i < k; ++i) cur += static_cast<uint64_t>(UnZigZag(PackedAt(in, i, width)));
+      c.ints[0] = static_cast<int64_t>(cur);
+      return true;
+    }
+    case ColumnKind::kDouble: {
+      const size_t bitmap = (rows + 7) / 8;
+      if (in.size() != bitmap + values * 8) return false;
+      c.was_int[0] = BitAt(in, row);
+      c.doubles[0] = std::bit_cast<double>([&] {
+        uint64_t bits = 0;
+        std::memcpy(&bits, in.data() + bitmap + k * 8, 8);
+        return bits;
+      }());
+      return true;
+    }
+    case ColumnKind::kString: {
+      if (in.empty()) return false;
+      const uint8_t mode = static_cast<uint8_t>(in[0]);
+      in.remove_prefix(1);
+      auto next = [&](std::string_view& out) {
+        uint64_t len = 0;
+        return GetVarint(in, len) && GetBytes(in, len, out);
+      };
+      std::string_view value;
+      if (mode == kDictStrings) {
+        uint64_t dn = 0, n = 0;
+        if (!GetVarint(in, dn) || dn > in.size()) return false;
+        std::vector<std::string_view> dict(dn);
+        for (std::string_view& d : dict)
+          if (!next(d)) return false;
+        if (!GetVarint(in, n) || n != values || in.empty()) return false;
+        const int width = static_cast<uint8_t>(in[0]);
+        in.remove_prefix(1);
+        if (width > 32 || in.size() < (n * static_cast<size_t>(width) + 7) / 8) return false;
+        const uint64_t code = PackedAt(in, k, width);
+        if (code >= dn) return false;
+        value = dict[code];
+      } else if (mode == kPlainStrings) {
+        uint64_t n = 0;
+        if (!GetVarint(in, n) || n != values) return false;
+        for (size_t i = 0; i <= k; ++i)
+          if (!next(value)) return false;
+      } else {
+        return false;
+      }
+      c.dict = {value};
+      c.codes[0] = 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<ColumnData> DecodeColumnRow(std::string_view blob, size_t row) {
+  if (IsGroupedColumn(blob)) {  // a blocked frame: the row's block alone
+    DOTDO_ASSIGN_OR_RETURN(BlockDirectory dir, ReadBlocks(blob));
+    const size_t b = row / dir.block_rows;
+    if (b >= dir.frames.size()) return Corrupt("row " + std::to_string(row) + " past the blocks");
+    return DecodeColumnRow(dir.frames[b], row % dir.block_rows);
+  }
+  DOTDO_ASSIGN_OR_RETURN(std::string_view in, UnframeView(blob, FrameScratch()));
+  if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kFormatVersion) return Corrupt("unknown column version");
+  const uint8_t kind = static_cast<uint8_t>(in[1]);
+  if (kind < 1 || kind > 4) return Corrupt("unknown column kind");
+  in.remove_prefix(2);
+  uint64_t n = 0;
+  if (!GetVarint(in, n) || n > (uint64_t{1} << 24)) return Corrupt("bad row count");
+  if (row >= n) return Corrupt("row " + std::to_string(row) + " of a column of " + std::to_string(n) + " rows");
+  const size_t bytes = (n + 7) / 8;
+  if (in.size() < 2 * bytes) return Corrupt("truncated bitmaps");
+  const std::string_view present = in.substr(0, bytes), nonnull = in.substr(bytes, bytes);
+  in.remove_prefix(2 * bytes);
+  ColumnData c{.kind = static_cast<ColumnKind>(kind)};
+  c.Resize(1);
+  c.present[0] = BitAt(present, row);
+  c.nonnull[0] = BitAt(nonnull, row);
+  if (c.nonnull[0] && !c.present[0]) return Corrupt("a value in an absent row");
+  if (c.kind == ColumnKind::kString) c.dict = {std::string_view()};
+  if (!c.nonnull[0]) return c;
+  if (!DecodeValueAt(in, n, row, BitsBefore(nonnull, n), BitsBefore(nonnull, row), c)) return Corrupt("bad value");
+  return c;
+}
+
+Result<ColumnData> DecodeColumn(std::string_view blob) {
+  DOTDO_ASSIGN_OR_RETURN(std::string_view in, UnframeView(blob, FrameScratch()));
   if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kFormatVersion) return Corrupt("unknown column version");
   ColumnData c;
   const uint8_t kind = static_cast<uint8_t>(in[1]);
@@ -485,14 +645,26 @@ std::string EncodeGroupedColumn(const ColumnData& c, size_t group_rows) {
 
 bool IsGroupedColumn(std::string_view blob) { return !blob.empty() && static_cast<uint8_t>(blob[0]) == kGrouped; }
 
+std::string EncodeGroupFrame(const ColumnData& group, size_t block_rows) {
+  if (block_rows == 0 || group.size() <= block_rows) return EncodeColumn(group);
+  return EncodeGroupedColumn(group, block_rows);
+}
+
+Result<ColumnData> DecodeGroupFrame(std::string_view frame, size_t rows) {
+  if (!IsGroupedColumn(frame)) return DecodeColumn(frame);
+  DOTDO_ASSIGN_OR_RETURN(BlockDirectory dir, ReadBlocks(frame));
+  if (dir.frames.size() != (rows + dir.block_rows - 1) / dir.block_rows) return Corrupt("blocks do not match the rows");
+  return DecodeGroupFrames(dir.frames, rows, dir.block_rows);
+}
+
 Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames, size_t rows, size_t group_rows) {
   if (group_rows == 0 || frames.size() != (rows + group_rows - 1) / group_rows) return Corrupt("row groups do not match the rows");
   ColumnData out;
   bool first = true;
   for (size_t g = 0; g < frames.size(); ++g) {
     if (frames[g].empty()) continue;
-    DOTDO_ASSIGN_OR_RETURN(ColumnData part, DecodeColumn(frames[g]));
     const size_t begin = g * group_rows, n = std::min(rows, begin + group_rows) - begin;
+    DOTDO_ASSIGN_OR_RETURN(ColumnData part, DecodeGroupFrame(frames[g], n));
     if (part.size() != n) return Corrupt("row group has the wrong row count");
     if (n == rows) return part;  // the only group: already the whole column
     if (first) {

@@ -95,6 +95,12 @@ struct ColumnData {
 
 std::string EncodeColumn(const ColumnData& column);
 Result<ColumnData> DecodeColumn(std::string_view blob);
+// Row `row` of a frame (EncodeColumn) as a column of one row, decoding only what that row needs:
+// its bits of the bitmaps and its value, the values before it stepped over (integer deltas
+// summed, strings skipped), nothing after it; of a blocked frame (EncodeGroupFrame) only the row's
+// block. A point read of one row pays this, not the decode of the whole frame. kDataLoss when the
+// frame is corrupt or has no row `row`.
+Result<ColumnData> DecodeColumnRow(std::string_view blob, size_t row);
 
 // Row groups: a column cut into groups of `group_rows` rows (the last may be shorter), each
 // encoded by EncodeColumn on its own, behind a directory of their lengths:
@@ -107,10 +113,16 @@ bool IsGroupedColumn(std::string_view blob);
 // is corrupt or does not hold `rows` rows in groups of `group_rows`.
 Result<ColumnData> DecodeGroupedColumn(std::string_view blob, size_t rows, size_t group_rows,
                                        const std::vector<uint8_t>* wanted);
-// Row groups stored one per SQLite row: frames[g] is the frame (EncodeColumn) of group g of a
+// Row groups stored one per SQLite row: frames[g] is the frame of group g (EncodeGroupFrame) of a
 // column of `rows` rows cut into groups of `group_rows`, or empty when the group is not read (its
 // rows are absent). kDataLoss when a frame is corrupt or holds the wrong row count.
 Result<ColumnData> DecodeGroupFrames(const std::vector<std::string_view>& frames, size_t rows, size_t group_rows);
+// The frame of one row group: EncodeColumn, or — when `block_rows` > 0 and the group has more rows —
+// a blocked frame, the grouped form above over blocks of `block_rows` rows, each compressed on its
+// own, so DecodeColumnRow decompresses one block (a point read of a group of 1024 long strings
+// decompresses 128 of them). DecodeGroupFrame decodes either form of a group of `rows` rows.
+std::string EncodeGroupFrame(const ColumnData& group, size_t block_rows);
+Result<ColumnData> DecodeGroupFrame(std::string_view frame, size_t rows);
 // Rows [begin, end) of a column as a column of their own.
 ColumnData SliceColumn(const ColumnData& column, size_t begin, size_t end);
 

@@ -167,7 +167,7 @@ Result<ColumnarAggregateResult> ColumnarStore::Aggregate(const ColumnarAggregate
     return it->second;
   };
   if (group_paths.empty()) group_of(Json::array());
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, options_.lookup_columns, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
     const size_t n = chunk.rows();
     std::vector<uint32_t> gid(n, 0);
     const ColumnData* gcol = nullptr;

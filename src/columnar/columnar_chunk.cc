@@ -133,15 +133,6 @@ void MinMax(const ColumnData& c, ColumnStats& s, size_t begin, size_t end) {
   }
 }
 
-std::optional<uint64_t> RowHash(const ColumnData& c, size_t i) {
-  switch (c.kind) {
-    case ColumnKind::kInt: return ValueHash(SqlValue(c.ints[i]));
-    case ColumnKind::kDouble: return ValueHash(SqlValue(c.doubles[i]));
-    case ColumnKind::kString: return ValueHash(SqlValue(std::string(c.Str(i))));
-    case ColumnKind::kBool: return ValueHash(SqlValue(c.ints[i]));
-  }
-  return std::nullopt;
-}
 
 Status PutGroup(Connection& conn, int64_t chunk_id, std::string_view name, size_t group, const std::string& frame) {
   DOTDO_ASSIGN_OR_RETURN(auto st, conn.Prepare("INSERT INTO col_groups (chunk_id, name, grp, data) VALUES (?1, ?2, ?3, ?4)"));
@@ -487,9 +478,16 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   for (size_t c = 0; c < schema.size(); ++c) columns.emplace_back(schema[c].path, &cols[c]);
   std::vector<std::vector<std::string>> frames(columns.size());
   int64_t bytes = 0;
+  auto listed = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
   for (size_t k = 0; k < columns.size(); ++k) {
+    // The columns point reads look up by ($id, bloom and lookup columns) are stored in blocks, so
+    // a read of one row decompresses a block, not the whole group.
+    const std::string& name = columns[k].first;
+    const bool blocked = name == kIdColumn || listed(options.bloom_columns, name) || listed(options.lookup_columns, name);
     for (size_t b = 0; b < n; b += group_rows) {
-      frames[k].push_back(EncodeColumn(SliceColumn(*columns[k].second, b, std::min(n, b + group_rows))));
+      frames[k].push_back(EncodeGroupFrame(SliceColumn(*columns[k].second, b, std::min(n, b + group_rows)), blocked ? kPointBlockRows : 0));
       bytes += static_cast<int64_t>(frames[k].back().size());
     }
   }
@@ -503,6 +501,16 @@ Result<int64_t> WriteChunk(Connection& conn, const std::vector<PreparedRecord>& 
   for (size_t k = 0; k < columns.size(); ++k)
     for (size_t g = 0; g < frames[k].size(); ++g) DOTDO_RETURN_IF_ERROR(PutGroup(conn, chunk_id, columns[k].first, g, frames[k][g]));
   return chunk_id;
+}
+
+std::optional<uint64_t> RowHash(const ColumnData& c, size_t i) {
+  switch (c.kind) {
+    case ColumnKind::kInt: return ValueHash(SqlValue(c.ints[i]));
+    case ColumnKind::kDouble: return ValueHash(SqlValue(c.doubles[i]));
+    case ColumnKind::kString: return ValueHash(SqlValue(std::string(c.Str(i))));
+    case ColumnKind::kBool: return ValueHash(SqlValue(c.ints[i]));
+  }
+  return std::nullopt;
 }
 
 Json ColumnValueJson(const ColumnData& c, size_t row) {
@@ -527,6 +535,15 @@ ChunkReader::ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vec
   first_row_ = static_cast<size_t>(meta.groups[first_group].first_row);
   const ChunkMeta& last = meta.groups[end_group - 1];
   rows_ = static_cast<size_t>(last.first_row + last.rows) - first_row_;
+}
+
+ChunkReader ChunkReader::OneRow(Connection& conn, const ChunkMeta& meta, size_t row) {
+  const size_t g = row / static_cast<size_t>(meta.group_rows);
+  ChunkReader reader(conn, meta, nullptr, g, g + 1);
+  reader.first_row_ = row;
+  reader.rows_ = 1;
+  reader.one_row_ = true;
+  return reader;
 }
 
 Result<std::optional<ColumnData>> ChunkReader::LoadGroupRows(std::string_view name) {
@@ -566,6 +583,10 @@ Result<std::optional<ColumnData>> ChunkReader::LoadGroupRows(std::string_view na
   }
   if (runs == 0) return DataLossError("columnar read of '" + std::string(name) + "' with no row group wanted");
   ++data_reads_;
+  if (one_row_) {
+    DOTDO_ASSIGN_OR_RETURN(ColumnData c, DecodeColumnRow(frames[0], first_row_ - static_cast<size_t>(meta_.groups[first_group_].first_row)));
+    return std::optional<ColumnData>(std::move(c));
+  }
   DOTDO_ASSIGN_OR_RETURN(ColumnData c, DecodeGroupFrames(frames, rows_, static_cast<size_t>(meta_.group_rows)));
   return std::optional<ColumnData>(std::move(c));
 }

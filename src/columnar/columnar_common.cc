@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "columnar/columnar_internal.h"
+#include "columnar/columnar_lookup.h"
 #include "core/json.h"
 #include "dotdo/clock.h"
 #include "sqlite/connection.h"
@@ -60,6 +61,27 @@ CREATE TABLE col_groups (
   data     BLOB NOT NULL,
   PRIMARY KEY (chunk_id, name, grp)
 );
+)sql",
+    // v4: chunk ids are never reused (AUTOINCREMENT), so an in-memory structure keyed by chunk id
+    // (the lookup index) never mistakes a new chunk for a compacted one. Chunks are unchanged.
+    R"sql(
+CREATE TABLE col_chunks_v4 (
+  chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type     TEXT NOT NULL,
+  day      TEXT NOT NULL,
+  rows     INTEGER NOT NULL,
+  deleted  INTEGER NOT NULL DEFAULT 0,
+  min_ts   INTEGER NOT NULL,
+  max_ts   INTEGER NOT NULL,
+  bytes    INTEGER NOT NULL,
+  stats    BLOB NOT NULL,
+  accel    BLOB NOT NULL
+);
+INSERT INTO col_chunks_v4 (chunk_id, type, day, rows, deleted, min_ts, max_ts, bytes, stats, accel)
+  SELECT chunk_id, type, day, rows, deleted, min_ts, max_ts, bytes, stats, accel FROM col_chunks;
+DROP TABLE col_chunks;
+ALTER TABLE col_chunks_v4 RENAME TO col_chunks;
+CREATE INDEX col_chunks_by_type ON col_chunks (type, day);
 )sql"};
 
 // Keys a subcolumn path may consist of (other keys stay in `_rest`).
@@ -119,6 +141,17 @@ Status ValidateColumnarOptions(const ColumnarOptions& o) {
   for (const std::string& c : o.bloom_columns) {
     DOTDO_ASSIGN_OR_RETURN(JsonPath p, JsonPath::Parse(c));
     if (p.ToDotted() != c) return InvalidArgumentError("bloom column '" + c + "' is not a canonical dotted path");
+  }
+  if (o.lookup_columns.size() > 8) return InvalidArgumentError("at most 8 lookup_columns");
+  for (const std::string& c : o.lookup_columns) {
+    if (c == kIdColumn) continue;
+    if (!c.empty() && c[0] == '$') return InvalidArgumentError("lookup column '" + c + "': of the system fields only $id has a lookup index");
+    DOTDO_ASSIGN_OR_RETURN(JsonPath p, JsonPath::Parse(c));
+    const bool keys = std::all_of(p.segments().begin(), p.segments().end(), [](const JsonPath::Segment& s) {
+      return std::holds_alternative<std::string>(s) && SimpleKey(std::get<std::string>(s));
+    });
+    if (p.ToDotted() != c || !keys)
+      return InvalidArgumentError("lookup column '" + c + "' must be a dotted path of object keys ([A-Za-z_][A-Za-z0-9_]*)");
   }
   return OkStatus();
 }
@@ -261,6 +294,19 @@ Result<const std::vector<const ChunkMeta*>*> ColumnarState::Chunks(std::string_v
   static const std::vector<const ChunkMeta*> kNone;
   auto it = by_type_.find(type);
   return it == by_type_.end() ? &kNone : &it->second;
+}
+
+Result<const LookupIndex*> ColumnarState::Lookup(std::string_view type, const std::string& column) {
+  DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunks, Chunks(type));
+  std::string key = std::string(type) + '\x1f' + column;
+  auto it = lookups_.find(key);
+  if (it == lookups_.end()) it = lookups_.emplace(std::move(key), std::make_unique<LookupIndex>(column)).first;
+  Status synced = it->second->Sync(DatabaseInternals::Conn(db_), *chunks, loads_);
+  if (!synced.ok()) {
+    lookups_.erase(it);  // half-built: start over on the next lookup
+    return synced;
+  }
+  return it->second.get();
 }
 
 Result<const ChunkAccel*> ColumnarState::Accel(const ChunkMeta& meta) {

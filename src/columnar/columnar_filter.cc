@@ -636,6 +636,40 @@ bool UsesBloom(const Node& n) {
   return false;
 }
 
+// The hashes of an $eq / $in term on `column` whose every operand is a hashable string or number.
+std::optional<std::vector<uint64_t>> TermHashes(const Node& n, std::string_view column) {
+  std::vector<uint64_t> out;
+  if (column == kIdColumn) {
+    if (n.field != FieldKind::kId || (n.op != TermOp::kEq && n.op != TermOp::kIn)) return std::nullopt;
+    for (size_t i = 0; i < n.values.size(); ++i) {
+      if (!std::holds_alternative<std::string>(n.values[i]) || !n.hashes[i]) return std::nullopt;
+      out.push_back(*n.hashes[i]);
+    }
+    return out;
+  }
+  if (n.field != FieldKind::kPath || n.path != column || !n.scalar_ok) return std::nullopt;
+  for (const ScalarOp& op : n.scalar) {
+    if (op.op != TermOp::kEq && op.op != TermOp::kIn) continue;
+    out.clear();
+    bool all = true;
+    for (const BracketValue& o : op.operands) {
+      all = all && (o.b == BracketValue::B::kStr || o.b == BracketValue::B::kNum) && o.hash.has_value();
+      if (all) out.push_back(*o.hash);
+    }
+    if (all) return out;
+  }
+  return std::nullopt;
+}
+
+// The first term of the top-level conjunction (nested conjunctions included) that TermHashes takes.
+std::optional<std::vector<uint64_t>> ConjunctionHashes(const Node& n, std::string_view column) {
+  if (n.kind == Node::Kind::kTerm) return TermHashes(n, column);
+  if (n.kind != Node::Kind::kAnd) return std::nullopt;
+  for (const Node& k : n.kids)
+    if (auto h = ConjunctionHashes(k, column)) return h;
+  return std::nullopt;
+}
+
 void CollectPaths(const Node& n, std::vector<std::string>& out) {
   if (n.kind == Node::Kind::kTerm && n.field == FieldKind::kPath) out.push_back(n.path);
   for (const Node& k : n.kids) CollectPaths(k, out);
@@ -676,6 +710,11 @@ bool ColumnarFilter::MayMatch(const ChunkMeta& meta, const ChunkAccel* accel) co
 }
 
 bool ColumnarFilter::NeedsAccel() const { return root_ && UsesBloom(*root_); }
+
+std::optional<std::vector<uint64_t>> ColumnarFilter::EqualityHashes(std::string_view column) const {
+  if (!root_) return std::nullopt;
+  return ConjunctionHashes(*root_, column);
+}
 
 std::vector<std::string> ColumnarFilter::Paths() const {
   std::vector<std::string> out;

@@ -43,6 +43,8 @@ extern const StoreSpec kColumnarSpec;
 inline constexpr std::string_view kIdColumn = "$id";
 inline constexpr std::string_view kCreatedColumn = "$createdAt";
 inline constexpr std::string_view kRestColumn = "_rest";
+// Rows per block of a blocked group frame (EncodeGroupFrame): the $id, bloom and lookup columns.
+inline constexpr size_t kPointBlockRows = 128;
 
 // Bits of a path's kind mask in the type's path statistics.
 inline constexpr uint32_t kSeenNull = 1, kSeenBool = 2, kSeenInt = 4, kSeenDouble = 8, kSeenString = 16,
@@ -138,6 +140,10 @@ class ChunkReader {
   // `groups` (per chunk group) are read. REQUIRES: meta.layout == kGroupRows, the range in bounds.
   ChunkReader(Connection& conn, const ChunkMeta& meta, const std::vector<uint8_t>* groups, size_t first_group,
               size_t end_group);
+  // Row `row` of a kGroupRows chunk alone (rows() == 1, first_row() == row): each column fetches
+  // the row's group and decodes that one row of it (DecodeColumnRow), so a point read costs one
+  // row per column, not a group. REQUIRES: meta.layout == kGroupRows, row < meta.rows.
+  static ChunkReader OneRow(Connection& conn, const ChunkMeta& meta, size_t row);
   const ChunkMeta& meta() const { return meta_; }
   size_t rows() const { return rows_; }
   size_t first_row() const { return first_row_; }
@@ -159,6 +165,7 @@ class ChunkReader {
   const ChunkMeta& meta_;
   const std::vector<uint8_t>* groups_;
   size_t first_group_ = 0, end_group_ = 0, first_row_ = 0, rows_ = 0;
+  bool one_row_ = false;
   std::map<std::string, std::unique_ptr<ColumnData>, std::less<>> columns_;
   std::map<std::string, bool, std::less<>> missing_;
   const ColumnData* rest_column_ = nullptr;  // owned by columns_
@@ -171,6 +178,8 @@ class ChunkReader {
 
 // Column value of `row` as JSON (null when present but null). REQUIRES: c.present[row].
 Json ColumnValueJson(const ColumnData& c, size_t row);
+// ValueHash of the non-null value at `row` (a bool as its 0 / 1). REQUIRES: c.nonnull[row].
+std::optional<uint64_t> RowHash(const ColumnData& c, size_t row);
 
 // The filter of a read, validated by the platform compiler and evaluated over decoded columns.
 class ColumnarFilter {
@@ -184,6 +193,10 @@ class ColumnarFilter {
   bool empty() const;
   // Every data path the filter reads.
   std::vector<std::string> Paths() const;
+  // When every row the filter matches has at `column` ("$id" or a dotted data path) a value equal
+  // to one of a few strings or numbers (an $eq or $in on it in the top-level conjunction): their
+  // hashes (ValueHash). nullopt otherwise.
+  std::optional<std::vector<uint64_t>> EqualityHashes(std::string_view column) const;
 
   struct Node;
   ColumnarFilter();
@@ -202,6 +215,8 @@ const FieldResolver& ColumnarFields();
 Result<std::vector<ChunkMeta>> LoadChunks(Connection& conn, std::string_view type);
 Result<ChunkAccel> LoadAccel(Connection& conn, int64_t chunk_id);
 
+class LookupIndex;
+
 // Per-Database cache of the chunk metadata and accelerators, so a read does not fetch and decode
 // every chunk's statistics and blooms from SQLite. It is trusted only outside transactions: it is
 // dropped at every commit and rollback of this Database (a write always commits through
@@ -218,6 +233,10 @@ class ColumnarState final : public TransactionObserver {
   Result<const std::vector<const ChunkMeta*>*> Chunks(std::string_view type);
   // The accelerator of a chunk returned by Chunks.
   Result<const ChunkAccel*> Accel(const ChunkMeta& meta);
+  // The lookup index of (type, column), in step with the type's chunks (ColumnarOptions::
+  // lookup_columns; columnar_lookup.h): built on first use, kept across commits. Valid until the
+  // next call. REQUIRES: outside a transaction.
+  Result<const LookupIndex*> Lookup(std::string_view type, const std::string& column);
   // Times the metadata was read from SQLite (for tests and the bench).
   int64_t loads() const { return loads_; }
   void Reset();
@@ -236,6 +255,7 @@ class ColumnarState final : public TransactionObserver {
   std::vector<const ChunkMeta*> all_;
   std::map<std::string, std::vector<const ChunkMeta*>, std::less<>> by_type_;
   std::unordered_map<int64_t, std::unique_ptr<ChunkAccel>> accel_;
+  std::map<std::string, std::unique_ptr<LookupIndex>, std::less<>> lookups_;  // "<type>\x1f<column>"; not reset
 };
 
 // Writes the records (one partition, in order) as one chunk with these subcolumns; returns its id.

@@ -3,6 +3,7 @@
 // Delete/Update (bloom on $id, then the id column of the candidate chunks), and tombstones.
 #include <algorithm>
 
+#include "columnar/columnar_lookup.h"
 #include "columnar/columnar_result.h"
 #include "columnar/columnar_rows.h"
 #include "core/json.h"
@@ -160,15 +161,75 @@ Result<std::vector<uint8_t>> LiveRows(ChunkReader& reader, const std::vector<uin
   return live;
 }
 
+// A chunk's candidates (rows [begin, end) of `hits`, all of one chunk) with at most this many
+// rows are read one row at a time; more, and the groups holding them are decoded.
+constexpr size_t kOneRowReads = 4;
+
+// Reads the candidate rows of a lookup index: per chunk, each row alone (ChunkReader::OneRow) when
+// there are few, else the groups that hold them, with the filter applied to the candidates only.
+Status VisitHits(Connection& conn, const std::vector<LookupIndex::Hit>& hits, const ColumnarFilter& filter, ColumnarScanStats& scan,
+                 const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
+  scan.lookup_rows += static_cast<int64_t>(hits.size());
+  std::vector<uint8_t> wanted, match;
+  for (size_t begin = 0, end; begin < hits.size(); begin = end) {
+    const ChunkMeta& meta = *hits[begin].chunk;
+    for (end = begin + 1; end < hits.size() && hits[end].chunk == &meta;) ++end;
+    if (meta.deleted == meta.rows) continue;
+    ++scan.chunks_read;
+    --scan.chunks_skipped;
+    wanted.assign(meta.groups.size(), 0);
+    for (size_t i = begin; i < end; ++i)
+      if (!wanted.empty()) wanted[hits[i].row / static_cast<size_t>(meta.group_rows)] = 1;
+    size_t groups = 0;
+    for (uint8_t w : wanted) groups += w;
+    scan.groups_read += static_cast<int64_t>(groups);
+    scan.groups_skipped += static_cast<int64_t>(wanted.size() - groups);
+    if (meta.layout == ChunkLayout::kGroupRows && end - begin <= kOneRowReads) {
+      for (size_t i = begin; i < end; ++i) {
+        ChunkReader reader = ChunkReader::OneRow(conn, meta, hits[i].row);
+        DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+        match.assign(1, (*deleted)[0] ? 0 : 1);
+        if (!match[0]) continue;
+        DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
+        DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
+        if (!more) return OkStatus();
+      }
+      continue;
+    }
+    if (wanted.empty()) wanted.assign(1, 1);  // a chunk without row groups: WantedReader reads it whole
+    ChunkReader reader = WantedReader(conn, meta, wanted);
+    DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+    match.assign(reader.rows(), 0);
+    for (size_t i = begin; i < end; ++i) {
+      const size_t r = hits[i].row - reader.first_row();
+      match[r] = (*deleted)[r] ? 0 : 1;
+    }
+    DOTDO_RETURN_IF_ERROR(filter.Apply(reader, match));
+    DOTDO_ASSIGN_OR_RETURN(bool more, visit(reader, match));
+    if (!more) return OkStatus();
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
-Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
-                  const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
+Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, const std::vector<std::string>& lookup_columns,
+                  ColumnarScanStats& scan, const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
   Connection& conn = DatabaseInternals::Conn(db);
   DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
   DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunk_list, state->Chunks(type));
   const std::vector<const ChunkMeta*>& chunks = *chunk_list;
   scan.chunks_total += static_cast<int64_t>(chunks.size());
+  // An equality on a lookup column: only the index's candidate rows are read.
+  if (!conn.InTransaction()) {
+    for (const std::string& column : lookup_columns) {
+      std::optional<std::vector<uint64_t>> hashes = filter.EqualityHashes(column);
+      if (!hashes) continue;
+      DOTDO_ASSIGN_OR_RETURN(const LookupIndex* index, state->Lookup(type, column));
+      scan.chunks_skipped += static_cast<int64_t>(chunks.size());  // VisitHits moves the read ones
+      return VisitHits(conn, index->Find(*hashes), filter, scan, visit);
+    }
+  }
   const bool accel = filter.NeedsAccel();
   std::vector<uint8_t> wanted;
   for (const ChunkMeta* meta : chunks) {
@@ -205,13 +266,30 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
   return OkStatus();
 }
 
-Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids) {
+Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids, bool id_lookup) {
   Connection& conn = DatabaseInternals::Conn(db);
   std::vector<uint64_t> hashes;
   for (const std::string& id : ids) hashes.push_back(*ValueHash(SqlValue(id)));
   std::vector<std::string> sorted = ids;
   std::sort(sorted.begin(), sorted.end());
   DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
+  std::vector<RowHit> hits;
+  if (id_lookup && !conn.InTransaction()) {  // the $id lookup index over every type's chunks
+    DOTDO_ASSIGN_OR_RETURN(const LookupIndex* index, state->Lookup("", std::string(kIdColumn)));
+    for (const LookupIndex::Hit& h : index->Find(hashes)) {
+      const ChunkMeta& meta = *h.chunk;
+      if (meta.deleted == meta.rows) continue;
+      ChunkReader reader = meta.layout == ChunkLayout::kGroupRows ? ChunkReader::OneRow(conn, meta, h.row) : ChunkReader(conn, meta);
+      const size_t r = h.row - reader.first_row();
+      DOTDO_ASSIGN_OR_RETURN(const ColumnData* col, reader.Column(kIdColumn));
+      DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
+      if (col == nullptr) return DataLossError("columnar chunk lacks its $id column");
+      if ((*deleted)[r] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(r))) continue;
+      DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, r, {}));
+      hits.push_back({meta.chunk_id, h.row, std::move(row)});
+    }
+    return hits;
+  }
   DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunk_list, state->Chunks(""));
   const std::vector<const ChunkMeta*>& chunks = *chunk_list;
   // True when the accelerator has no $id bloom or one of the ids may be in it.
@@ -222,7 +300,6 @@ Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string
       if (BloomFilter::MayContain(it->second, h)) return true;
     return false;
   };
-  std::vector<RowHit> hits;
   std::vector<uint8_t> wanted;
   for (const ChunkMeta* meta : chunks) {
     if (meta->deleted == meta->rows) continue;
@@ -316,7 +393,7 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
   auto less = [&](const auto& a, const auto& b) {
     return o.descending ? internal::KeyLess(b.first, a.first) : internal::KeyLess(a.first, b.first);
   };
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, o.type, filter, options_.lookup_columns, out.scan, [&](ChunkReader& chunk, const std::vector<uint8_t>& match) -> Result<bool> {
     if (!sorted && columnar) {
       DOTDO_RETURN_IF_ERROR(internal::AppendRecords(chunk, match, limit, columns, dotted, out.columns).status());
       return out.columns.size() < limit;
@@ -372,7 +449,7 @@ Result<ColumnarCountResult> ColumnarStore::Count(const std::string& type, const 
     }
     return out;
   }
-  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, type, filter, out.scan, [&](ChunkReader&, const std::vector<uint8_t>& match) -> Result<bool> {
+  DOTDO_RETURN_IF_ERROR(internal::ScanChunks(db_, type, filter, options_.lookup_columns, out.scan, [&](ChunkReader&, const std::vector<uint8_t>& match) -> Result<bool> {
     for (uint8_t m : match) out.count += m;
     return true;
   }));
@@ -384,7 +461,9 @@ Result<ColumnarRow> ColumnarStore::Get(const std::string& id) {
   auto lock = DatabaseInternals::Conn(db_).Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
   if (!present) return NotFoundError("no columnar record with $id '" + id + "'");
-  DOTDO_ASSIGN_OR_RETURN(auto hits, internal::FindLive(db_, {id}));
+  const bool id_lookup = std::find(options_.lookup_columns.begin(), options_.lookup_columns.end(), internal::kIdColumn) !=
+                         options_.lookup_columns.end();
+  DOTDO_ASSIGN_OR_RETURN(auto hits, internal::FindLive(db_, {id}, id_lookup));
   if (hits.empty()) return NotFoundError("no columnar record with $id '" + id + "'");
   return internal::Latest(hits).row;
 }

@@ -24,8 +24,9 @@ struct RowHit {
   ColumnarRow row;  // the record
 };
 
-// Live rows whose $id is one of `ids`, in storage order. REQUIRES: lock held, schema present.
-Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids);
+// Live rows whose $id is one of `ids`, in storage order; through the $id lookup index when
+// `id_lookup` and no transaction is open, else the $id blooms. REQUIRES: lock held, schema present.
+Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string>& ids, bool id_lookup = false);
 // The hit with the latest $createdAt (ties: stored last). REQUIRES: !hits.empty().
 RowHit Latest(const std::vector<RowHit>& hits);
 // Marks the hits' rows deleted. REQUIRES: inside db.Transaction.
@@ -33,12 +34,14 @@ Status Tombstone(Database& db, const std::vector<RowHit>& hits);
 // The CDC image of a record: {"$id", "$type", "$createdAt", "data"}.
 Json RowImage(const ColumnarRow& row);
 
-// Visits the chunks of `type` that may hold rows matching `filter`: for each, `visit` gets the
-// reader and the match mask (live rows that pass the filter) and returns false to stop.
-// Counts chunks and row groups read and skipped into `scan`. Uses the ColumnarState cache.
-// REQUIRES: lock held, schema present.
-Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, ColumnarScanStats& scan,
-                  const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit);
+// Visits the chunks of `type` that may hold rows matching `filter`: for each, `visit` gets a
+// reader and the match mask (live rows that pass the filter) and returns false to stop. Readers
+// come in chunk_id order, rows within a chunk in order. When the filter has an equality on one of
+// `lookup_columns` (and no transaction is open) only the lookup index's candidate rows are read,
+// a reader per row or per chunk. Counts chunks and row groups read and skipped into `scan`. Uses
+// the ColumnarState cache. REQUIRES: lock held, schema present.
+Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& filter, const std::vector<std::string>& lookup_columns,
+                  ColumnarScanStats& scan, const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit);
 
 // The record at `row` of the chunk, with all data or only `columns`.
 Result<ColumnarRow> ReadRow(ChunkReader& chunk, size_t row, const std::vector<JsonPath>& columns);

@@ -43,8 +43,18 @@ ColumnData RoundTrip(const ColumnData& c) {
   EXPECT_TRUE(back.ok()) << back.status().ToString();
   ExpectSameColumn(c, *back);
   // Every strict prefix is refused, never read past.
-  for (size_t cut = 0; cut < blob.size(); cut += std::max<size_t>(1, blob.size() / 50))
+  for (size_t cut = 0; cut < blob.size(); cut += std::max<size_t>(1, blob.size() / 50)) {
     EXPECT_THAT(DecodeColumn(std::string_view(blob).substr(0, cut)), StatusIs(StatusCode::kDataLoss)) << cut;
+    if (c.size() > 0) EXPECT_THAT(DecodeColumnRow(std::string_view(blob).substr(0, cut), c.size() - 1), StatusIs(StatusCode::kDataLoss)) << cut;
+  }
+  // Each row on its own decodes to the same row; a row past the end is refused.
+  for (size_t i = 0; i < c.size(); ++i) {
+    auto one = DecodeColumnRow(blob, i);
+    EXPECT_TRUE(one.ok()) << one.status().ToString();
+    if (!one.ok()) break;
+    ExpectSameColumn(SliceColumn(c, i, i + 1), *one);
+  }
+  EXPECT_THAT(DecodeColumnRow(blob, c.size()), StatusIs(StatusCode::kDataLoss));
   return *back;
 }
 
@@ -230,6 +240,49 @@ TEST(ColumnCodecTest, GroupFramesDecodeIntoOneWindow) {
   EXPECT_THAT(DecodeGroupFrames({frames[2]}, 60, 1024), StatusIs(StatusCode::kDataLoss));
   EXPECT_THAT(DecodeGroupFrames({frames[0]}, 2100, 1024), StatusIs(StatusCode::kDataLoss));
   EXPECT_THAT(DecodeGroupFrames({std::string_view(frames[0]).substr(0, 9)}, 1024, 1024), StatusIs(StatusCode::kDataLoss));
+}
+
+// A group of the point-read columns in blocks of 128 rows: the whole group decodes as one frame
+// would, a row decodes from its block alone, and a damaged or nested block directory is kDataLoss.
+TEST(ColumnCodecTest, BlockedGroupFramesDecodeWholeAndByRow) {
+  ColumnData emails{.kind = ColumnKind::kString};
+  emails.Resize(1000);
+  emails.dict.clear();
+  for (size_t i = 0; i < 1000; ++i) {
+    emails.present[i] = i % 17 != 3;
+    emails.nonnull[i] = emails.present[i] && i % 29 != 0;
+    emails.codes[i] = static_cast<uint32_t>(i);
+    emails.dict.push_back(emails.nonnull[i] ? "user" + std::to_string(5'000'000 + i * 7) + "@example.com" : "");
+  }
+  const std::string blocked = EncodeGroupFrame(emails, 128);
+  EXPECT_TRUE(IsGroupedColumn(blocked));
+  EXPECT_FALSE(IsGroupedColumn(EncodeGroupFrame(SliceColumn(emails, 0, 128), 128)));  // one block: a plain frame
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData whole, DecodeGroupFrame(blocked, 1000));
+  ExpectSameColumn(emails, whole);
+  for (size_t i = 0; i < 1000; i += 7) {
+    DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData one, DecodeColumnRow(blocked, i));
+    ExpectSameColumn(SliceColumn(emails, i, i + 1), one);
+  }
+  EXPECT_THAT(DecodeColumnRow(blocked, 1000), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGroupFrame(blocked, 999), StatusIs(StatusCode::kDataLoss));
+  // As a row group among others.
+  const std::vector<std::string_view> views = {blocked};
+  DOTDO_ASSERT_OK_AND_ASSIGN(ColumnData via_groups, DecodeGroupFrames(views, 1000, 1024));
+  ExpectSameColumn(emails, via_groups);
+  for (size_t cut = 1; cut < blocked.size(); cut += blocked.size() / 30) {
+    EXPECT_THAT(DecodeGroupFrame(std::string_view(blocked).substr(0, cut), 1000), StatusIs(StatusCode::kDataLoss)) << cut;
+    EXPECT_THAT(DecodeColumnRow(std::string_view(blocked).substr(0, cut), 999), StatusIs(StatusCode::kDataLoss)) << cut;
+  }
+  // A block directory whose block is itself a directory.
+  ColumnData nested_src = SliceColumn(emails, 0, 300);
+  std::string nested(1, '\x02');
+  PutVarint(nested, 300);
+  PutVarint(nested, 1);
+  const std::string inner = EncodeGroupedColumn(nested_src, 128);
+  PutVarint(nested, inner.size());
+  nested += inner;
+  EXPECT_THAT(DecodeGroupFrame(nested, 300), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeColumnRow(nested, 5), StatusIs(StatusCode::kDataLoss));
 }
 
 TEST(SketchTest, BloomHasNoFalseNegativesAndFewFalsePositives) {

@@ -282,6 +282,12 @@ TEST(ColumnarDifferentialTest, RandomPredicatesAgreeWithFullScanSqliteAndDuckDb)
     DOTDO_ASSERT_OK(grouped.InsertBatch(batch));
   }
   DOTDO_ASSERT_OK(grouped.Compact());  // merges each partition into chunks of up to 600 rows
+  // The same two stores read through lookup indexes (arrays, objects, mixed kinds, nulls, bools).
+  const std::vector<std::string> lookups = {"t_s", "t_n", "arr.q", "m", "o.p", "o", "arr", "$id"};
+  ColumnarStore indexed(*db, {.max_chunk_rows = 60, .subcolumn_threshold = 0.5, .bloom_columns = {"t_s", "m"}, .lookup_columns = lookups});
+  ColumnarStore grouped_indexed(*grouped_db, {.max_chunk_rows = 600, .row_group_rows = 16, .subcolumn_threshold = 0.5,
+                                              .bloom_columns = {"t_s", "m"}, .lookup_columns = lookups});
+  int64_t lookup_rows = 0, lookups_used = 0;
 
   // The row table: one row per record, data as JSON, filtered by the compiled SQL.
   auto rows_db = testing::OpenMemoryDb(nullptr, "rows");
@@ -310,7 +316,13 @@ TEST(ColumnarDifferentialTest, RandomPredicatesAgreeWithFullScanSqliteAndDuckDb)
       DOTDO_ASSERT_OK_AND_ASSIGN(auto in_groups, grouped.Query({.type = "R", .where = where, .limit = 100000}));
       ASSERT_EQ(Ids(in_groups), got);
       pruned_groups += in_groups.scan.groups_skipped;
+      DOTDO_ASSERT_OK_AND_ASSIGN(auto by_index, grouped_indexed.Query({.type = "R", .where = where, .limit = 100000}));
+      ASSERT_EQ(by_index.rows, in_groups.rows);  // the same records, in the same order
     }
+    DOTDO_ASSERT_OK_AND_ASSIGN(auto by_index, indexed.Query({.type = "R", .where = where, .limit = 100000}));
+    ASSERT_EQ(by_index.rows, pruned.rows);
+    lookup_rows += by_index.scan.lookup_rows;
+    lookups_used += by_index.scan.lookup_rows > 0;
     DOTDO_ASSERT_OK_AND_ASSIGN(auto compiled, internal::CompileFilter(where, internal::ColumnarFields()));
     DOTDO_ASSERT_OK_AND_ASSIGN(auto st, conn.Prepare("SELECT id FROM r WHERE " + compiled.sql));
     st.BindValues(compiled.params);
@@ -332,6 +344,8 @@ TEST(ColumnarDifferentialTest, RandomPredicatesAgreeWithFullScanSqliteAndDuckDb)
   EXPECT_GT(pruned_chunks, 10000);  // the accelerator did prune
   EXPECT_GT(pruned_groups, 1500);   // and so did the row-group index (2451 with this seed)
   EXPECT_GT(nonempty, 3000);        // most predicates select something, not everything
+  EXPECT_GT(lookups_used, 500);     // and many went through a lookup index (751 with this seed)
+  EXPECT_GT(lookup_rows, lookups_used);
 #ifdef DOTDO_HAVE_DUCKDB
   EXPECT_EQ(duck_checked, 5000);
 #endif

@@ -227,8 +227,9 @@ TEST(ColumnarLayoutTest, GroupedColumnBlobsStayReadableNextToGroupRows) {
   EXPECT_EQ(all.count, 2998);
 }
 
-// A namespace at schema version 2 opens as version 3: col_groups is created, the old chunks are
-// read as they are, new chunks use group rows, and compaction moves a partition to group rows.
+// A namespace at schema version 2 opens as version 4: col_groups is created, col_chunks becomes
+// AUTOINCREMENT (chunk ids kept), the old chunks are read as they are, new chunks use group rows,
+// and compaction moves a partition to group rows.
 TEST(ColumnarLayoutTest, SchemaVersion2NamespaceMigrates) {
   testing::ScratchDir dir;
   Answers before;
@@ -247,8 +248,9 @@ TEST(ColumnarLayoutTest, SchemaVersion2NamespaceMigrates) {
   ColumnarStore col(*db, {.bloom_columns = {"email"}});
   EXPECT_EQ(Read(col), before);  // the first read migrates
   DOTDO_ASSERT_OK_AND_ASSIGN(version, DatabaseInternals::SchemaVersion(*db, "columnar"));
-  EXPECT_EQ(version, 3);
+  EXPECT_EQ(version, 4);
   EXPECT_EQ(Scalar(*db, "SELECT COUNT(*) FROM col_groups"), 0);
+  EXPECT_EQ(Scalar(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'col_chunks' AND sql LIKE '%AUTOINCREMENT%'"), 1);
   DOTDO_ASSERT_OK(col.InsertBatch(Orders(500, 3000)));
   EXPECT_EQ(Scalar(*db, "SELECT COUNT(*) FROM col_groups"), 5);
   DOTDO_ASSERT_OK(col.Delete({"o3"}));
