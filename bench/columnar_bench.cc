@@ -326,106 +326,105 @@ DOTDO_BENCH_SUITE(columnar) {
 #endif
     }
     if (wanted("aggregate")) {
-    auto agg = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
-                              [&] { for (const auto& t : types) (void)rows.Aggregate(t); });
-    Report({"columnar", "aggregate_vs_sqlite", "queries_per_s", "sqlite_indexed", kTypes / agg.ours, kTypes / agg.baseline, true,
-            "group by status: count, sum, avg of amount, per type"});
+      auto agg = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
+                                [&] { for (const auto& t : types) (void)rows.Aggregate(t); });
+      Report({"columnar", "aggregate_vs_sqlite", "queries_per_s", "sqlite_indexed", kTypes / agg.ours, kTypes / agg.baseline, true,
+              "group by status: count, sum, avg of amount, per type"});
 #ifdef DOTDO_HAVE_DUCKDB
-    auto aggd = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
-                               [&] { for (const auto& t : types) (void)duck.Aggregate(t); });
-    Report({"columnar", "aggregate_vs_duckdb", "queries_per_s", "duckdb", kTypes / aggd.ours, kTypes / aggd.baseline, true,
-            "the same query; DuckDB in-memory, default threads"});
+      auto aggd = RunInterleaved(rounds, [&] { for (const auto& t : types) (void)OursAggregate(col, t); },
+                                 [&] { for (const auto& t : types) (void)duck.Aggregate(t); });
+      Report({"columnar", "aggregate_vs_duckdb", "queries_per_s", "duckdb", kTypes / aggd.ours, kTypes / aggd.baseline, true,
+              "the same query; DuckDB in-memory, default threads"});
 #endif
     }
 
     // range query: a 2-hour window of one type.
     if (wanted("range")) {
-    std::vector<std::pair<std::string, int64_t>> windows;
-    for (int p = 0; p < probes; ++p) windows.push_back({types[p % kTypes], kT0 + static_cast<int64_t>(Mix(p) % (kSpan - 7'200'000))});
-    // Ours returns the columnar form (ids, $createdAt, amount, status as vectors); the row table's
-    // side reads the same four values of each row into vectors.
-    auto range_query = [&](const std::string& t, int64_t from) {
-      return col.Query({.type = t, .where = {{"$createdAt", {{"$gte", from}, {"$lt", from + 7'200'000}}}}, .columns = {"amount", "status"},
-                        .limit = kMaxColumnarQueryLimit, .layout = ColumnarLayout::kColumns});
-    };
-    int64_t matched = 0, range_chunks = 0, range_groups = 0;
-    for (const auto& [t, from] : windows) {
-      auto r = range_query(t, from);
-      if (!r.ok()) return Fail(r.status().ToString());
-      const ColumnarColumns& c = r->columns;
-      if (c.columns[0].kind != ColumnarValueKind::kDouble || c.columns[1].kind != ColumnarValueKind::kString)
-        return Fail("range query: amount and status are not typed columns");
-      const RangeColumns ours{.ids = c.ids, .status = c.columns[1].strings, .ts = c.created_at, .amount = c.columns[0].doubles};
-      if (Sorted(ours) != Sorted(rows.Range(t, from, from + 7'200'000))) return Fail("range query: answers differ");
-      matched += static_cast<int64_t>(c.size());
-      range_chunks += r->scan.chunks_read;
-      range_groups += r->scan.groups_read;
-    }
-    auto range = RunInterleaved(rounds, [&] {
-      for (const auto& [t, from] : windows) (void)range_query(t, from);
-    }, [&] {
-      for (const auto& [t, from] : windows) (void)rows.Range(t, from, from + 7'200'000);
-    });
-    Report({"columnar", "range_query_vs_sqlite", "queries_per_s", "sqlite_indexed", probes / range.ours, probes / range.baseline, true,
-            "2-hour $createdAt window of one type, columnar result ($id, $createdAt, amount, status vectors) vs the row table's "
-            "values read into vectors; " + std::to_string(matched / probes) +
-                " rows per query; per query " + PerQuery(range_chunks, probes) + " chunks and " + PerQuery(range_groups, probes) +
-                " row groups of 1024 decoded"});
-
+      std::vector<std::pair<std::string, int64_t>> windows;
+      for (int p = 0; p < probes; ++p) windows.push_back({types[p % kTypes], kT0 + static_cast<int64_t>(Mix(p) % (kSpan - 7'200'000))});
+      // Ours returns the columnar form (ids, $createdAt, amount, status as vectors); the row table's
+      // side reads the same four values of each row into vectors.
+      auto range_query = [&](const std::string& t, int64_t from) {
+        return col.Query({.type = t, .where = {{"$createdAt", {{"$gte", from}, {"$lt", from + 7'200'000}}}}, .columns = {"amount", "status"},
+                          .limit = kMaxColumnarQueryLimit, .layout = ColumnarLayout::kColumns});
+      };
+      int64_t matched = 0, range_chunks = 0, range_groups = 0;
+      for (const auto& [t, from] : windows) {
+        auto r = range_query(t, from);
+        if (!r.ok()) return Fail(r.status().ToString());
+        const ColumnarColumns& c = r->columns;
+        if (c.columns[0].kind != ColumnarValueKind::kDouble || c.columns[1].kind != ColumnarValueKind::kString)
+          return Fail("range query: amount and status are not typed columns");
+        const RangeColumns ours{.ids = c.ids, .status = c.columns[1].strings, .ts = c.created_at, .amount = c.columns[0].doubles};
+        if (Sorted(ours) != Sorted(rows.Range(t, from, from + 7'200'000))) return Fail("range query: answers differ");
+        matched += static_cast<int64_t>(c.size());
+        range_chunks += r->scan.chunks_read;
+        range_groups += r->scan.groups_read;
+      }
+      auto range = RunInterleaved(rounds, [&] {
+        for (const auto& [t, from] : windows) (void)range_query(t, from);
+      }, [&] {
+        for (const auto& [t, from] : windows) (void)rows.Range(t, from, from + 7'200'000);
+      });
+      Report({"columnar", "range_query_vs_sqlite", "queries_per_s", "sqlite_indexed", probes / range.ours, probes / range.baseline, true,
+              "2-hour $createdAt window of one type, columnar result ($id, $createdAt, amount, status vectors) vs the row table's "
+              "values read into vectors; " + std::to_string(matched / probes) +
+                  " rows per query; per query " + PerQuery(range_chunks, probes) + " chunks and " + PerQuery(range_groups, probes) +
+                  " row groups of 1024 decoded"});
     }
 
     // point lookups by email: through the lookup index (ColumnarOptions::lookup_columns, an
     // in-memory hash table built from the chunks on a type's first lookup), and through the blooms
     // alone (the same data read by a store without the index).
     if (wanted("point")) {
-    ColumnarStore indexed(*db, {.bloom_columns = {"email"}, .lookup_columns = {"email"}});
-    std::vector<Rec> targets;
-    for (int p = 0; p < probes; ++p) targets.push_back(Make(static_cast<int64_t>(Mix(1000 + p) % static_cast<uint64_t>(n)), n));
-    const int64_t rss_before = RssBytes();
-    const double build_s = TimeIt([&] {
-      for (const std::string& t : types) (void)indexed.Query({.type = t, .where = {{"email", "nobody@example.com"}}, .limit = 1});
-    });
-    const int64_t rss_delta = RssBytes() - rss_before;
-    Report({"columnar", "lookup_index_build", "ms", "", build_s * 1000, 0, false,
-            "the email index of all " + std::to_string(n) + " records (every type's first lookup); resident memory +" +
-                std::to_string(rss_delta / (1 << 20)) + " MiB (" + PerQuery(rss_delta, n) + " bytes per record)"});
-    auto point_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
-      int64_t chunks = 0, groups = 0;
-      for (const Rec& r : targets) {
-        auto q = store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1});
-        if (!q.ok() || q->rows.size() != 1 || q->rows[0].id != r.id || rows.Point(r.email) != r.id) return InternalError("point lookup differs");
-        chunks += q->scan.chunks_read;
-        groups += q->scan.groups_read;
-      }
-      auto point = RunInterleaved(rounds, [&] { for (const Rec& r : targets) (void)store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1}); },
-                                  [&] { for (const Rec& r : targets) (void)rows.Point(r.email); });
-      Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / point.ours, probes / point.baseline, true,
-              "by email: " + how + ", vs a B-tree index; per lookup " + PerQuery(chunks, probes) + " chunks and " +
-                  PerQuery(groups, probes) + " row groups read"});
-      return OkStatus();
-    };
-    // A lookup that finds nothing: the index's probe (or every chunk's bloom of the type).
-    auto miss_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
-      int64_t total = 0;
-      for (int p = 0; p < probes; ++p) {
-        const std::string email = "nobody" + std::to_string(p) + "@example.com";
-        auto q = store.Query({.type = targets[p].type, .where = {{"email", email}}, .limit = 1});
-        if (!q.ok() || !q->rows.empty() || !rows.Point(email).empty()) return InternalError("point lookup miss differs");
-        total += q->scan.chunks_total;
-      }
-      auto miss = RunInterleaved(rounds, [&] {
-        for (int p = 0; p < probes; ++p)
-          (void)store.Query({.type = targets[p].type, .where = {{"email", "nobody" + std::to_string(p) + "@example.com"}}, .limit = 1});
-      }, [&] { for (int p = 0; p < probes; ++p) (void)rows.Point("nobody" + std::to_string(p) + "@example.com"); });
-      Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / miss.ours, probes / miss.baseline, true,
-              "an absent email: " + how + " (" + PerQuery(total, probes) + " chunks of the type), nothing decoded"});
-      return OkStatus();
-    };
-    for (Status st : {point_case(indexed, "point_lookup_vs_sqlite", "the lookup index, then one row of each column decoded"),
-                      point_case(col, "point_lookup_bloom_vs_sqlite", "no index: chunk and row-group blooms, one group per column decoded"),
-                      miss_case(indexed, "point_lookup_miss_vs_sqlite", "one probe of the lookup index"),
-                      miss_case(col, "point_lookup_miss_bloom_vs_sqlite", "no index: every chunk's bloom probed")})
-      if (!st.ok()) return Fail(st.ToString());
+      ColumnarStore indexed(*db, {.bloom_columns = {"email"}, .lookup_columns = {"email"}});
+      std::vector<Rec> targets;
+      for (int p = 0; p < probes; ++p) targets.push_back(Make(static_cast<int64_t>(Mix(1000 + p) % static_cast<uint64_t>(n)), n));
+      const int64_t rss_before = RssBytes();
+      const double build_s = TimeIt([&] {
+        for (const std::string& t : types) (void)indexed.Query({.type = t, .where = {{"email", "nobody@example.com"}}, .limit = 1});
+      });
+      const int64_t rss_delta = RssBytes() - rss_before;
+      Report({"columnar", "lookup_index_build", "ms", "", build_s * 1000, 0, false,
+              "the email index of all " + std::to_string(n) + " records (every type's first lookup); resident memory +" +
+                  std::to_string(rss_delta / (1 << 20)) + " MiB (" + PerQuery(rss_delta, n) + " bytes per record)"});
+      auto point_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
+        int64_t chunks = 0, groups = 0;
+        for (const Rec& r : targets) {
+          auto q = store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1});
+          if (!q.ok() || q->rows.size() != 1 || q->rows[0].id != r.id || rows.Point(r.email) != r.id) return InternalError("point lookup differs");
+          chunks += q->scan.chunks_read;
+          groups += q->scan.groups_read;
+        }
+        auto point = RunInterleaved(rounds, [&] { for (const Rec& r : targets) (void)store.Query({.type = r.type, .where = {{"email", r.email}}, .limit = 1}); },
+                                    [&] { for (const Rec& r : targets) (void)rows.Point(r.email); });
+        Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / point.ours, probes / point.baseline, true,
+                "by email: " + how + ", vs a B-tree index; per lookup " + PerQuery(chunks, probes) + " chunks and " +
+                    PerQuery(groups, probes) + " row groups read"});
+        return OkStatus();
+      };
+      // A lookup that finds nothing: the index's probe (or every chunk's bloom of the type).
+      auto miss_case = [&](ColumnarStore& store, const char* name, const std::string& how) -> Status {
+        int64_t total = 0;
+        for (int p = 0; p < probes; ++p) {
+          const std::string email = "nobody" + std::to_string(p) + "@example.com";
+          auto q = store.Query({.type = targets[p].type, .where = {{"email", email}}, .limit = 1});
+          if (!q.ok() || !q->rows.empty() || !rows.Point(email).empty()) return InternalError("point lookup miss differs");
+          total += q->scan.chunks_total;
+        }
+        auto miss = RunInterleaved(rounds, [&] {
+          for (int p = 0; p < probes; ++p)
+            (void)store.Query({.type = targets[p].type, .where = {{"email", "nobody" + std::to_string(p) + "@example.com"}}, .limit = 1});
+        }, [&] { for (int p = 0; p < probes; ++p) (void)rows.Point("nobody" + std::to_string(p) + "@example.com"); });
+        Report({"columnar", name, "lookups_per_s", "sqlite_indexed", probes / miss.ours, probes / miss.baseline, true,
+                "an absent email: " + how + " (" + PerQuery(total, probes) + " chunks of the type), nothing decoded"});
+        return OkStatus();
+      };
+      for (Status st : {point_case(indexed, "point_lookup_vs_sqlite", "the lookup index, then one row of each column decoded"),
+                        point_case(col, "point_lookup_bloom_vs_sqlite", "no index: chunk and row-group blooms, one group per column decoded"),
+                        miss_case(indexed, "point_lookup_miss_vs_sqlite", "one probe of the lookup index"),
+                        miss_case(col, "point_lookup_miss_bloom_vs_sqlite", "no index: every chunk's bloom probed")})
+        if (!st.ok()) return Fail(st.ToString());
     }
 
     // disk bytes after checkpoints.

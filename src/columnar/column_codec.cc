@@ -426,7 +426,13 @@ bool BitAt(std::string_view bitmap, size_t i) { return (static_cast<uint8_t>(bit
 size_t BitsBefore(std::string_view bitmap, size_t end) {
   size_t n = 0;
   const size_t full = end / 8;
-  for (size_t b = 0; b < full; ++b) n += static_cast<size_t>(std::popcount(static_cast<uint8_t>(bitmap[b])));
+  size_t b = 0;
+  for (; b + 8 <= full; b += 8) {
+    uint64_t word;
+    std::memcpy(&word, bitmap.data() + b, 8);
+    n += static_cast<size_t>(std::popcount(word));
+  }
+  for (; b < full; ++b) n += static_cast<size_t>(std::popcount(static_cast<uint8_t>(bitmap[b])));
   if (end % 8 != 0) n += static_cast<size_t>(std::popcount(static_cast<uint8_t>(static_cast<uint8_t>(bitmap[full]) & ((1u << (end % 8)) - 1))));
   return n;
 }
@@ -434,8 +440,13 @@ size_t BitsBefore(std::string_view bitmap, size_t end) {
 // Value `index` of a run packed at `width` bits. REQUIRES: the run holds it.
 uint64_t PackedAt(std::string_view packed, size_t index, int width) {
   const auto* p = reinterpret_cast<const uint8_t*>(packed.data());
-  uint64_t v = 0;
   size_t bit = index * static_cast<size_t>(width);
+  if (width <= 56 && bit / 8 + 8 <= packed.size()) {  // one unaligned 8-byte load
+    uint64_t word;
+    std::memcpy(&word, p + bit / 8, 8);  // little-endian hosts only, as the format says
+    return (word >> (bit % 8)) & ((uint64_t{1} << width) - 1);
+  }
+  uint64_t v = 0;
   for (int done = 0; done < width;) {
     const int off = static_cast<int>(bit % 8);
     const int take = std::min(8 - off, width - done);

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "columnar/columnar_rows.h"
+#include "core/read_snapshot.h"
 #include "core/json.h"
 #include "core/names.h"
 
@@ -159,6 +160,8 @@ Result<ColumnarAggregateResult> ColumnarStore::Aggregate(const ColumnarAggregate
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
   if (!present) return out;
+  internal::ReadSnapshot snapshot(conn);  // one read transaction: one consistent state, one lock
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
   std::vector<Group> groups;
   std::unordered_map<std::string, uint32_t> group_index;
   auto group_of = [&](const Json& key) {

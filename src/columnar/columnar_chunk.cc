@@ -595,7 +595,10 @@ Result<const ColumnData*> ChunkReader::Load(std::string_view name) {
   if (auto it = columns_.find(name); it != columns_.end()) return it->second.get();
   if (missing_.contains(name)) return static_cast<const ColumnData*>(nullptr);
   if (meta_.layout == ChunkLayout::kGroupRows) {
+    const bool rest = name == kRestColumn;
+    if (rest && meta_.has_rest == false) return static_cast<const ColumnData*>(nullptr);
     DOTDO_ASSIGN_OR_RETURN(std::optional<ColumnData> c, LoadGroupRows(name));
+    if (rest) meta_.has_rest = c.has_value();
     if (!c) {
       missing_.emplace(std::string(name), true);
       return static_cast<const ColumnData*>(nullptr);

@@ -280,7 +280,7 @@ void ColumnarState::Reset() {
 
 
 Result<const std::vector<const ChunkMeta*>*> ColumnarState::Chunks(std::string_view type) {
-  if (DatabaseInternals::Conn(db_).InTransaction()) Reset();  // it may have written: always fresh
+  if (db_.InTransaction()) Reset();  // a write transaction may have written: always fresh
   if (!loaded_) {
     DOTDO_ASSIGN_OR_RETURN(chunks_, LoadChunks(DatabaseInternals::Conn(db_), ""));
     for (const ChunkMeta& c : chunks_) {

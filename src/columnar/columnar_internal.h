@@ -80,6 +80,10 @@ struct ChunkMeta {
   int64_t group_rows = 0;
   std::vector<ChunkMeta> groups;
   ChunkLayout layout = ChunkLayout::kColumnBlobs;
+  // Whether the chunk has a `_rest` column, once a reader of a kGroupRows chunk looked (a chunk's
+  // columns never change), so later readers of the cached metadata skip the query for a column
+  // it does not have.
+  mutable std::optional<bool> has_rest;
   const ColumnStats* Column(std::string_view name) const;
 };
 // The `stats` blob: the chunk's column statistics, then (chunks with row groups) the group count,

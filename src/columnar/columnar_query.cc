@@ -7,6 +7,7 @@
 #include "columnar/columnar_result.h"
 #include "columnar/columnar_rows.h"
 #include "core/json.h"
+#include "core/read_snapshot.h"
 #include "core/names.h"
 
 namespace dotdo {
@@ -221,7 +222,7 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
   const std::vector<const ChunkMeta*>& chunks = *chunk_list;
   scan.chunks_total += static_cast<int64_t>(chunks.size());
   // An equality on a lookup column: only the index's candidate rows are read.
-  if (!conn.InTransaction()) {
+  if (!db.InTransaction()) {  // a write transaction may have written chunks a rollback removes
     for (const std::string& column : lookup_columns) {
       std::optional<std::vector<uint64_t>> hashes = filter.EqualityHashes(column);
       if (!hashes) continue;
@@ -274,7 +275,7 @@ Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string
   std::sort(sorted.begin(), sorted.end());
   DOTDO_ASSIGN_OR_RETURN(ColumnarState * state, ColumnarState::Of(db));
   std::vector<RowHit> hits;
-  if (id_lookup && !conn.InTransaction()) {  // the $id lookup index over every type's chunks
+  if (id_lookup && !db.InTransaction()) {  // the $id lookup index over every type's chunks
     DOTDO_ASSIGN_OR_RETURN(const LookupIndex* index, state->Lookup("", std::string(kIdColumn)));
     for (const LookupIndex::Hit& h : index->Find(hashes)) {
       const ChunkMeta& meta = *h.chunk;
@@ -387,6 +388,8 @@ Result<ColumnarQueryResult> ColumnarStore::Query(const ColumnarQueryOptions& o) 
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
   if (!present) return out;
+  internal::ReadSnapshot snapshot(conn);  // one read transaction: one consistent state, one lock
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
   const auto limit = static_cast<size_t>(o.limit);
   const bool sorted = !o.order_by.empty();
   std::vector<std::pair<internal::SortKey, ColumnarRow>> best;  // kept sorted, at most `limit`
@@ -439,6 +442,8 @@ Result<ColumnarCountResult> ColumnarStore::Count(const std::string& type, const 
   auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
   if (!present) return out;
+  internal::ReadSnapshot snapshot(conn);  // one read transaction: one consistent state, one lock
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
   if (filter.empty()) {  // from the chunk index: no column is read
     DOTDO_ASSIGN_OR_RETURN(auto q, conn.Prepare("SELECT COUNT(*), COALESCE(SUM(rows - deleted), 0) FROM col_chunks WHERE type = ?1"));
     q.Bind(1, type);
@@ -458,9 +463,12 @@ Result<ColumnarCountResult> ColumnarStore::Count(const std::string& type, const 
 
 Result<ColumnarRow> ColumnarStore::Get(const std::string& id) {
   DOTDO_RETURN_IF_ERROR(internal::ValidateRecordId(id, "$id"));
-  auto lock = DatabaseInternals::Conn(db_).Lock();
+  Connection& conn = DatabaseInternals::Conn(db_);
+  auto lock = conn.Lock();
   DOTDO_ASSIGN_OR_RETURN(bool present, internal::StoreSchemaPresent(db_, internal::kColumnarSpec));
   if (!present) return NotFoundError("no columnar record with $id '" + id + "'");
+  internal::ReadSnapshot snapshot(conn);
+  DOTDO_RETURN_IF_ERROR(snapshot.status());
   const bool id_lookup = std::find(options_.lookup_columns.begin(), options_.lookup_columns.end(), internal::kIdColumn) !=
                          options_.lookup_columns.end();
   DOTDO_ASSIGN_OR_RETURN(auto hits, internal::FindLive(db_, {id}, id_lookup));

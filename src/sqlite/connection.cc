@@ -2,8 +2,10 @@
 #include "sqlite/connection.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -29,7 +31,16 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, nullptr);
   std::unique_ptr<Connection> conn(new Connection(db, path, options));
   if (!options.read_only && path != ":memory:" && options.wal) {
-    DOTDO_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
+    // Two connections opening a new file at once both switch it to WAL; SQLite returns BUSY to
+    // the second without calling the busy handler (it needs an exclusive lock to change the
+    // journal mode), so the switch is retried here for up to busy_timeout_ms.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+    for (int attempt = 0;; ++attempt) {
+      Status wal = conn->Exec("PRAGMA journal_mode=WAL");
+      if (wal.ok()) break;
+      if (wal.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() >= deadline) return wal;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 + attempt, 20)));
+    }
     DOTDO_RETURN_IF_ERROR(conn->Exec(options.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   }
   // Savepoint sub-journals stay in memory (each is emptied when its outermost savepoint ends). With
