@@ -38,6 +38,26 @@ bool UnpackBitmap(std::string_view& in, size_t n, std::vector<uint8_t>& out) {
 uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
 
+// Value `index` of a run packed at `width` bits. REQUIRES: the run holds it.
+uint64_t PackedAt(std::string_view packed, size_t index, int width) {
+  const auto* p = reinterpret_cast<const uint8_t*>(packed.data());
+  size_t bit = index * static_cast<size_t>(width);
+  if (width <= 56 && bit / 8 + 8 <= packed.size()) {  // one unaligned 8-byte load
+    uint64_t word;
+    std::memcpy(&word, p + bit / 8, 8);  // little-endian hosts only, as the format says
+    return (word >> (bit % 8)) & ((uint64_t{1} << width) - 1);
+  }
+  uint64_t v = 0;
+  for (int done = 0; done < width;) {
+    const int off = static_cast<int>(bit % 8);
+    const int take = std::min(8 - off, width - done);
+    v |= static_cast<uint64_t>((p[bit / 8] >> off) & ((1u << take) - 1)) << done;
+    done += take;
+    bit += static_cast<size_t>(take);
+  }
+  return v;
+}
+
 void PutU64(std::string& out, uint64_t v) {
   char b[8];
   std::memcpy(b, &v, 8);  // little-endian hosts only (x86-64, aarch64): stated in the format doc
@@ -263,17 +283,7 @@ bool UnpackBits(std::string_view& in, size_t count, int width, std::vector<uint6
         out[i] = (word >> (bit % 8)) & mask;
       }
     }
-    for (; i < count; ++i) {
-      uint64_t v = 0;
-      for (int done = 0; done < width;) {
-        const int off = static_cast<int>(bit % 8);
-        const int take = std::min(8 - off, width - done);
-        v |= static_cast<uint64_t>((p[bit / 8] >> off) & ((1u << take) - 1)) << done;
-        done += take;
-        bit += static_cast<size_t>(take);
-      }
-      out[i] = v;
-    }
+    for (; i < count; ++i) out[i] = PackedAt(in.substr(0, bytes), i, width);  // the last values, bit by bit
   }
   in.remove_prefix(bytes);
   return true;
@@ -437,25 +447,6 @@ size_t BitsBefore(std::string_view bitmap, size_t end) {
   return n;
 }
 
-// Value `index` of a run packed at `width` bits. REQUIRES: the run holds it.
-uint64_t PackedAt(std::string_view packed, size_t index, int width) {
-  const auto* p = reinterpret_cast<const uint8_t*>(packed.data());
-  size_t bit = index * static_cast<size_t>(width);
-  if (width <= 56 && bit / 8 + 8 <= packed.size()) {  // one unaligned 8-byte load
-    uint64_t word;
-    std::memcpy(&word, p + bit / 8, 8);  // little-endian hosts only, as the format says
-    return (word >> (bit % 8)) & ((uint64_t{1} << width) - 1);
-  }
-  uint64_t v = 0;
-  for (int done = 0; done < width;) {
-    const int off = static_cast<int>(bit % 8);
-    const int take = std::min(8 - off, width - done);
-    v |= static_cast<uint64_t>((p[bit / 8] >> off) & ((1u << take) - 1)) << done;
-    done += take;
-    bit += static_cast<size_t>(take);
-  }
-  return v;
-}
 
 // The non-null value `k` of `values` into row 0 of `c` (kind, bitmaps set); `in` is the frame's
 // payload after the bitmaps, `row` the row's index in the frame of `rows` rows.
