@@ -75,7 +75,9 @@ struct ColumnarOptions {
   // and decoding a row group per column. Nothing is stored and no write costs more: the index is
   // built from the chunks on the first such read of a type (reading the column of each chunk) and
   // kept in step with new and compacted chunks. Memory: 21-43 bytes per row and column. Reads
-  // inside a transaction do not use it. Default none; at most 8.
+  // inside a transaction do not use it. The lookup columns of the chunks a store writes are stored
+  // in blocks of 128 rows (as $id and the bloom columns are), so a hit decompresses one block of
+  // them. Default none; at most 8.
   std::vector<std::string> lookup_columns;
   // Largest serialized `data` of one record. Default 1 MiB.
   int64_t max_record_bytes = int64_t{1} << 20;
