@@ -490,16 +490,18 @@ bool DecodeValueAt(std::string_view in, size_t rows, size_t row, size_t values, 
       if (mode == kDictStrings) {
         uint64_t dn = 0, n = 0;
         if (!GetVarint(in, dn) || dn > in.size()) return false;
-        std::vector<std::string_view> dict(dn);
-        for (std::string_view& d : dict)
-          if (!next(d)) return false;
+        const std::string_view dict = in;  // stepped over once to reach the codes, again to the value
+        for (uint64_t d = 0; d < dn; ++d)
+          if (!next(value)) return false;
         if (!GetVarint(in, n) || n != values || in.empty()) return false;
         const int width = static_cast<uint8_t>(in[0]);
         in.remove_prefix(1);
         if (width > 32 || in.size() < (n * static_cast<size_t>(width) + 7) / 8) return false;
         const uint64_t code = PackedAt(in, k, width);
         if (code >= dn) return false;
-        value = dict[code];
+        in = dict;
+        for (uint64_t d = 0; d <= code; ++d)
+          if (!next(value)) return false;
       } else if (mode == kPlainStrings) {
         uint64_t n = 0;
         if (!GetVarint(in, n) || n != values) return false;

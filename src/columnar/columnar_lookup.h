@@ -43,8 +43,6 @@ class LookupIndex {
   // The candidate rows for these hashes, in chunk_id then row order, each once.
   // REQUIRES: Sync with the current chunk list.
   std::vector<Hit> Find(const std::vector<uint64_t>& hashes) const;
-  size_t entries() const { return live_; }
-  size_t memory_bytes() const { return table_.capacity() * sizeof(Entry); }
 
  private:
   struct Entry {

@@ -168,9 +168,11 @@ constexpr size_t kOneRowReads = 4;
 
 // Reads the candidate rows of a lookup index: per chunk, each row alone (ChunkReader::OneRow) when
 // there are few, else the groups that hold them, with the filter applied to the candidates only.
-Status VisitHits(Connection& conn, const std::vector<LookupIndex::Hit>& hits, const ColumnarFilter& filter, ColumnarScanStats& scan,
-                 const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
+// The chunks of the type it was not sent to count as skipped.
+Status VisitHits(Connection& conn, const std::vector<LookupIndex::Hit>& hits, size_t type_chunks, const ColumnarFilter& filter,
+                 ColumnarScanStats& scan, const std::function<Result<bool>(ChunkReader&, const std::vector<uint8_t>&)>& visit) {
   scan.lookup_rows += static_cast<int64_t>(hits.size());
+  scan.chunks_skipped += static_cast<int64_t>(type_chunks);
   std::vector<uint8_t> wanted, match;
   for (size_t begin = 0, end; begin < hits.size(); begin = end) {
     const ChunkMeta& meta = *hits[begin].chunk;
@@ -227,8 +229,7 @@ Status ScanChunks(Database& db, const std::string& type, const ColumnarFilter& f
       std::optional<std::vector<uint64_t>> hashes = filter.EqualityHashes(column);
       if (!hashes) continue;
       DOTDO_ASSIGN_OR_RETURN(const LookupIndex* index, state->Lookup(type, column));
-      scan.chunks_skipped += static_cast<int64_t>(chunks.size());  // VisitHits moves the read ones
-      return VisitHits(conn, index->Find(*hashes), filter, scan, visit);
+      return VisitHits(conn, index->Find(*hashes), chunks.size(), filter, scan, visit);
     }
   }
   const bool accel = filter.NeedsAccel();
@@ -277,18 +278,16 @@ Result<std::vector<RowHit>> FindLive(Database& db, const std::vector<std::string
   std::vector<RowHit> hits;
   if (id_lookup && !db.InTransaction()) {  // the $id lookup index over every type's chunks
     DOTDO_ASSIGN_OR_RETURN(const LookupIndex* index, state->Lookup("", std::string(kIdColumn)));
-    for (const LookupIndex::Hit& h : index->Find(hashes)) {
-      const ChunkMeta& meta = *h.chunk;
-      if (meta.deleted == meta.rows) continue;
-      ChunkReader reader = meta.layout == ChunkLayout::kGroupRows ? ChunkReader::OneRow(conn, meta, h.row) : ChunkReader(conn, meta);
-      const size_t r = h.row - reader.first_row();
-      DOTDO_ASSIGN_OR_RETURN(const ColumnData* col, reader.Column(kIdColumn));
-      DOTDO_ASSIGN_OR_RETURN(const std::vector<uint8_t>* deleted, reader.Deleted());
-      if (col == nullptr) return DataLossError("columnar chunk lacks its $id column");
-      if ((*deleted)[r] || !std::binary_search(sorted.begin(), sorted.end(), col->Str(r))) continue;
-      DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, r, {}));
-      hits.push_back({meta.chunk_id, h.row, std::move(row)});
-    }
+    DOTDO_ASSIGN_OR_RETURN(ColumnarFilter filter, ColumnarFilter::Compile(Json{{"$id", {{"$in", ids}}}}));
+    ColumnarScanStats scan;
+    DOTDO_RETURN_IF_ERROR(VisitHits(conn, index->Find(hashes), 0, filter, scan, [&](ChunkReader& reader, const std::vector<uint8_t>& match) -> Result<bool> {
+      for (size_t i = 0; i < match.size(); ++i) {
+        if (!match[i]) continue;
+        DOTDO_ASSIGN_OR_RETURN(ColumnarRow row, ReadRow(reader, i, {}));
+        hits.push_back({reader.meta().chunk_id, reader.first_row() + i, std::move(row)});
+      }
+      return true;
+    }));
     return hits;
   }
   DOTDO_ASSIGN_OR_RETURN(const std::vector<const ChunkMeta*>* chunk_list, state->Chunks(""));
